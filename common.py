@@ -1,0 +1,366 @@
+"""What both trainers share: data, device, seeding, the training and evaluation loops, checkpoints.
+
+Read this file to learn the parts of a PyTorch training script that do not depend on the model:
+  * the whole dataset is decoded once into one normalised float tensor on the training device, and
+    batches are taken from it by indexing, which is far faster than a per-image DataLoader pipeline;
+  * one epoch of training (shuffle, forward, loss, backward, step) and one pass of evaluation;
+  * a checkpoint that holds everything needed to use the model later, written so that it is never
+    left half-written.
+train_mlp.py and train_cnn.py hold the models and their training recipes; predict.py uses the
+checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import pickle
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision import datasets
+
+# Both datasets have 60,000 training and 10,000 test images of 28x28 grey pixels.
+TRAIN_SIZE = 60_000
+DATASETS = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}
+# Which script defines each model, so that a checkpoint alone is enough to rebuild it.
+MODELS = {"mlp": ("train_mlp", "MLP"), "cnn": ("train_cnn", "CNN")}
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing files): shown as one line, without a traceback."""
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a script's main(), turning user errors and Ctrl-C into one line on stderr and an exit code."""
+    try:
+        main()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was saved, earlier checkpoints are untouched", file=sys.stderr)
+        sys.exit(130)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: the options both trainers take. Each script passes its own defaults.
+# ---------------------------------------------------------------------------------------------
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def validation_size(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < TRAIN_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be from 0 to {TRAIN_SIZE - 1} (the training set has {TRAIN_SIZE} images), got {text}")
+    return value
+
+
+def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
+    """The options both trainers share; `epochs`, `batch_size` and `lr` are the script's own defaults."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist", help="which dataset to train on")
+    parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="images per training step")
+    parser.add_argument("--lr", type=positive_float, default=lr, help="peak learning rate")
+    parser.add_argument("--val-size", type=validation_size, default=5000,
+                        help="training images held out to validate each epoch (0: none)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                        help="where to train; auto picks CUDA or Apple MPS when present")
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="use at most this many images of each split, for a quick trial run")
+    parser.add_argument("--out", default=None,
+                        help="checkpoint file to write (default: checkpoints/<model>.pt, "
+                             "checkpoints/<model>-<dataset>.pt for other datasets)")
+    return parser
+
+
+def default_checkpoint_path(model_name: str, dataset: str) -> Path:
+    suffix = "" if dataset == "mnist" else f"-{dataset}"
+    return Path("checkpoints") / f"{model_name}{suffix}.pt"
+
+
+# ---------------------------------------------------------------------------------------------
+# Device and seeding
+# ---------------------------------------------------------------------------------------------
+
+def pick_device(name: str = "auto") -> torch.device:
+    """The device to train on: the one asked for, or with "auto" the fastest one present."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise UserError(f"--device {name} was asked for, but this machine's PyTorch cannot use it "
+                        "(try --device cpu)")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Make weight initialisation, shuffling and augmentation repeat from run to run."""
+    random.seed(seed)
+    torch.manual_seed(seed)  # seeds the CPU and every accelerator
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: decoded once into tensors, then batched by indexing
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Data:
+    """Normalised images [N, 1, 28, 28] (float32) and labels [N] (int64) of each split, on one device."""
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+    mean: float  # of the training split's pixels in [0, 1]; predict.py must normalise with the same two
+    std: float
+    classes: list[str]
+
+
+def class_names(dataset: str) -> list[str]:
+    # torchvision calls MNIST's classes "0 - zero" and so on; the digit alone reads better.
+    return [str(digit) for digit in range(10)] if dataset == "mnist" else list(DATASETS[dataset].classes)
+
+
+def read_dataset(dataset: str, data_dir: str | Path, train: bool) -> tuple[Tensor, Tensor]:
+    """The raw uint8 images [N, 28, 28] and labels [N] of one split, downloaded on first use."""
+    source = DATASETS[dataset]
+    raw = Path(data_dir) / source.__name__ / "raw"
+    try:
+        split = source(str(data_dir), train=train, download=True)
+    except Exception as error:  # no network, a mirror down, a truncated file: all end the same way
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        files = ", ".join(Path(url).stem for url, _ in source.resources)
+        raise UserError(f"could not load or download {dataset} ({reason}); without a network, "
+                        f"put the four files {files} (or their .gz) in {raw}/") from None
+    return split.data, split.targets
+
+
+def normalise(pixels: Tensor, mean: float, std: float) -> Tensor:
+    """Pixels in [0, 1], [N, 28, 28] -> [N, 1, 28, 28] where the training pixels have mean 0 and std 1."""
+    # Inputs centred on zero with unit spread keep early activations and gradients in a good range.
+    return ((pixels - mean) / std).unsqueeze(1)
+
+
+def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: int = 5000,
+              device: torch.device | str = "cpu", limit: int | None = None) -> Data:
+    train_images, train_labels = read_dataset(dataset, data_dir, train=True)
+    test_images, test_labels = read_dataset(dataset, data_dir, train=False)
+
+    # Hold out a validation set to watch for overfitting without touching the test set. The split
+    # uses its own fixed seed, so every run (whatever its --seed) validates on the same images.
+    order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))
+    val_idx, train_idx = order[:val_size], order[val_size:]
+
+    # The mean and std come from the training images only: nothing may leak from validation or test.
+    pixels = train_images[train_idx].float() / 255
+    mean, std = pixels.mean().item(), pixels.std().item()
+
+    def prepare(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        images, labels = images[:limit], labels[:limit]
+        return normalise(images.float() / 255, mean, std).to(device), labels.to(device)
+
+    return Data(*prepare(train_images[train_idx], train_labels[train_idx]),
+                *prepare(train_images[val_idx], train_labels[val_idx]),
+                *prepare(test_images, test_labels),
+                mean=mean, std=std, classes=class_names(dataset))
+
+
+def random_affine(images: Tensor, degrees: float, shift: float, scale: float) -> Tensor:
+    """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
+
+    `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
+    relative change of size. Digits written by people vary in exactly these ways, so the model
+    learns to ignore them instead of memorising pixel positions.
+    """
+    n, _, height, width = images.shape
+    uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
+    angle = uniform(n) * math.radians(degrees)
+    zoom = 1 + uniform(n) * scale
+    # affine_grid works in coordinates from -1 to 1, so one pixel is 2 / size.
+    dx, dy = uniform(n) * shift * 2 / width, uniform(n) * shift * 2 / height
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    # MNIST's outer rows and columns are always background, so "border" fills with background.
+    return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and evaluation
+# ---------------------------------------------------------------------------------------------
+
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor,
+                batch_size: int, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                augment: Callable[[Tensor], Tensor] | None = None) -> tuple[float, float]:
+    """One pass over the training images in a fresh random order; returns mean loss and accuracy (%)."""
+    model.train()  # dropout and batch norm behave as in training
+    order = torch.randperm(len(images), device=images.device)
+    # Sums stay on the device: calling .item() every step would make the CPU wait for a GPU.
+    loss_sum = torch.zeros((), device=images.device)
+    correct = torch.zeros((), dtype=torch.long, device=images.device)
+    for start in range(0, len(images), batch_size):
+        batch = order[start:start + batch_size]
+        x, y = images[batch], labels[batch]
+        if augment is not None:
+            x = augment(x)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)  # takes raw logits: softmax is inside, done stably
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()  # our schedules change the learning rate after every batch
+        loss_sum += loss.detach() * len(batch)
+        correct += (logits.argmax(1) == y).sum()
+    mean_loss = loss_sum.item() / len(images)
+    if not math.isfinite(mean_loss):
+        raise UserError("the training loss became NaN or infinite; try a smaller --lr")
+    return mean_loss, 100 * correct.item() / len(images)
+
+
+@torch.inference_mode()  # no gradients: faster and lighter than training
+def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
+    model.eval()  # dropout off, batch norm uses its running statistics
+    return torch.cat([model(images[start:start + batch_size]) for start in range(0, len(images), batch_size)])
+
+
+def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, float]:
+    """Mean loss and accuracy (%) over every image given, each image counted exactly once."""
+    if len(images) == 0:
+        return math.nan, math.nan
+    logits = predict_logits(model, images)
+    loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(images)
+    return loss, 100 * (logits.argmax(1) == labels).sum().item() / len(images)
+
+
+def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None, data: Data, args: argparse.Namespace,
+        augment: Callable[[Tensor], Tensor] | None = None) -> dict:
+    """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint."""
+    out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
+    check_writable(out)  # fail now, not after an hour of training
+    print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
+          f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
+          f"device {data.train_x.device}")
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
+                                            scheduler, augment)
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+        print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
+              f"train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
+              f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {time.perf_counter() - start:5.1f}s", flush=True)
+
+    # The test set is used once, at the very end, so that it stays an honest estimate.
+    test_loss, test_acc = evaluate(model, data.test_x, data.test_y)
+    checkpoint = {
+        "model": model_name,
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},  # loadable on any device
+        "mean": data.mean,
+        "std": data.std,
+        "classes": data.classes,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "test_accuracy": test_acc,
+        "args": {k: v for k, v in vars(args).items()},  # plain values only, so weights_only loading works
+    }
+    save_checkpoint(checkpoint, out)
+    print(f"test loss {test_loss:.4f} acc {test_acc:.2f}% on {len(data.test_x):,} images; saved {out}")
+    return checkpoint
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------------
+
+def check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise UserError(f"--out {path} is a directory; give a file name such as {path / 'model.pt'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create the folder for {path}: {error.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise UserError(f"cannot write a checkpoint in {path.parent}: permission denied")
+
+
+def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
+    """Write to a temporary file beside `path`, then rename it into place.
+
+    A rename within one folder is atomic, so a crash or Ctrl-C leaves either the old file or the
+    new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            torch.save(checkpoint, file)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+CHECKPOINT_KEYS = {"model", "state_dict", "mean", "std", "classes", "dataset"}
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint safely: weights_only=True refuses to run code hidden in a pickle."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no checkpoint at {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path} holds more than plain tensors and values; refusing to load it, "
+                        "since unpickling arbitrary objects can run code") from None
+    except Exception as error:  # a truncated or foreign file can fail in many ways inside torch.load
+        raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__})") from None
+    if not isinstance(checkpoint, dict) or not CHECKPOINT_KEYS <= checkpoint.keys():
+        raise UserError(f"{path} is not a checkpoint written by train_mlp.py or train_cnn.py")
+    return checkpoint
+
+
+def model_from_checkpoint(checkpoint: dict) -> nn.Module:
+    """Rebuild the model a checkpoint describes, with its trained weights, ready for evaluation."""
+    if checkpoint["model"] not in MODELS:
+        raise UserError(f"unknown model {checkpoint['model']!r} in checkpoint (expected one of {sorted(MODELS)})")
+    module_name, class_name = MODELS[checkpoint["model"]]
+    # Imported here, not at the top: the training scripts import this file.
+    model = getattr(importlib.import_module(module_name), class_name)(num_classes=len(checkpoint["classes"]))
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError:
+        raise UserError(f"the checkpoint's weights do not fit the current {checkpoint['model']} model; "
+                        "retrain it with this version of the code") from None
+    return model.eval()

@@ -1,0 +1,258 @@
+"""Read the digit in any image file: a drawing, a photo of paper, a scan, or an MNIST image.
+
+Read this file to learn why a model trained on MNIST needs its input prepared the way MNIST was
+made. MNIST digits are light on a black background, fitted into a 20x20 box and centred by their
+centre of mass in a 28x28 image. A digit drawn in a paint program or photographed on paper is dark
+on light, large, off-centre, often in colour or on a transparent background; squeezed to 28x28 as
+it is, it looks like nothing the model has seen. preprocess() below repeats MNIST's recipe.
+
+    python predict.py my-digit.png [more images or folders ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+import common
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+# Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
+# so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
+MAX_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+WORKING_SIZE = 1024  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+
+
+class ImageError(Exception):
+    """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading an image file
+# ---------------------------------------------------------------------------------------------
+
+def read_image(path: Path) -> Image.Image:
+    """Open and fully decode an image file, refusing what we cannot read faithfully."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            if getattr(image, "n_frames", 1) > 1:
+                raise ImageError(f"animated image with {image.n_frames} frames; save the frame you mean as a PNG")
+            image.load()  # decode now, so that a truncated file fails here and not later
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageError(f"image too large (more than {MAX_PIXELS:,} pixels); shrink it first") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image file that Pillow can read") from None
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except IsADirectoryError:
+        raise ImageError("is a directory") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
+        raise ImageError(f"corrupt or truncated image ({error})") from None
+    return image
+
+
+def to_grey(image: Image.Image) -> torch.Tensor:
+    """Any Pillow image -> a [H, W] float tensor in [0, 1], as a person sees its brightness."""
+    image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways, with a rotation tag
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: scale by the 16-bit range
+        pixels = np.asarray(image, dtype=np.float32)
+        return torch.from_numpy(pixels / (65535 if pixels.max() > 255 else 255)).clamp(0, 1)
+    if image.mode == "F":
+        raise ImageError("32-bit floating-point image; save it as an 8-bit or 16-bit PNG")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        # A transparent background counts as white paper: composite the drawing onto white.
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    return torch.from_numpy(grey.copy())
+
+
+# ---------------------------------------------------------------------------------------------
+# Preprocessing: turn any picture of a digit into an MNIST-like 28x28 image
+# ---------------------------------------------------------------------------------------------
+
+def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize a [H, W] image with anti-aliasing, so that thin strokes are averaged, not skipped."""
+    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=True,
+                         align_corners=False)[0, 0]
+
+
+def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    return -F.max_pool2d(-pixels[None, None], size, stride=1, padding=size // 2)[0, 0]
+
+
+def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    return F.max_pool2d(pixels[None, None], size, stride=1, padding=size // 2)[0, 0]
+
+
+def remove_background(pixels: torch.Tensor) -> torch.Tensor:
+    """Subtract the (possibly uneven) background, so that only ink is left above zero."""
+    # A min filter wider than any stroke erases the ink and leaves the background, shadows
+    # included; the max filter after it undoes the shrinking of bright areas ("opening").
+    small = resize(pixels, *[max(1, round(s * 128 / max(pixels.shape))) for s in pixels.shape]) \
+        if max(pixels.shape) > 128 else pixels
+    size = max(9, min(small.shape) // 3) | 1  # odd, and well wider than a pen stroke
+    background = max_filter(min_filter(small, size), size)
+    background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
+    # Where the background is flat (drawings, scans, MNIST itself), its median is exact and safer.
+    level = pixels.median()
+    background = torch.where((background - level).abs() < 0.1, level, background)
+    return (pixels - background).clamp(min=0)
+
+
+def keep_digit(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Drop specks of dirt and noise: keep the mask's connected parts that hold real amounts of ink."""
+    # Label connected parts on a small copy (fast), by letting each pixel take the largest label
+    # among its neighbours until nothing changes.
+    scale = min(1.0, 96 / max(mask.shape))
+    small = resize(mask.float(), max(1, round(mask.shape[0] * scale)), max(1, round(mask.shape[1] * scale))) > 0.2
+    labels = torch.arange(1, small.numel() + 1, dtype=torch.float32).view(small.shape) * small
+    while True:
+        grown = max_filter(labels, 3) * small
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    weight = resize(ink, *small.shape) if scale < 1 else ink
+    parts = [(weight[labels == label].sum(), labels == label) for label in labels.unique() if label > 0]
+    total = sum(mass for mass, _ in parts)
+    keep = torch.zeros_like(small)
+    for mass, part in parts:
+        if mass >= 0.05 * total:  # a stroke of the digit, not a speck
+            keep |= part
+    keep = max_filter(keep.float(), 3)  # a little slack for the edges lost when shrinking
+    return mask & (resize(keep, *mask.shape) > 0)
+
+
+def preprocess(image: Image.Image) -> torch.Tensor:
+    """Any image of one digit -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST."""
+    pixels = to_grey(image)
+    if max(pixels.shape) > WORKING_SIZE:
+        scale = WORKING_SIZE / max(pixels.shape)
+        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
+
+    # 1. Polarity. MNIST is light ink on black. The image's edge is almost always background, so if
+    #    the edge is light, this is dark ink on paper: invert it.
+    edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if edge.median() > 0.5:
+        pixels = 1 - pixels
+
+    # 2. Ink only: remove the background and stretch the strongest ink to full brightness.
+    ink = remove_background(pixels)
+    # Averaging 3x3 first makes the brightest spot of ink count, not a single stray pixel.
+    if F.avg_pool2d(ink[None, None], 3, stride=1, padding=1).max() < 0.15:
+        raise ImageError("no digit found: the image is blank or has almost no contrast")
+    peak = ink[ink > ink.max() / 2].median()  # the typical brightness of a stroke
+    ink = (ink / peak).clamp(max=1)
+
+    # 3. Find the digit: threshold the ink, ignore specks, and crop to its bounding box at full
+    #    resolution, keeping the grey levels of its edges.
+    mask = keep_digit(ink, ink > 0.3)
+    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+    ink = torch.where(ink > 0.1, ink, 0)  # faint noise around the digit becomes pure black
+    digit = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+    # 4. Fit the longer side into 20 pixels, keeping the aspect ratio, as MNIST did.
+    height, width = digit.shape
+    scale = 20 / max(height, width)
+    digit = resize(digit, max(1, round(height * scale)), max(1, round(width * scale))).clamp(0, 1)
+
+    # 5. Place it in 28x28 so that its centre of mass is at the centre, as MNIST did.
+    height, width = digit.shape
+    total = digit.sum()
+    centre_y = (digit.sum(1) * torch.arange(height)).sum() / total
+    centre_x = (digit.sum(0) * torch.arange(width)).sum() / total
+    # MNIST's centres of mass sit at pixel 14 (counting from 0) in both directions.
+    top = min(max(round(14 - centre_y.item()), 0), 28 - height)
+    left = min(max(round(14 - centre_x.item()), 0), 28 - width)
+    canvas = torch.zeros(28, 28)
+    canvas[top:top + height, left:left + width] = digit
+    return canvas
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction
+# ---------------------------------------------------------------------------------------------
+
+def image_files(arguments: list[str]) -> list[Path]:
+    """The files to read: each file argument, and every image file inside each folder argument."""
+    files = []
+    for argument in map(Path, arguments):
+        if argument.is_dir():
+            files += sorted(p for p in argument.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        else:
+            files.append(argument)
+    return files
+
+
+def save_processed(pixels: torch.Tensor, folder: Path, name: str) -> Path:
+    """Write the model's 28x28 input as a PNG, enlarged 10 times so that a person can look at it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy(), mode="L")
+    path = folder / f"{name}.png"
+    image.resize((280, 280), Image.NEAREST).save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("images", nargs="+", help="image files, or folders of them")
+    parser.add_argument("--checkpoint", default=str(common.default_checkpoint_path("cnn", "mnist")),
+                        help="a checkpoint written by train_cnn.py or train_mlp.py")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image, for scripts")
+    parser.add_argument("--save-processed", metavar="DIR", type=Path,
+                        help="also write what the model sees (28x28, enlarged) as PNG files in DIR")
+    args = parser.parse_args(argv)
+
+    path = Path(args.checkpoint)
+    if not path.exists() and args.checkpoint == parser.get_default("checkpoint"):
+        raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
+                               "or pick one with --checkpoint")
+    checkpoint = common.load_checkpoint(path)
+    model = common.model_from_checkpoint(checkpoint)  # loaded once, however many images
+    classes = checkpoint["classes"]
+
+    failed = False
+    saved_names: set[str] = set()
+    for file in image_files(args.images):
+        try:
+            pixels = preprocess(read_image(file))
+        except ImageError as error:
+            print(f"error: {file}: {error}", file=sys.stderr)
+            failed = True
+            continue
+        logits = common.predict_logits(model, common.normalise(pixels[None], checkpoint["mean"], checkpoint["std"]))
+        probabilities = logits.softmax(1)[0]
+        top = probabilities.topk(3)
+        guesses = [(classes[i], p.item()) for p, i in zip(top.values, top.indices)]
+        if args.save_processed:
+            name = file.stem
+            while name in saved_names:  # two inputs with the same name in different folders
+                name += "_"
+            saved_names.add(name)
+            save_processed(pixels, args.save_processed, name)
+        if args.json:
+            print(json.dumps({"path": str(file), "prediction": guesses[0][0], "probability": round(guesses[0][1], 4),
+                              "top": [{"class": c, "probability": round(p, 4)} for c, p in guesses]}))
+        else:
+            others = ", ".join(f"{c} ({p:.1%})" for c, p in guesses[1:])
+            print(f"{file}: {guesses[0][0]} ({guesses[0][1]:.1%})  next: {others}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    common.run(lambda: sys.exit(main()))

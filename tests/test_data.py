@@ -1,0 +1,74 @@
+"""Loading, splitting and normalising the data, and the batched augmentation."""
+
+import pytest
+import torch
+import torchvision
+
+import common
+
+
+def test_split_shapes_and_dtypes(mnist):
+    assert mnist.train_x.shape == (55_000, 1, 28, 28)
+    assert mnist.val_x.shape == (5_000, 1, 28, 28)
+    assert mnist.test_x.shape == (10_000, 1, 28, 28)
+    for images, labels in [(mnist.train_x, mnist.train_y), (mnist.val_x, mnist.val_y), (mnist.test_x, mnist.test_y)]:
+        assert images.dtype == torch.float32 and labels.dtype == torch.int64
+        assert len(images) == len(labels)
+        assert set(labels.unique().tolist()) == set(range(10))
+    assert mnist.classes == [str(digit) for digit in range(10)]
+
+
+def test_normalised_with_training_statistics(mnist):
+    # MNIST's published training-set figures, to three decimals (the validation images are left out).
+    assert mnist.mean == pytest.approx(0.1307, abs=1e-3)
+    assert mnist.std == pytest.approx(0.3081, abs=1e-3)
+    assert mnist.train_x.mean().item() == pytest.approx(0.0, abs=1e-4)
+    assert mnist.train_x.std().item() == pytest.approx(1.0, abs=1e-4)
+    # Background pixels (0) all map to the same value, -mean/std.
+    assert mnist.test_x.min().item() == pytest.approx(-mnist.mean / mnist.std, abs=1e-5)
+
+
+def test_split_is_reproducible_and_disjoint(mnist, mnist_dir):
+    again = common.load_data("mnist", mnist_dir, val_size=5000)
+    assert torch.equal(again.val_x, mnist.val_x) and torch.equal(again.train_y, mnist.train_y)
+    # Train and validation together hold each of the 60,000 training images exactly once.
+    raw = torchvision.datasets.MNIST(str(mnist_dir), train=True).data
+    pixels = lambda x: (x * mnist.std + mnist.mean).mul(255).round().to(torch.uint8)  # undo normalise()
+    both = torch.cat([pixels(mnist.train_x), pixels(mnist.val_x)]).squeeze(1)
+    as_rows = lambda images: sorted(bytes(image) for image in images.flatten(1).numpy())
+    assert as_rows(both) == as_rows(raw)
+
+
+def test_limit_and_val_size(mnist_dir):
+    small = common.load_data("mnist", mnist_dir, val_size=300, limit=1000)
+    assert (len(small.train_x), len(small.val_x), len(small.test_x)) == (1000, 300, 1000)
+    none = common.load_data("mnist", mnist_dir, val_size=0, limit=10)
+    assert len(none.val_x) == 0
+
+
+def test_missing_dataset_without_network_is_a_user_error(tmp_path, monkeypatch):
+    # Port 9 on this machine refuses connections: the download fails at once, as it would offline.
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(common.UserError) as error:
+        common.load_data("mnist", tmp_path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message
+
+
+def test_random_affine_keeps_shape_background_and_mass(mnist):
+    torch.manual_seed(0)
+    images = mnist.test_x[:256]
+    moved = common.random_affine(images, degrees=10, shift=2, scale=0.1)
+    assert moved.shape == images.shape and moved.dtype == images.dtype
+    assert not torch.equal(moved, images)
+    background = -mnist.mean / mnist.std
+    # Corners stay background, and the ink moves rather than vanishing.
+    assert torch.allclose(moved[:, :, 0, 0], torch.full((256, 1), background), atol=1e-4)
+    ink = lambda x: (x - background).sum(dim=(1, 2, 3))  # noqa: E731
+    assert torch.allclose(ink(moved), ink(images), rtol=0.25)
+
+
+def test_random_affine_with_no_change_is_identity(mnist):
+    images = mnist.test_x[:16]
+    assert torch.allclose(common.random_affine(images, degrees=0, shift=0, scale=0), images, atol=1e-5)

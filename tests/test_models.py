@@ -1,0 +1,45 @@
+"""The two models: output shapes, and enough capacity to memorise one batch."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import common
+from train_cnn import CNN
+from train_mlp import MLP
+
+
+@pytest.mark.parametrize("model_class", [MLP, CNN])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_output_shape(model_class, batch):
+    model = model_class().eval()
+    logits = model(torch.randn(batch, 1, 28, 28))
+    assert logits.shape == (batch, 10)
+    assert logits.dtype == torch.float32
+
+
+@pytest.mark.parametrize("model_class", [MLP, CNN])
+def test_number_of_classes_follows_the_argument(model_class):
+    assert model_class(num_classes=3).eval()(torch.randn(2, 1, 28, 28)).shape == (2, 3)
+
+
+def test_mlp_has_no_convolutions():
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in MLP().modules())
+
+
+@pytest.mark.parametrize("model_class", [MLP, CNN])
+def test_overfits_one_batch(model_class, mnist):
+    # A model that cannot learn 64 fixed images by heart has a bug (wrong labels, no gradient flow...).
+    torch.manual_seed(0)
+    images, labels = mnist.train_x[:64], mnist.train_y[:64]
+    model = model_class()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(150):
+        model.train()
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    loss, accuracy = common.evaluate(model, images, labels)
+    assert accuracy == 100.0
+    assert loss < 0.05

@@ -1,0 +1,128 @@
+"""The training scripts run end to end as a user runs them, and refuse bad input cleanly."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import common
+import train_mlp
+from conftest import ROOT
+
+EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
+
+
+def run_script(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+@pytest.mark.parametrize("script, model", [("train_mlp.py", "mlp"), ("train_cnn.py", "cnn")])
+def test_script_end_to_end_on_a_subset(script, model, mnist_dir, tmp_path):
+    out = tmp_path / "nested" / f"{model}.pt"
+    result = run_script(script, "--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "2000",
+                        "--val-size", "500", "--out", str(out), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{model}: ") and "2,000 training, 500 validation, 2,000 test images" in lines[0]
+    assert EPOCH_LINE.match(lines[1]), lines[1]
+    assert re.match(rf"^test loss \d+\.\d{{4}} acc +\d+\.\d\d% on 2,000 images; saved {re.escape(str(out))}$",
+                    lines[2]), lines[2]
+    checkpoint = torch.load(out, weights_only=True)
+    assert checkpoint["model"] == model and checkpoint["epochs"] == 1
+    assert checkpoint["test_accuracy"] > 70  # one epoch on 2,000 images already learns a lot
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "must be a positive integer"),
+    ("--epochs", "-3", "must be a positive integer"),
+    ("--epochs", "ten", "invalid positive_int value"),
+    ("--batch-size", "0", "must be a positive integer"),
+    ("--lr", "0", "must be a positive number"),
+    ("--lr", "-0.1", "must be a positive number"),
+    ("--lr", "nan", "must be a positive number"),
+    ("--val-size", "60000", "must be from 0 to 59999"),
+    ("--val-size", "-1", "must be from 0 to 59999"),
+    ("--device", "tpu", "invalid choice: 'tpu'"),
+    ("--dataset", "cifar10", "invalid choice: 'cifar10'"),
+])
+def test_bad_options_fail_in_argparse(option, value, message):
+    result = run_script("train_cnn.py", f"{option}={value}")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_shows_defaults():
+    result = run_script("train_mlp.py", "--help")
+    assert result.returncode == 0
+    assert "(default: 15)" in result.stdout and "(default: auto)" in result.stdout
+
+
+def test_missing_dataset_offline_is_one_line(tmp_path):
+    # A proxy on a closed port makes every download fail at once, as on a machine without network.
+    closed = "http://127.0.0.1:9"
+    result = run_script("train_mlp.py", "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "m.pt"),
+                        env={"http_proxy": closed, "https_proxy": closed, "HTTP_PROXY": closed,
+                             "HTTPS_PROXY": closed, "no_proxy": "", "NO_PROXY": ""})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: could not load or download mnist")
+    assert str(tmp_path / "empty" / "MNIST" / "raw") in result.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_unavailable_device_is_one_line():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA, so --device cuda is not an error here")
+    result = run_script("train_mlp.py", "--device", "cuda")
+    assert result.returncode == 1
+    assert result.stderr == "error: --device cuda was asked for, but this machine's PyTorch cannot use it " \
+                            "(try --device cpu)\n"
+
+
+def test_out_must_be_a_file(tmp_path, mnist_dir):
+    result = run_script("train_mlp.py", "--data-dir", str(mnist_dir), "--limit", "100", "--val-size", "10",
+                        "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "is a directory" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
+    out = tmp_path / "cnn.pt"
+    out.write_bytes(b"an earlier checkpoint")
+    process = subprocess.Popen(
+        [sys.executable, "train_cnn.py", "--data-dir", str(mnist_dir), "--epochs", "50", "--limit", "3000",
+         "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("cnn: ")  # set up, now training
+    assert re.match(r"epoch +1/50 ", process.stdout.readline())
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.startswith("interrupted") and stderr.count("\n") == 1
+    assert out.read_bytes() == b"an earlier checkpoint"
+    assert os.listdir(tmp_path) == ["cnn.pt"]
+
+
+def test_user_errors_become_one_line_and_exit_1(capsys):
+    def fails():
+        raise common.UserError("something the user can fix")
+
+    with pytest.raises(SystemExit) as exit_info:
+        common.run(fails)
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "error: something the user can fix\n"
+
+
+def test_mlp_one_epoch_on_full_mnist(mnist_dir, tmp_path, capsys):
+    # The real thing: one epoch of the MLP on all 55,000 training images, tested on all 10,000.
+    out = tmp_path / "mlp.pt"
+    started = time.perf_counter()
+    train_mlp.main(["--data-dir", str(mnist_dir), "--epochs", "1", "--out", str(out), "--device", "cpu"])
+    print(f"one full epoch and test in {time.perf_counter() - started:.1f}s")
+    accuracy = torch.load(out, weights_only=True)["test_accuracy"]
+    assert accuracy >= 97.0, capsys.readouterr().out

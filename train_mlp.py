@@ -1,0 +1,58 @@
+"""Train a fully connected network (no convolutions) on MNIST: about 98.9% test accuracy in 15 epochs.
+
+Read this file to learn the simplest neural network that classifies images well: each image is
+flattened into 784 numbers and passed through two hidden layers. What it shares with train_cnn.py
+(data, loops, checkpoints) is in common.py.
+
+    python train_mlp.py
+"""
+
+import functools
+
+import torch
+from torch import nn
+
+import common
+
+
+class MLP(nn.Module):
+    """784 pixels -> 512 -> 512 -> 10 class scores, with a ReLU after each hidden layer."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Flatten(),            # [N, 1, 28, 28] -> [N, 784]: the layout of the pixels is thrown away
+            nn.Linear(28 * 28, 512),
+            nn.ReLU(),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Linear(512, num_classes),  # logits: one score per class, softmax comes with the loss
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common.make_parser(__doc__.splitlines()[0], epochs=15, batch_size=256, lr=3e-3)
+    args = parser.parse_args(argv)
+    device = common.pick_device(args.device)
+    common.seed_everything(args.seed)
+    data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
+
+    model = MLP(len(data.classes)).to(device)
+    # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
+    # One cycle: the learning rate warms up to --lr, then anneals to almost zero by the last batch,
+    # which trains fast at first and settles precisely at the end.
+    steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
+                                                    total_steps=args.epochs * steps_per_epoch)
+    # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
+    # random shifts and rotations of every batch teach it that, and it overfits far less.
+    augment = functools.partial(common.random_affine, degrees=8, shift=1.5, scale=0.08)
+    common.fit("mlp", model, optimizer, scheduler, data, args, augment)
+
+
+if __name__ == "__main__":
+    common.run(main)
