@@ -1,4 +1,4 @@
-"""Measure training speed: this project's tensor data path against the classic DataLoader pipeline.
+"""Measure speed: the trainers' data path against the classic DataLoader pipeline, and predict.py.
 
 Read this file to see why the trainers decode the dataset once into a tensor: the classic pipeline
 (torchvision's ToTensor + Normalize on one PIL image at a time, collated by a DataLoader) spends
@@ -7,19 +7,25 @@ more time preparing batches than a small model spends learning from them.
     python benchmark.py --data-dir data
 
 It prints, side by side from one run: the seconds one epoch of batches takes to produce, and the
-seconds per training epoch of each model with either data path (same model, optimiser, schedule,
-batch size and batched augmentation; only the source of the batches differs).
+seconds per training epoch of each model with either data path (same model, optimiser, batch size
+and batched augmentation; only the source of the batches differs). Then predict.py's images per
+second on a folder of 1,000 drawings, and the wall time of a one-image run next to `import torch`.
 """
 
 import argparse
 import functools
 import itertools
 import platform
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
-from torchvision import datasets, transforms
+from PIL import Image
+from torchvision import transforms
 
 import common
 import train_cnn
@@ -65,6 +71,40 @@ def train_on(batches, model, optimizer, augment) -> None:
         optimizer.step()
 
 
+def run_seconds(*command: str) -> float:
+    """Wall time of a command, as a user waits for it; the fastest of three runs, to skip disk caches."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def benchmark_predict(args: argparse.Namespace) -> None:
+    """predict.py as users run it: a folder of 1,000 drawn digits, and a single image."""
+    digits = common.DATASETS[args.dataset](args.data_dir, train=False).data[:1000]
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        checkpoint = Path(args.checkpoint)
+        if not checkpoint.exists():  # speed does not depend on the weights: an untrained model will do
+            checkpoint = folder / "untrained.pt"
+            common.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
+                                    "std": 0.3081, "classes": [str(d) for d in range(10)], "dataset": "mnist"},
+                                   checkpoint)
+        images = folder / "images"
+        images.mkdir()
+        for i, digit in enumerate(digits):  # dark ink on white paper, 280x280, as a paint program saves it
+            Image.fromarray(255 - digit.numpy()).resize((280, 280), Image.BICUBIC).save(images / f"{i:04}.png")
+        predict = [sys.executable, "predict.py", "--checkpoint", str(checkpoint)]
+        folder_seconds = run_seconds(*predict, str(images))
+        one_seconds = run_seconds(*predict, str(images / "0000.png"))
+        torch_seconds = run_seconds(sys.executable, "-c", "import torch")
+    print(f"predict.py on a folder of 1,000 280x280 PNG drawings: {folder_seconds:.1f}s, "
+          f"{1000 / folder_seconds:.0f} images per second (including start-up)")
+    print(f"predict.py on one image: {one_seconds:.2f}s; python -c 'import torch' alone: {torch_seconds:.2f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -73,7 +113,10 @@ def main() -> None:
     parser.add_argument("--val-size", type=common.validation_size, default=5000)
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes for the classic pipeline (pytorch/examples uses 0 on CPU)")
-    parser.add_argument("--models", nargs="+", choices=sorted(RECIPES), default=["mlp", "cnn"])
+    parser.add_argument("--models", nargs="*", choices=sorted(RECIPES), default=["mlp", "cnn"],
+                        help="models whose training epochs to time (none: skip)")
+    parser.add_argument("--checkpoint", default="checkpoints/cnn.pt", help="checkpoint for predict.py")
+    parser.add_argument("--skip-predict", action="store_true", help="do not time predict.py")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -103,6 +146,10 @@ def main() -> None:
             train_on(itertools.islice(fast_batches(data, batch_size), 20), model, optimizer, augment)
             times.append(timed(lambda: train_on(batches(), model, optimizer, augment)))
         row(f"{name} training epoch, batch {batch_size}", *times)
+
+    # 3. predict.py, start to finish.
+    if not args.skip_predict:
+        benchmark_predict(args)
 
 
 if __name__ == "__main__":

@@ -220,7 +220,8 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float) ->
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor,
                 batch_size: int, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                augment: Callable[[Tensor], Tensor] | None = None) -> tuple[float, float]:
+                augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0,
+                ) -> tuple[float, float]:
     """One pass over the training images in a fresh random order; returns mean loss and accuracy (%)."""
     model.train()  # dropout and batch norm behave as in training
     order = torch.randperm(len(images), device=images.device)
@@ -233,7 +234,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tens
         if augment is not None:
             x = augment(x)
         logits = model(x)
-        loss = F.cross_entropy(logits, y)  # takes raw logits: softmax is inside, done stably
+        # cross_entropy takes raw logits: the softmax is inside it, computed stably.
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -264,8 +266,12 @@ def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, f
 
 def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None, data: Data, args: argparse.Namespace,
-        augment: Callable[[Tensor], Tensor] | None = None) -> dict:
-    """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint."""
+        augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0) -> dict:
+    """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint.
+
+    The losses printed are plain cross-entropy on unchanged images, whatever the training recipe,
+    except the training loss, which is the one being minimised.
+    """
     out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
     check_writable(out)  # fail now, not after an hour of training
     print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
@@ -274,7 +280,7 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
         train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
-                                            scheduler, augment)
+                                            scheduler, augment, label_smoothing)
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
         print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
               f"train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
@@ -341,9 +347,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"no checkpoint at {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"{path} holds more than plain tensors and values; refusing to load it, "
-                        "since unpickling arbitrary objects can run code") from None
+    except pickle.UnpicklingError as error:
+        if "global" in str(error).lower():  # the pickle names a class or function: code could run
+            raise UserError(f"{path} holds more than plain tensors and values; refusing to load it, "
+                            "since unpickling arbitrary objects can run code") from None
+        raise UserError(f"{path} is not a readable checkpoint (UnpicklingError)") from None
     except Exception as error:  # a truncated or foreign file can fail in many ways inside torch.load
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(checkpoint, dict) or not CHECKPOINT_KEYS <= checkpoint.keys():

@@ -29,7 +29,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
 MAX_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-WORKING_SIZE = 1024  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 
 
 class ImageError(Exception):
@@ -86,17 +86,21 @@ def to_grey(image: Image.Image) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize a [H, W] image with anti-aliasing, so that thin strokes are averaged, not skipped."""
-    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=True,
+    """Resize a [H, W] image; when shrinking, anti-alias, so that thin strokes are averaged, not skipped."""
+    shrinking = height < pixels.shape[0] or width < pixels.shape[1]
+    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
                          align_corners=False)[0, 0]
 
 
-def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    return -F.max_pool2d(-pixels[None, None], size, stride=1, padding=size // 2)[0, 0]
-
-
 def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    return F.max_pool2d(pixels[None, None], size, stride=1, padding=size // 2)[0, 0]
+    """The largest value in the size x size square around each pixel (size odd)."""
+    # A square's maximum is the maximum along rows of the maxima along columns: two cheap passes.
+    pixels = F.max_pool2d(pixels[None, None], (size, 1), stride=1, padding=(size // 2, 0))
+    return F.max_pool2d(pixels, (1, size), stride=1, padding=(0, size // 2))[0, 0]
+
+
+def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    return -max_filter(-pixels, size)
 
 
 def remove_background(pixels: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import common
+from conftest import Payload
 from train_cnn import CNN
 from train_mlp import MLP
 
@@ -67,16 +68,6 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.load(path, weights_only=True) == {"version": 1}
     assert os.listdir(tmp_path) == ["model.pt"]
-
-
-class Payload:
-    """Unpickling this would run os.system: a checkpoint holding it must be refused, not loaded."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
 
 
 def test_pickled_code_is_refused_never_run(tmp_path):

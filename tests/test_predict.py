@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from PIL import Image, ImageFilter
 import common
 import predict
 import train_cnn
-from conftest import ROOT
+from conftest import ROOT, Payload
 
 N_IMAGES = 1000
 
@@ -123,3 +124,113 @@ def test_person_like_images(test_digits, cnn_checkpoint):
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 1.5
     assert plain_accuracy < 50
+
+
+def test_polarity_colour_and_transparency_give_the_same_input(test_digits):
+    digit = test_digits[0][0]
+    light_on_dark = predict.preprocess(Image.fromarray(digit))
+    dark_on_light = predict.preprocess(Image.fromarray(255 - digit).convert("RGB"))
+    transparent = Image.new("RGBA", (28, 28), (0, 0, 0, 0))
+    transparent.putalpha(Image.fromarray(digit))
+    assert (light_on_dark - dark_on_light).abs().max() < 0.02
+    assert (light_on_dark - predict.preprocess(transparent)).abs().max() < 0.02
+
+
+def test_sixteen_bit_greyscale_is_scaled_not_clipped(test_digits):
+    digit = test_digits[0][0]
+    sixteen = Image.fromarray(digit.astype(np.uint16) * 257)  # the same picture at 16 bits per pixel
+    assert sixteen.mode.startswith("I;16")
+    assert (predict.preprocess(sixteen) - predict.preprocess(Image.fromarray(digit))).abs().max() < 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line, and bad input. These need a checkpoint but no dataset: an untrained one will do.
+# ---------------------------------------------------------------------------------------------
+
+def untrained_checkpoint(path: Path, classes: list[str] | None = None) -> Path:
+    torch.manual_seed(0)
+    common.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
+                            "std": 0.3081, "classes": classes or [str(d) for d in range(10)],
+                            "dataset": "mnist", "epochs": 0, "test_accuracy": 10.0, "args": {}}, path)
+    return path
+
+
+@pytest.fixture()
+def images(tmp_path) -> dict[str, Path]:
+    """One good image and one of each kind of bad input."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    good = Image.new("L", (200, 200), 255)
+    good.paste(0, (90, 40, 110, 160))  # a thick dark "1" on white paper
+    good.save(folder / "one.png")
+    (folder / "notes.png").write_text("not an image at all")
+    (folder / "truncated.png").write_bytes((folder / "one.png").read_bytes()[:150])
+    Image.new("RGB", (300, 200), "white").save(folder / "blank.jpg")
+    Image.new("L", (8000, 8000), 255).save(folder / "bomb.png")  # 64 megapixels, a few kB as PNG
+    frames = [Image.new("L", (50, 50), shade) for shade in (0, 255)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
+    return {p.stem: p for p in folder.iterdir()}
+
+
+def test_each_bad_image_gets_one_line_and_the_rest_go_on(images, tmp_path):
+    checkpoint = untrained_checkpoint(tmp_path / "cnn.pt")
+    missing = tmp_path / "missing.png"
+    names = ["notes", "truncated", "blank", "bomb", "animated"]
+    result = run_predict("--checkpoint", str(checkpoint), str(missing), *(str(images[n]) for n in names),
+                         str(images["one"]))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = result.stderr.splitlines()
+    expected = [(missing, "no such file"), (images["notes"], "not an image file"),
+                (images["truncated"], "corrupt or truncated"), (images["blank"], "no digit found"),
+                (images["bomb"], "image too large"), (images["animated"], "animated image")]
+    assert len(errors) == len(expected)
+    for line, (path, message) in zip(errors, expected):
+        assert line.startswith(f"error: {path}: ") and message in line, line
+    # The good image, given last, is still predicted.
+    assert result.stdout.startswith(f"{images['one']}: ") and result.stdout.count("\n") == 1
+
+
+def test_output_line_json_folder_and_saved_input(images, tmp_path):
+    checkpoint = untrained_checkpoint(tmp_path / "cnn.pt", classes=[f"class {i}" for i in range(10)])
+    result = run_predict("--checkpoint", str(checkpoint), str(images["one"]))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(rf"{re.escape(str(images['one']))}: class \d \(\d+\.\d%\)  "
+                        r"next: class \d \(\d+\.\d%\), class \d \(\d+\.\d%\)\n", result.stdout), result.stdout
+
+    processed = tmp_path / "seen"
+    result = run_predict("--checkpoint", str(checkpoint), "--json", "--save-processed", str(processed),
+                         str(images["one"].parent))
+    assert result.returncode == 1  # the folder holds the bad images too
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["path"] for o in objects] == [str(images["one"])]
+    top = objects[0]["top"]
+    assert objects[0]["prediction"] == top[0]["class"] and len(top) == 3
+    assert sum(t["probability"] for t in top) <= 1.0001 and top[0]["probability"] >= top[1]["probability"]
+    picture = Image.open(processed / "one.png")
+    assert picture.size == (280, 280) and picture.mode == "L"
+    pixels = np.asarray(picture)
+    assert pixels[0, 0] == 0 and pixels.max() == 255  # light digit on black, like MNIST
+
+
+def test_checkpoint_problems(images, tmp_path):
+    image = str(images["one"])
+    result = subprocess.run([sys.executable, str(ROOT / "predict.py"), image], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)  # no checkpoints/ folder here
+    assert result.returncode == 1
+    assert result.stderr == ("error: no checkpoint at checkpoints/cnn.pt: train one first with "
+                             "`python train_cnn.py`, or pick one with --checkpoint\n")
+
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00" * 100)
+    result = run_predict("--checkpoint", str(corrupt), image)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "not a readable checkpoint" in result.stderr
+
+    marker = tmp_path / "code-ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": "cnn", "state_dict": {}, "mean": 0.1, "std": 0.3, "classes": [], "dataset": "mnist",
+                "payload": Payload(marker)}, evil)
+    result = run_predict("--checkpoint", str(evil), image)
+    assert result.returncode == 1 and "refusing to load" in result.stderr
+    assert not marker.exists()
+

@@ -35,7 +35,7 @@ def test_script_end_to_end_on_a_subset(script, model, mnist_dir, tmp_path):
                     lines[2]), lines[2]
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint["model"] == model and checkpoint["epochs"] == 1
-    assert checkpoint["test_accuracy"] > 70  # one epoch on 2,000 images already learns a lot
+    assert checkpoint["test_accuracy"] > 40  # far above the 10% of guessing, after a few dozen steps
 
 
 @pytest.mark.parametrize("option, value, message", [
