@@ -13,6 +13,7 @@ checkpoints.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import math
 import os
@@ -28,7 +29,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from PIL import ImageDraw
 from torchvision import datasets
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid
 
 # Both datasets have 60,000 training and 10,000 test images of 28x28 grey pixels.
 TRAIN_SIZE = 60_000
@@ -95,6 +99,8 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
                         help="where to train; auto picks CUDA or Apple MPS when present")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use at most this many images of each split, for a quick trial run")
+    parser.add_argument("--no-samples", action="store_true", help="do not save a picture of training images")
+    parser.add_argument("--no-mistakes", action="store_true", help="do not save a picture of the test mistakes")
     parser.add_argument("--out", default=None,
                         help="checkpoint file to write (default: checkpoints/<model>.pt, "
                              "checkpoints/<model>-<dataset>.pt for other datasets)")
@@ -255,13 +261,54 @@ def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 1000) -> 
     return torch.cat([model(images[start:start + batch_size]) for start in range(0, len(images), batch_size)])
 
 
-def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, float]:
-    """Mean loss and accuracy (%) over every image given, each image counted exactly once."""
-    if len(images) == 0:
+def loss_and_accuracy(logits: Tensor, labels: Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (%) over every image given, each image counted exactly once."""
+    if len(labels) == 0:
         return math.nan, math.nan
-    logits = predict_logits(model, images)
-    loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(images)
-    return loss, 100 * (logits.argmax(1) == labels).sum().item() / len(images)
+    loss = F.cross_entropy(logits, labels, reduction="sum").item() / len(labels)
+    return loss, 100 * (logits.argmax(1) == labels).sum().item() / len(labels)
+
+
+def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, float]:
+    return loss_and_accuracy(predict_logits(model, images), labels)
+
+
+def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """counts[t, p]: how many images of true class t the model called p."""
+    return torch.bincount(labels * num_classes + predicted, minlength=num_classes ** 2).view(num_classes, -1)
+
+
+def report(logits: Tensor, labels: Tensor, classes: list[str]) -> str:
+    """Loss, accuracy, and the confusion matrix with each class's accuracy, as a table to print."""
+    loss, accuracy = loss_and_accuracy(logits, labels)
+    counts = confusion_matrix(logits.argmax(1), labels, len(classes)).cpu()
+    names = [name if name == str(i) else f"{i} {name}"[:13] for i, name in enumerate(classes)]
+    width = max(map(len, names)) + 2
+    lines = [f"test loss {loss:.4f} acc {accuracy:.2f}% on {len(labels):,} images",
+             "confusion matrix: one row per true class, one column per predicted class",
+             " " * width + "".join(f"{i:>6}" for i in range(len(classes))) + "   accuracy"]
+    for i, row in enumerate(counts):
+        right = 100 * row[i].item() / max(row.sum().item(), 1)
+        lines.append(f"{names[i]:<{width}}" + "".join(f"{n:>6}" for n in row.tolist()) + f"   {right:7.2f}%")
+    return "\n".join(lines)
+
+
+def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int = 10) -> None:
+    """Tile [N, 1, 28, 28] images (values in [0, 1]) into one PNG, each enlarged with its caption below."""
+    # Enlarge 3x and leave a band below each image for its caption, then let torchvision tile them.
+    tiles = F.interpolate(pixels.cpu().float(), scale_factor=3, mode="nearest")
+    tiles = F.pad(tiles, (0, 0, 0, 14), value=1.0)  # white band of 14 pixels at the bottom
+    grid = make_grid(tiles, nrow=columns, padding=4, pad_value=1.0)
+    picture = to_pil_image(grid).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for i, caption in enumerate(captions):
+        row, column = divmod(i, columns)
+        draw.text((4 + column * 88 + 2, 4 + row * 102 + 86), caption, fill=(200, 0, 0))
+    picture.save(path)
+
+
+def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:
+    return (images * std + mean).clamp(0, 1)
 
 
 def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -269,25 +316,35 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0) -> dict:
     """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint.
 
-    The losses printed are plain cross-entropy on unchanged images, whatever the training recipe,
-    except the training loss, which is the one being minimised.
+    Beside the checkpoint go a CSV log of the epochs and, unless switched off, two pictures: a grid
+    of training images, and the test images the model got wrong.
     """
     out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
     check_writable(out)  # fail now, not after an hour of training
     print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
           f"device {data.train_x.device}")
+    if not args.no_samples:  # the first look at the data that every course starts with
+        samples = out.with_name(f"{out.stem}-samples.png")
+        save_picture(unnormalise(data.train_x[:50], data.mean, data.std),
+                     [data.classes[y] for y in data.train_y[:50].tolist()], samples)
+        print(f"training images: {samples}")
+
+    log = []
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
         train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
                                             scheduler, augment, label_smoothing)
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+        seconds = time.perf_counter() - start
         print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
               f"train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
-              f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {time.perf_counter() - start:5.1f}s", flush=True)
+              f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {seconds:5.1f}s", flush=True)
+        log.append([epoch, f"{train_loss:.6f}", f"{train_acc:.4f}", f"{val_loss:.6f}", f"{val_acc:.4f}",
+                    f"{seconds:.2f}"])
 
     # The test set is used once, at the very end, so that it stays an honest estimate.
-    test_loss, test_acc = evaluate(model, data.test_x, data.test_y)
+    logits = predict_logits(model, data.test_x)
     checkpoint = {
         "model": model_name,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},  # loadable on any device
@@ -296,12 +353,34 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         "classes": data.classes,
         "dataset": args.dataset,
         "epochs": args.epochs,
-        "test_accuracy": test_acc,
-        "args": {k: v for k, v in vars(args).items()},  # plain values only, so weights_only loading works
+        "test_accuracy": loss_and_accuracy(logits, data.test_y)[1],
+        "args": dict(vars(args)),  # plain values only, so that weights_only loading works
     }
     save_checkpoint(checkpoint, out)
-    print(f"test loss {test_loss:.4f} acc {test_acc:.2f}% on {len(data.test_x):,} images; saved {out}")
+    log_path = out.with_name(f"{out.stem}-log.csv")
+    with open(log_path, "w", newline="") as file:
+        csv.writer(file).writerows([LOG_COLUMNS, *log])
+    print(report(logits, data.test_y, data.classes))
+    print(f"saved {out} and the epoch log {log_path}")
+    if not args.no_mistakes:
+        path = save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out)
+        print(f"test images it got wrong: {path}")
     return checkpoint
+
+
+LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
+
+
+def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[str], mean: float, std: float,
+                  out: Path) -> Path:
+    """A picture of the test images the model got wrong, the most confident mistakes first."""
+    probabilities, predicted = logits.softmax(1).max(1)
+    wrong = (predicted != labels).nonzero().flatten()
+    wrong = wrong[probabilities[wrong].argsort(descending=True)][:100]
+    captions = [f"{classes[labels[i]][:6]}>{classes[predicted[i]][:6]}" for i in wrong.tolist()]
+    path = out.with_name(f"{out.stem}-mistakes.png")
+    save_picture(unnormalise(images[wrong], mean, std), captions, path)
+    return path
 
 
 # ---------------------------------------------------------------------------------------------

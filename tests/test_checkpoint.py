@@ -23,7 +23,8 @@ def tiny_data(n: int = 64) -> common.Data:
 
 def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
     args = argparse.Namespace(dataset="mnist", epochs=2, batch_size=16, lr=1e-3, seed=1, out=str(out),
-                              data_dir="data", val_size=8, device="cpu", limit=None)
+                              data_dir="data", val_size=8, device="cpu", limit=None, no_samples=True,
+                              no_mistakes=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
     return common.fit(name, model, optimizer, None, tiny_data(), args)
 
@@ -50,8 +51,8 @@ def test_round_trip(name, model_class, tmp_path, capsys):
     x = torch.randn(5, 1, 28, 28)
     with torch.inference_mode():
         assert torch.equal(rebuilt(x), model.eval()(x))
-    # Nothing but the checkpoint is left in its folder: the temporary file was renamed away.
-    assert os.listdir(tmp_path) == ["model.pt"]
+    # Nothing but the checkpoint and its log is left in its folder: the temporary file was renamed away.
+    assert sorted(os.listdir(tmp_path)) == ["model-log.csv", "model.pt"]
 
 
 def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):

@@ -234,3 +234,15 @@ def test_checkpoint_problems(images, tmp_path):
     assert result.returncode == 1 and "refusing to load" in result.stderr
     assert not marker.exists()
 
+
+
+def test_model_is_loaded_once_for_many_images(images, tmp_path, monkeypatch, capsys):
+    checkpoint = untrained_checkpoint(tmp_path / "cnn.pt")
+    for i in range(5):
+        Image.open(images["one"]).rotate(3 * i, fillcolor=255).save(tmp_path / f"copy{i}.png")
+    loads = []
+    original = common.model_from_checkpoint
+    monkeypatch.setattr(common, "model_from_checkpoint", lambda c: loads.append(1) or original(c))
+    assert predict.main(["--checkpoint", str(checkpoint), str(tmp_path)]) == 0
+    assert len(loads) == 1
+    assert len(capsys.readouterr().out.splitlines()) == 5

@@ -30,9 +30,11 @@ def test_script_end_to_end_on_a_subset(script, model, mnist_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{model}: ") and "2,000 training, 500 validation, 2,000 test images" in lines[0]
-    assert EPOCH_LINE.match(lines[1]), lines[1]
-    assert re.match(rf"^test loss \d+\.\d{{4}} acc +\d+\.\d\d% on 2,000 images; saved {re.escape(str(out))}$",
-                    lines[2]), lines[2]
+    assert lines[1] == f"training images: {out.with_name(f'{model}-samples.png')}"
+    assert EPOCH_LINE.match(lines[2]), lines[2]
+    assert re.match(r"^test loss \d+\.\d{4} acc +\d+\.\d\d% on 2,000 images$", lines[3]), lines[3]
+    assert lines[-2] == f"saved {out} and the epoch log {out.with_name(f'{model}-log.csv')}"
+    assert lines[-1] == f"test images it got wrong: {out.with_name(f'{model}-mistakes.png')}"
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint["model"] == model and checkpoint["epochs"] == 1
     assert checkpoint["test_accuracy"] > 40  # far above the 10% of guessing, after a few dozen steps
@@ -99,13 +101,14 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
         [sys.executable, "train_cnn.py", "--data-dir", str(mnist_dir), "--epochs", "50", "--limit", "3000",
          "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().startswith("cnn: ")  # set up, now training
+    assert process.stdout.readline().startswith("training images: ")
     assert re.match(r"epoch +1/50 ", process.stdout.readline())
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert stderr.startswith("interrupted") and stderr.count("\n") == 1
     assert out.read_bytes() == b"an earlier checkpoint"
-    assert os.listdir(tmp_path) == ["cnn.pt"]
+    assert sorted(os.listdir(tmp_path)) == ["cnn-samples.png", "cnn.pt"]
 
 
 def test_user_errors_become_one_line_and_exit_1(capsys):

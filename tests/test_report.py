@@ -1,0 +1,93 @@
+"""What a learner looks at after training: the report, the pictures, the CSV log, evaluate.py, Fashion-MNIST."""
+
+import csv
+import re
+import subprocess
+import sys
+
+import torch
+from PIL import Image
+
+import common
+from conftest import ROOT
+
+
+def test_report_against_a_hand_counted_case():
+    # Five images of classes a, b, c. Predictions (argmax of each row): a, b, b, c, a.
+    logits = torch.tensor([[3., 0, 0], [0, 3, 0], [0, 3, 0], [0, 0, 3], [3, 0, 0]])
+    labels = torch.tensor([0, 1, 2, 2, 2])
+    counts = common.confusion_matrix(logits.argmax(1), labels, 3)
+    assert counts.tolist() == [[1, 0, 0],   # true a: once called a
+                               [0, 1, 0],   # true b: once called b
+                               [1, 1, 1]]   # true c: once each a, b and c
+    text = common.report(logits, labels, ["a", "b", "c"]).splitlines()
+    assert text[0].startswith("test loss ") and " acc 60.00% on 5 images" in text[0]
+    assert re.fullmatch(r"0 a +1 +0 +0 +100\.00%", text[3])
+    assert re.fullmatch(r"2 c +1 +1 +1 +33\.33%", text[5])
+
+
+def test_report_loss_and_accuracy_are_the_trainers(mnist):
+    torch.manual_seed(0)
+    from train_mlp import MLP
+    model = MLP()
+    logits = common.predict_logits(model, mnist.test_x)
+    loss, accuracy = common.evaluate(model, mnist.test_x, mnist.test_y)
+    assert common.report(logits, mnist.test_y, mnist.classes).splitlines()[0] == \
+        f"test loss {loss:.4f} acc {accuracy:.2f}% on 10,000 images"
+
+
+def test_training_writes_log_pictures_and_evaluate_agrees(mnist_dir, tmp_path):
+    out = tmp_path / "mlp.pt"
+    trained = subprocess.run([sys.executable, "train_mlp.py", "--data-dir", str(mnist_dir), "--epochs", "2",
+                              "--limit", "3000", "--val-size", "1000", "--out", str(out)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+
+    with open(tmp_path / "mlp-log.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == common.LOG_COLUMNS
+    assert [int(row["epoch"]) for row in rows] == [1, 2]
+    assert all(0 <= float(row["val_accuracy"]) <= 100 and float(row["seconds"]) > 0 for row in rows)
+
+    samples = Image.open(tmp_path / "mlp-samples.png")  # 50 images, 10 per row, each 84 + 14 high
+    assert samples.size == (4 + 10 * 88, 4 + 5 * 102)
+    mistakes = Image.open(tmp_path / "mlp-mistakes.png")
+    assert mistakes.width == 4 + 10 * 88 and (mistakes.height - 4) % 102 == 0
+
+    # evaluate.py on the saved checkpoint prints exactly the trainer's report.
+    evaluated = subprocess.run([sys.executable, "evaluate.py", str(out), "--data-dir", str(mnist_dir),
+                                "--no-mistakes"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+    start = trained.stdout.index("test loss")
+    report = trained.stdout[start:trained.stdout.index("saved ", start)]
+    assert report.strip() in evaluated.stdout
+
+
+def test_pictures_can_be_switched_off(mnist_dir, tmp_path):
+    result = subprocess.run([sys.executable, "train_mlp.py", "--data-dir", str(mnist_dir), "--epochs", "1",
+                             "--limit", "500", "--val-size", "100", "--out", str(tmp_path / "m.pt"),
+                             "--no-samples", "--no-mistakes"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-log.csv", "m.pt"]
+
+
+def test_fashion_mnist_end_to_end(fashion_dir, tmp_path):
+    out = tmp_path / "cnn-fashion.pt"
+    result = subprocess.run([sys.executable, "train_cnn.py", "--dataset", "fashion-mnist", "--data-dir",
+                             str(fashion_dir), "--epochs", "1", "--limit", "2000", "--val-size", "500",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    checkpoint = common.load_checkpoint(out)
+    assert checkpoint["dataset"] == "fashion-mnist"
+    assert checkpoint["classes"][0] == "T-shirt/top" and checkpoint["classes"][9] == "Ankle boot"
+    assert abs(checkpoint["mean"] - 0.286) < 0.01  # Fashion-MNIST's own statistics, not MNIST's
+    assert "Ankle boot" in result.stdout  # the report names the classes
+
+    # predict.py prints the class names too.
+    item = Image.new("L", (120, 120), 0)
+    item.paste(200, (20, 30, 100, 90))
+    item.save(tmp_path / "item.png")
+    predicted = subprocess.run([sys.executable, "predict.py", "--checkpoint", str(out), str(tmp_path / "item.png")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert predicted.returncode == 0, predicted.stderr
+    assert any(name in predicted.stdout.split(": ", 1)[1] for name in checkpoint["classes"] if not name.isdigit())
