@@ -30,13 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from PIL import ImageDraw
-from torchvision import datasets
-from torchvision.transforms.functional import to_pil_image
-from torchvision.utils import make_grid
 
 # Both datasets have 60,000 training and 10,000 test images of 28x28 grey pixels.
 TRAIN_SIZE = 60_000
-DATASETS = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # their classes in torchvision.datasets
 # Which script defines each model, so that a checkpoint alone is enough to rebuild it.
 MODELS = {"mlp": ("train_mlp", "MLP"), "cnn": ("train_cnn", "CNN")}
 
@@ -151,15 +148,22 @@ class Data:
     classes: list[str]
 
 
+def dataset_class(dataset: str) -> type:
+    # Imported here rather than at the top: torchvision takes as long to import as torch itself,
+    # and predict.py, which must start fast, never needs it.
+    from torchvision import datasets
+    return getattr(datasets, DATASETS[dataset])
+
+
 def class_names(dataset: str) -> list[str]:
     # torchvision calls MNIST's classes "0 - zero" and so on; the digit alone reads better.
-    return [str(digit) for digit in range(10)] if dataset == "mnist" else list(DATASETS[dataset].classes)
+    return [str(digit) for digit in range(10)] if dataset == "mnist" else list(dataset_class(dataset).classes)
 
 
 def read_dataset(dataset: str, data_dir: str | Path, train: bool) -> tuple[Tensor, Tensor]:
     """The raw uint8 images [N, 28, 28] and labels [N] of one split, downloaded on first use."""
-    source = DATASETS[dataset]
-    raw = Path(data_dir) / source.__name__ / "raw"
+    source = dataset_class(dataset)
+    raw = Path(data_dir) / DATASETS[dataset] / "raw"
     try:
         split = source(str(data_dir), train=train, download=True)
     except Exception as error:  # no network, a mirror down, a truncated file: all end the same way
@@ -200,12 +204,13 @@ def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: i
                 mean=mean, std=std, classes=class_names(dataset))
 
 
-def random_affine(images: Tensor, degrees: float, shift: float, scale: float) -> Tensor:
+def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
     """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
 
     `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
-    relative change of size. Digits written by people vary in exactly these ways, so the model
-    learns to ignore them instead of memorising pixel positions.
+    relative change of size, and `flip` mirrors half of the images left to right. Digits written by
+    people vary in exactly these ways (except mirroring), so the model learns to ignore them
+    instead of memorising pixel positions.
     """
     n, _, height, width = images.shape
     uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
@@ -214,7 +219,8 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float) ->
     # affine_grid works in coordinates from -1 to 1, so one pixel is 2 / size.
     dx, dy = uniform(n) * shift * 2 / width, uniform(n) * shift * 2 / height
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)
+    mirror = torch.where(uniform(n) < 0, -1.0, 1.0) if flip else 1.0  # -1 reverses the x axis
+    theta = torch.stack([torch.stack([cos * mirror, -sin, dx], 1), torch.stack([sin * mirror, cos, dy], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     # MNIST's outer rows and columns are always background, so "border" fills with background.
     return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
@@ -295,6 +301,9 @@ def report(logits: Tensor, labels: Tensor, classes: list[str]) -> str:
 
 def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int = 10) -> None:
     """Tile [N, 1, 28, 28] images (values in [0, 1]) into one PNG, each enlarged with its caption below."""
+    from torchvision.transforms.functional import to_pil_image  # (imported here for the reason above)
+    from torchvision.utils import make_grid
+
     # Enlarge 3x and leave a band below each image for its caption, then let torchvision tile them.
     tiles = F.interpolate(pixels.cpu().float(), scale_factor=3, mode="nearest")
     tiles = F.pad(tiles, (0, 0, 0, 14), value=1.0)  # white band of 14 pixels at the bottom
@@ -364,7 +373,7 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
     print(f"saved {out} and the epoch log {log_path}")
     if not args.no_mistakes:
         path = save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out)
-        print(f"test images it got wrong: {path}")
+        print(f"test images it got wrong (captioned true>predicted): {path}")
     return checkpoint
 
 

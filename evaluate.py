@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_mistakes:
         path = common.save_mistakes(logits, test_x, test_y, checkpoint["classes"], checkpoint["mean"],
                                     checkpoint["std"], args.checkpoint)
-        print(f"test images it got wrong: {path}")
+        print(f"test images it got wrong (captioned true>predicted): {path}")
 
 
 if __name__ == "__main__":

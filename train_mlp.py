@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> None:
                                                     total_steps=args.epochs * steps_per_epoch)
     # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
     # random shifts and rotations of every batch teach it that, and it overfits far less.
-    augment = functools.partial(common.random_affine, degrees=8, shift=1.5, scale=0.08)
+    # Clothes, unlike digits, may be mirrored, but always stand upright at one size.
+    if args.dataset == "mnist":
+        augment = functools.partial(common.random_affine, degrees=8, shift=1.5, scale=0.08)
+    else:
+        augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
     common.fit("mlp", model, optimizer, scheduler, data, args, augment)
 
 

@@ -33,7 +33,7 @@ class Payload:
 
 
 def _data_dir(dataset: str) -> Path:
-    folder = common.DATASETS[dataset].__name__  # "MNIST" or "FashionMNIST"
+    folder = common.DATASETS[dataset]  # "MNIST" or "FashionMNIST"
     candidates = [os.environ.get("MNIST_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"]
     for candidate in filter(None, candidates):
         if (Path(candidate) / folder / "raw" / "t10k-labels-idx1-ubyte").is_file():

@@ -72,3 +72,13 @@ def test_random_affine_keeps_shape_background_and_mass(mnist):
 def test_random_affine_with_no_change_is_identity(mnist):
     images = mnist.test_x[:16]
     assert torch.allclose(common.random_affine(images, degrees=0, shift=0, scale=0), images, atol=1e-5)
+
+
+def test_random_affine_flip_mirrors_about_half(mnist):
+    torch.manual_seed(0)
+    images = mnist.test_x[:200]
+    out = common.random_affine(images, degrees=0, shift=0, scale=0, flip=True)
+    same = torch.isclose(out, images, atol=1e-5).flatten(1).all(1)
+    mirrored = torch.isclose(out, images.flip(-1), atol=1e-5).flatten(1).all(1)
+    assert bool((same | mirrored).all())
+    assert 60 < int(mirrored.sum()) < 140

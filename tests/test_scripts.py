@@ -34,7 +34,7 @@ def test_script_end_to_end_on_a_subset(script, model, mnist_dir, tmp_path):
     assert EPOCH_LINE.match(lines[2]), lines[2]
     assert re.match(r"^test loss \d+\.\d{4} acc +\d+\.\d\d% on 2,000 images$", lines[3]), lines[3]
     assert lines[-2] == f"saved {out} and the epoch log {out.with_name(f'{model}-log.csv')}"
-    assert lines[-1] == f"test images it got wrong: {out.with_name(f'{model}-mistakes.png')}"
+    assert lines[-1] == f"test images it got wrong (captioned true>predicted): {out.with_name(f'{model}-mistakes.png')}"
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint["model"] == model and checkpoint["epochs"] == 1
     assert checkpoint["test_accuracy"] > 40  # far above the 10% of guessing, after a few dozen steps
