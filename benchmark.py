@@ -55,9 +55,10 @@ def fast_batches(data: common.Data, batch_size: int):
         yield data.train_x[batch], data.train_y[batch]
 
 
-def timed(function) -> float:
+def timed(function, *args) -> float:
+    """Seconds that function(*args) takes."""
     start = time.perf_counter()
-    function()
+    function(*args)
     return time.perf_counter() - start
 
 
@@ -130,8 +131,8 @@ def main() -> None:
 
     # 1. The data path alone: produce every batch of one epoch and do nothing with it.
     # The fast path takes a fraction of a second, so the fastest of three runs filters out noise.
-    fast = min(timed(lambda: [None for _ in fast_batches(data, 128)]) for _ in range(3))
-    classic = timed(lambda: [None for _ in classic_loader(args, data, 128)])
+    fast = min(timed(list, fast_batches(data, 128)) for _ in range(3))
+    classic = timed(list, classic_loader(args, data, 128))
     row("data only, batch 128", fast, classic)
 
     # 2. A real training epoch of each model, fed by each path. Both start from the same weights.
@@ -139,7 +140,7 @@ def main() -> None:
         model_class, batch_size, lr, strength = RECIPES[name]
         augment = functools.partial(common.random_affine, **strength)
         times = []
-        for batches in (lambda: fast_batches(data, batch_size), lambda: classic_loader(args, data, batch_size)):
+        for classic in (False, True):
             torch.manual_seed(0)
             model = model_class()
             if name == "cnn":  # as train_cnn.py does, for faster convolutions
@@ -147,7 +148,8 @@ def main() -> None:
             optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
             # Warm-up: the first batches pay one-off set-up costs that are not part of an epoch.
             train_on(itertools.islice(fast_batches(data, batch_size), 20), model, optimizer, augment)
-            times.append(timed(lambda: train_on(batches(), model, optimizer, augment)))
+            batches = classic_loader(args, data, batch_size) if classic else fast_batches(data, batch_size)
+            times.append(timed(train_on, batches, model, optimizer, augment))
         row(f"{name} training epoch, batch {batch_size}", *times)
 
     # 3. predict.py, start to finish.

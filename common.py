@@ -4,10 +4,11 @@ Read this file to learn the parts of a PyTorch training script that do not depen
   * the whole dataset is decoded once into one normalised float tensor on the training device, and
     batches are taken from it by indexing, which is far faster than a per-image DataLoader pipeline;
   * one epoch of training (shuffle, forward, loss, backward, step) and one pass of evaluation;
+  * a test report (confusion matrix, accuracy per class), pictures and a CSV log to look at;
   * a checkpoint that holds everything needed to use the model later, written so that it is never
     left half-written.
-train_mlp.py and train_cnn.py hold the models and their training recipes; predict.py uses the
-checkpoints.
+train_mlp.py and train_cnn.py hold the models and their training recipes; predict.py and
+evaluate.py use the checkpoints.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import importlib
 import math
 import os
 import pickle
-import random
 import sys
 import tempfile
 import time
@@ -50,7 +50,7 @@ def run(main: Callable[[], None]) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("interrupted: nothing was saved, earlier checkpoints are untouched", file=sys.stderr)
+        print("interrupted: no checkpoint was written, and any earlier one is untouched", file=sys.stderr)
         sys.exit(130)
 
 
@@ -126,8 +126,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> None:
     """Make weight initialisation, shuffling and augmentation repeat from run to run."""
-    random.seed(seed)
-    torch.manual_seed(seed)  # seeds the CPU and every accelerator
+    torch.manual_seed(seed)  # seeds the CPU and every accelerator; all our randomness comes from torch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +278,10 @@ def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, f
     return loss_and_accuracy(predict_logits(model, images), labels)
 
 
+# ---------------------------------------------------------------------------------------------
+# Reports and pictures: what a learner looks at after training
+# ---------------------------------------------------------------------------------------------
+
 def confusion_matrix(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
     """counts[t, p]: how many images of true class t the model called p."""
     return torch.bincount(labels * num_classes + predicted, minlength=num_classes ** 2).view(num_classes, -1)
@@ -319,6 +322,25 @@ def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int =
 def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:
     return (images * std + mean).clamp(0, 1)
 
+
+def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[str], mean: float, std: float,
+                  out: Path) -> Path:
+    """A picture of the test images the model got wrong, the most confident mistakes first."""
+    probabilities, predicted = logits.softmax(1).max(1)
+    wrong = (predicted != labels).nonzero().flatten()
+    wrong = wrong[probabilities[wrong].argsort(descending=True)][:100]
+    captions = [f"{classes[labels[i]][:6]}>{classes[predicted[i]][:6]}" for i in wrong.tolist()]
+    path = out.with_name(f"{out.stem}-mistakes.png")
+    save_picture(unnormalise(images[wrong], mean, std), captions, path)
+    return path
+
+
+LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole training run, as both trainers do it
+# ---------------------------------------------------------------------------------------------
 
 def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None, data: Data, args: argparse.Namespace,
@@ -375,21 +397,6 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         path = save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out)
         print(f"test images it got wrong (captioned true>predicted): {path}")
     return checkpoint
-
-
-LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[str], mean: float, std: float,
-                  out: Path) -> Path:
-    """A picture of the test images the model got wrong, the most confident mistakes first."""
-    probabilities, predicted = logits.softmax(1).max(1)
-    wrong = (predicted != labels).nonzero().flatten()
-    wrong = wrong[probabilities[wrong].argsort(descending=True)][:100]
-    captions = [f"{classes[labels[i]][:6]}>{classes[predicted[i]][:6]}" for i in wrong.tolist()]
-    path = out.with_name(f"{out.stem}-mistakes.png")
-    save_picture(unnormalise(images[wrong], mean, std), captions, path)
-    return path
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import common
 import train_mlp
 from conftest import ROOT
 
-EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
+EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  "
+                        r"val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
 
 
 def run_script(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
