@@ -232,8 +232,12 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float, fl
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor,
                 batch_size: int, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                 augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0,
-                ) -> tuple[float, float]:
-    """One pass over the training images in a fresh random order; returns mean loss and accuracy (%)."""
+                progress: str = "") -> tuple[float, float]:
+    """One pass over the training images in a fresh random order; returns mean loss and accuracy (%).
+
+    With `progress`, a label such as "epoch 3/10", shows how far the epoch has got on one line that
+    keeps being rewritten (for a terminal; a log file would fill up with such lines).
+    """
     model.train()  # dropout and batch norm behave as in training
     order = torch.randperm(len(images), device=images.device)
     # Sums stay on the device: calling .item() every step would make the CPU wait for a GPU.
@@ -254,6 +258,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tens
             scheduler.step()  # our schedules change the learning rate after every batch
         loss_sum += loss.detach() * len(batch)
         correct += (logits.argmax(1) == y).sum()
+        if progress and (start // batch_size) % 20 == 0:
+            # "\r" returns to the start of the line, "\033[K" erases what is left of the old text.
+            print(f"\r{progress}  {start + len(batch):,}/{len(images):,} images\033[K", end="", flush=True)
     mean_loss = loss_sum.item() / len(images)
     if not math.isfinite(mean_loss):
         raise UserError("the training loss became NaN or infinite; try a smaller --lr")
@@ -362,13 +369,16 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         print(f"training images: {samples}")
 
     log = []
+    terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
+    erase = "\r\033[K" if terminal else ""  # wipes the progress line before each epoch's summary
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
+        label = f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}"
         train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
-                                            scheduler, augment, label_smoothing)
+                                            scheduler, augment, label_smoothing, label if terminal else "")
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
         seconds = time.perf_counter() - start
-        print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
+        print(f"{erase}{label}  "
               f"train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
               f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {seconds:5.1f}s", flush=True)
         log.append([epoch, f"{train_loss:.6f}", f"{train_acc:.4f}", f"{val_loss:.6f}", f"{val_acc:.4f}",

@@ -77,7 +77,10 @@ def to_grey(image: Image.Image) -> torch.Tensor:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
-    grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    try:
+        grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    except (ValueError, OSError):
+        raise ImageError(f"cannot convert its colour mode {image.mode} to grey") from None
     return torch.from_numpy(grey.copy())
 
 
@@ -126,25 +129,26 @@ def stroke_width(mask: torch.Tensor) -> float:
 
 def keep_digit(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Drop specks of dirt and noise: keep the mask's connected parts that hold real amounts of ink."""
-    # Label connected parts on a small copy (fast), by letting each pixel take the largest label
-    # among its neighbours until nothing changes.
+    # Work on a copy at most 96 pixels wide (fast), where a block counts as ink if any pixel in it is.
     scale = min(1.0, 96 / max(mask.shape))
-    small = resize(mask.float(), max(1, round(mask.shape[0] * scale)), max(1, round(mask.shape[1] * scale))) > 0.2
+    size = (max(1, round(mask.shape[0] * scale)), max(1, round(mask.shape[1] * scale)))
+    small = F.adaptive_max_pool2d(mask[None, None].float(), size)[0, 0].bool()
+    weight = F.adaptive_avg_pool2d(ink[None, None], size)[0, 0]
+    # Label connected parts: every pixel takes the largest label among its neighbours, until nothing changes.
     labels = torch.arange(1, small.numel() + 1, dtype=torch.float32).view(small.shape) * small
     while True:
         grown = max_filter(labels, 3) * small
         if torch.equal(grown, labels):
             break
         labels = grown
-    weight = resize(ink, *small.shape) if scale < 1 else ink
-    parts = [(weight[labels == label].sum(), labels == label) for label in labels.unique() if label > 0]
-    total = sum(mass for mass, _ in parts)
+    parts = [labels == label for label in labels.unique() if label > 0]
+    masses = [weight[part].sum() for part in parts]
     keep = torch.zeros_like(small)
-    for mass, part in parts:
-        if mass >= 0.05 * total:  # a stroke of the digit, not a speck
+    for part, mass in zip(parts, masses):
+        if mass >= 0.05 * sum(masses):  # a stroke of the digit, not a speck
             keep |= part
-    keep = max_filter(keep.float(), 3)  # a little slack for the edges lost when shrinking
-    return mask & (resize(keep, *mask.shape) > 0)
+    keep = max_filter(keep.float(), 3)  # a little slack around the kept parts
+    return mask & (F.interpolate(keep[None, None], size=mask.shape, mode="nearest")[0, 0] > 0)
 
 
 def preprocess(image: Image.Image) -> torch.Tensor:
@@ -162,8 +166,7 @@ def preprocess(image: Image.Image) -> torch.Tensor:
 
     # 2. Ink only: remove the background and stretch the strongest ink to full brightness.
     ink = remove_background(pixels)
-    # Averaging 3x3 first makes the brightest spot of ink count, not a single stray pixel.
-    if F.avg_pool2d(ink[None, None], 3, stride=1, padding=1).max() < 0.15:
+    if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
         raise ImageError("no digit found: the image is blank or has almost no contrast")
     peak = ink[ink > ink.max() / 2].median()  # the typical brightness of a stroke
     ink = (ink / peak).clamp(max=1)
@@ -253,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             pixels = preprocess(read_image(file))
         except ImageError as error:
             print(f"error: {file}: {error}", file=sys.stderr)
+            failed = True
+            continue
+        except Exception as error:  # an image unlike any we foresaw must not stop the others
+            print(f"error: {file}: could not process it ({type(error).__name__}: {error})", file=sys.stderr)
             failed = True
             continue
         logits = common.predict_logits(model, common.normalise(pixels[None], checkpoint["mean"], checkpoint["std"]))

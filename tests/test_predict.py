@@ -245,3 +245,21 @@ def test_model_is_loaded_once_for_many_images(images, tmp_path, monkeypatch, cap
     assert predict.main(["--checkpoint", str(checkpoint), str(tmp_path)]) == 0
     assert len(loads) == 1
     assert len(capsys.readouterr().out.splitlines()) == 5
+
+
+@pytest.mark.parametrize("size, line", [((1, 1), None), ((3, 5), None), ((900, 1200), 1), ((400, 300), 3)])
+def test_tiny_images_and_hairlines(size, line):
+    image = Image.new("L", size[::-1], 255)
+    if line:  # a digit "1" drawn as a hairline, a few pixels wide, on a large page
+        image.paste(0, (size[1] // 2, size[0] // 4, size[1] // 2 + line, 3 * size[0] // 4))
+    else:
+        image.putpixel((0, 0), 0)
+    if not line:  # a single dark pixel is no digit: a clear error, not a crash
+        with pytest.raises(predict.ImageError, match="no digit found"):
+            predict.preprocess(image)
+        return
+    pixels = predict.preprocess(image)
+    assert pixels.shape == (28, 28) and 0 <= pixels.min() and pixels.max() <= 1
+    if line:  # drawn 20 pixels tall and thickened to about MNIST's two-pixel strokes
+        rows, cols = pixels.gt(0.3).any(1).nonzero(), pixels.gt(0.3).any(0).nonzero()
+        assert rows.max() - rows.min() + 1 == 20 and 2 <= cols.max() - cols.min() + 1 <= 4

@@ -91,3 +91,17 @@ def test_fashion_mnist_end_to_end(fashion_dir, tmp_path):
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert predicted.returncode == 0, predicted.stderr
     assert any(name in predicted.stdout.split(": ", 1)[1] for name in checkpoint["classes"] if not name.isdigit())
+
+
+def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
+    from test_checkpoint import train_tiny
+    from train_mlp import MLP
+
+    train_tiny("mlp", MLP(), tmp_path / "piped.pt")
+    assert "\r" not in capsys.readouterr().out  # a pipe or log file gets plain lines
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    train_tiny("mlp", MLP(), tmp_path / "terminal.pt")
+    out = capsys.readouterr().out
+    assert "\repoch 1/2  16/64 images\033[K" in out  # rewritten in place while the epoch runs
+    assert "\r\033[Kepoch 1/2  train loss" in out  # then replaced by the epoch's summary
