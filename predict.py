@@ -142,6 +142,10 @@ def keep_digit(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             break
         labels = grown
     parts = [labels == label for label in labels.unique() if label > 0]
+    # Ink that touches the picture's edge is the table or the paper's edge in a photo, unless there
+    # is no other ink at all (a digit cropped tightly).
+    inside = [p for p in parts if not (p[0].any() or p[-1].any() or p[:, 0].any() or p[:, -1].any())]
+    parts = inside or parts
     masses = [weight[part].sum() for part in parts]
     keep = torch.zeros_like(small)
     for part, mass in zip(parts, masses):
@@ -158,10 +162,10 @@ def preprocess(image: Image.Image) -> torch.Tensor:
         scale = WORKING_SIZE / max(pixels.shape)
         pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
 
-    # 1. Polarity. MNIST is light ink on black. The image's edge is almost always background, so if
-    #    the edge is light, this is dark ink on paper: invert it.
-    edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    if edge.median() > 0.5:
+    # 1. Polarity. MNIST is light ink on black. Background covers most of any picture of a digit, even
+    #    a photo that shows some of the table around the paper; if most of it is light, this is dark
+    #    ink on paper: invert it.
+    if pixels.median() > 0.5:
         pixels = 1 - pixels
 
     # 2. Ink only: remove the background and stretch the strongest ink to full brightness.
