@@ -49,8 +49,9 @@ def run(main: Callable[[], None]) -> None:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    except KeyboardInterrupt:
-        print("interrupted: no checkpoint was written, and any earlier one is untouched", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        detail = f" {interrupt}" if str(interrupt) else ""
+        print(f"interrupted{detail}; any earlier checkpoint is untouched", file=sys.stderr)
         sys.exit(130)
 
 
@@ -98,10 +99,35 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
                         help="use at most this many images of each split, for a quick trial run")
     parser.add_argument("--no-samples", action="store_true", help="do not save a picture of training images")
     parser.add_argument("--no-mistakes", action="store_true", help="do not save a picture of the test mistakes")
+    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                        help="continue an unfinished run from its checkpoint, with the options it started with")
     parser.add_argument("--out", default=None,
                         help="checkpoint file to write (default: checkpoints/<model>.pt, "
                              "checkpoints/<model>-<dataset>.pt for other datasets)")
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, model_name: str,
+               ) -> tuple[argparse.Namespace, dict | None]:
+    """The options, and with --resume the checkpoint to continue, whose options then come back too."""
+    args = parser.parse_args(argv)
+    if not args.resume:
+        return args, None
+    checkpoint = load_checkpoint(args.resume)
+    if checkpoint["model"] != model_name:
+        raise UserError(f"{args.resume} is a {checkpoint['model']} checkpoint: "
+                        f"resume it with train_{checkpoint['model']}.py")
+    if checkpoint["dataset"] != args.dataset:
+        raise UserError(f"{args.resume} was trained on {checkpoint['dataset']}: "
+                        f"add --dataset {checkpoint['dataset']} to resume it")
+    if "optimizer" not in checkpoint:
+        raise UserError(f"{args.resume} holds no training state to resume from")
+    if checkpoint["epochs"] >= checkpoint["args"]["epochs"]:
+        raise UserError(f"{args.resume} has finished all its {checkpoint['epochs']} epochs; nothing to resume")
+    # Whatever shapes the training comes back as it was, so that the run ends as it would have;
+    # where the data is, where to compute and which pictures to draw may change.
+    kept = {key: getattr(args, key) for key in ("data_dir", "device", "resume", "no_samples", "no_mistakes")}
+    return argparse.Namespace(**{**checkpoint["args"], **kept}), checkpoint
 
 
 def default_checkpoint_path(model_name: str, dataset: str) -> Path:
@@ -351,13 +377,16 @@ LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accurac
 
 def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None, data: Data, args: argparse.Namespace,
-        augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0) -> dict:
+        augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0,
+        resume: dict | None = None) -> dict:
     """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint.
 
     Beside the checkpoint go a CSV log of the epochs and, unless switched off, two pictures: a grid
-    of training images, and the test images the model got wrong.
+    of training images, and the test images the model got wrong. After every epoch but the last,
+    the run so far is saved as <out>-in-progress.pt, which --resume continues.
     """
     out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
+    in_progress = out.with_name(f"{out.stem}-in-progress.pt")
     check_writable(out)  # fail now, not after an hour of training
     print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
@@ -368,36 +397,62 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
                      [data.classes[y] for y in data.train_y[:50].tolist()], samples)
         print(f"training images: {samples}")
 
-    log = []
+    def checkpoint(epochs: int, log: list, test_accuracy: float | None = None) -> dict:
+        """Everything needed to use the model, and to continue training it exactly where it stopped."""
+        return {
+            "model": model_name,
+            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},  # loadable on any device
+            "mean": data.mean,
+            "std": data.std,
+            "classes": data.classes,
+            "dataset": args.dataset,
+            "epochs": epochs,
+            "test_accuracy": test_accuracy,
+            "args": dict(vars(args)),  # plain values only, so that weights_only loading works
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler else None,
+            "rng": rng_state(data.train_x.device),  # so that shuffling and augmentation go on the same
+            "log": log,
+        }
+
+    log, first = [], 1
+    if resume:
+        model.load_state_dict(resume["state_dict"])
+        optimizer.load_state_dict(resume["optimizer"])
+        if scheduler:
+            scheduler.load_state_dict(resume["scheduler"])
+        set_rng_state(resume["rng"], data.train_x.device)
+        log, first = resume["log"], resume["epochs"] + 1
+        print(f"resuming {args.resume} after epoch {resume['epochs']} of {args.epochs}, with its options")
+
     terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
     erase = "\r\033[K" if terminal else ""  # wipes the progress line before each epoch's summary
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        label = f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}"
-        train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
-                                            scheduler, augment, label_smoothing, label if terminal else "")
-        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
-        seconds = time.perf_counter() - start
-        print(f"{erase}{label}  "
-              f"train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
-              f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {seconds:5.1f}s", flush=True)
-        log.append([epoch, f"{train_loss:.6f}", f"{train_acc:.4f}", f"{val_loss:.6f}", f"{val_acc:.4f}",
-                    f"{seconds:.2f}"])
+    saved = 0  # the last epoch this run saved in in_progress
+    try:
+        for epoch in range(first, args.epochs + 1):
+            start = time.perf_counter()
+            label = f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}"
+            train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
+                                                scheduler, augment, label_smoothing, label if terminal else "")
+            val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+            seconds = time.perf_counter() - start
+            log.append([epoch, f"{train_loss:.6f}", f"{train_acc:.4f}", f"{val_loss:.6f}", f"{val_acc:.4f}",
+                        f"{seconds:.2f}"])
+            if epoch < args.epochs:
+                save_checkpoint(checkpoint(epoch, log), in_progress)
+                saved = epoch
+            print(f"{erase}{label}  train loss {train_loss:.4f} acc {train_acc:6.2f}%  "
+                  f"val loss {val_loss:.4f} acc {val_acc:6.2f}%  {seconds:5.1f}s", flush=True)
+    except KeyboardInterrupt:
+        if saved:
+            raise KeyboardInterrupt(f"after epoch {saved}: continue with --resume {in_progress}") from None
+        raise
 
     # The test set is used once, at the very end, so that it stays an honest estimate.
     logits = predict_logits(model, data.test_x)
-    checkpoint = {
-        "model": model_name,
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},  # loadable on any device
-        "mean": data.mean,
-        "std": data.std,
-        "classes": data.classes,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "test_accuracy": loss_and_accuracy(logits, data.test_y)[1],
-        "args": dict(vars(args)),  # plain values only, so that weights_only loading works
-    }
-    save_checkpoint(checkpoint, out)
+    final = checkpoint(args.epochs, log, loss_and_accuracy(logits, data.test_y)[1])
+    save_checkpoint(final, out)
+    in_progress.unlink(missing_ok=True)
     log_path = out.with_name(f"{out.stem}-log.csv")
     with open(log_path, "w", newline="") as file:
         csv.writer(file).writerows([LOG_COLUMNS, *log])
@@ -406,7 +461,20 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
     if not args.no_mistakes:
         path = save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out)
         print(f"test images it got wrong (captioned true>predicted): {path}")
-    return checkpoint
+    return final
+
+
+def rng_state(device: torch.device) -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class CNN(nn.Module):
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.make_parser(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=5e-3)
-    args = parser.parse_args(argv)
+    args, resume = common.parse_args(parser, argv, "cnn")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         augment = functools.partial(common.random_affine, degrees=0, shift=2, scale=0, flip=True)
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on digits it already knows.
-    common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing=0.1)
+    common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing=0.1, resume=resume)
 
 
 if __name__ == "__main__":

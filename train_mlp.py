@@ -35,7 +35,7 @@ class MLP(nn.Module):
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.make_parser(__doc__.splitlines()[0], epochs=15, batch_size=256, lr=3e-3)
-    args = parser.parse_args(argv)
+    args, resume = common.parse_args(parser, argv, "mlp")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         augment = functools.partial(common.random_affine, degrees=8, shift=1.5, scale=0.08)
     else:
         augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
-    common.fit("mlp", model, optimizer, scheduler, data, args, augment)
+    common.fit("mlp", model, optimizer, scheduler, data, args, augment, resume=resume)
 
 
 if __name__ == "__main__":

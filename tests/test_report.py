@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import torch
 from PIL import Image
 
@@ -105,3 +106,59 @@ def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "\repoch 1/2  16/64 images\033[K" in out  # rewritten in place while the epoch runs
     assert "\r\033[Kepoch 1/2  train loss" in out  # then replaced by the epoch's summary
+
+
+def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypatch, capsys):
+    import train_mlp
+
+    options = ["--data-dir", str(mnist_dir), "--epochs", "3", "--limit", "2000", "--val-size", "500",
+               "--no-samples", "--no-mistakes", "--device", "cpu"]
+    train_mlp.main([*options, "--out", str(tmp_path / "whole.pt")])
+
+    # The same run, stopped by Ctrl-C during its third epoch...
+    calls = []
+    original = common.train_epoch
+
+    def interrupted_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(common, "train_epoch", interrupted_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt, match="after epoch 2: continue with --resume"):
+        train_mlp.main([*options, "--out", str(tmp_path / "parts.pt")])
+    monkeypatch.undo()
+    in_progress = tmp_path / "parts-in-progress.pt"
+    assert not (tmp_path / "parts.pt").exists() and in_progress.exists()
+
+    # ...then resumed: only --resume and where the data is are needed.
+    capsys.readouterr()
+    train_mlp.main(["--resume", str(in_progress), "--data-dir", str(mnist_dir)])
+    out = capsys.readouterr().out
+    assert f"resuming {in_progress} after epoch 2 of 3" in out and "epoch 1/3" not in out
+    whole = torch.load(tmp_path / "whole.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "parts.pt", weights_only=True)
+    assert not in_progress.exists()
+    assert resumed["test_accuracy"] == whole["test_accuracy"] and resumed["epochs"] == 3
+    for name, tensor in whole["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], tensor), name
+    with open(tmp_path / "parts-log.csv") as file:
+        assert [row.split(",")[0] for row in file.read().split()[1:]] == ["1", "2", "3"]
+
+
+def test_resume_refuses_the_wrong_checkpoint(mnist_dir, tmp_path):
+    import train_cnn
+    import train_mlp
+
+    finished = tmp_path / "mlp.pt"
+    train_mlp.main(["--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "300", "--val-size", "100",
+                    "--no-samples", "--no-mistakes", "--out", str(finished)])
+    with pytest.raises(common.UserError, match="is a mlp checkpoint: resume it with train_mlp.py"):
+        train_cnn.main(["--resume", str(finished)])
+    with pytest.raises(common.UserError, match="finished all its 1 epochs"):
+        train_mlp.main(["--resume", str(finished)])
+    fashion = torch.load(finished, weights_only=True) | {"dataset": "fashion-mnist"}
+    torch.save(fashion, tmp_path / "fashion.pt")
+    with pytest.raises(common.UserError, match="was trained on fashion-mnist: add --dataset fashion-mnist"):
+        train_mlp.main(["--resume", str(tmp_path / "fashion.pt")])

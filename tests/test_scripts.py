@@ -107,9 +107,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert stderr.startswith("interrupted") and stderr.count("\n") == 1
+    in_progress = tmp_path / "cnn-in-progress.pt"
+    assert stderr == (f"interrupted after epoch 1: continue with --resume {in_progress}; "
+                      "any earlier checkpoint is untouched\n")
     assert out.read_bytes() == b"an earlier checkpoint"
-    assert sorted(os.listdir(tmp_path)) == ["cnn-samples.png", "cnn.pt"]
+    assert sorted(os.listdir(tmp_path)) == ["cnn-in-progress.pt", "cnn-samples.png", "cnn.pt"]
+    assert torch.load(in_progress, weights_only=True)["epochs"] == 1
 
 
 def test_user_errors_become_one_line_and_exit_1(capsys):
