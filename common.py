@@ -192,7 +192,8 @@ def read_dataset(dataset: str, data_dir: str | Path, train: bool) -> tuple[Tenso
     try:
         split = source(str(data_dir), train=train, download=True)
     except Exception as error:  # no network, a mirror down, a truncated file: all end the same way
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        lines = str(error).strip().splitlines()  # torchvision's last line holds the network's own error
+        reason = lines[-1].strip() if lines else type(error).__name__
         files = ", ".join(Path(url).stem for url, _ in source.resources)
         raise UserError(f"could not load or download {dataset} ({reason}); without a network, "
                         f"put the four files {files} (or their .gz) in {raw}/") from None
