@@ -338,18 +338,20 @@ def report(logits: Tensor, labels: Tensor, classes: list[str]) -> str:
 
 def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int = 10) -> None:
     """Tile [N, 1, 28, 28] images (values in [0, 1]) into one PNG, each enlarged with its caption below."""
-    from torchvision.transforms.functional import to_pil_image  # (imported here for the reason above)
+    from torchvision.transforms.functional import to_pil_image  # imported here, as in dataset_class()
     from torchvision.utils import make_grid
 
-    # Enlarge 3x and leave a band below each image for its caption, then let torchvision tile them.
+    # Enlarge 3x and leave a white band below each image for its caption, then let torchvision tile them.
+    size, band, gap = 28 * 3, 14, 4
     tiles = F.interpolate(pixels.cpu().float(), scale_factor=3, mode="nearest")
-    tiles = F.pad(tiles, (0, 0, 0, 14), value=1.0)  # white band of 14 pixels at the bottom
-    grid = make_grid(tiles, nrow=columns, padding=4, pad_value=1.0)
+    tiles = F.pad(tiles, (0, 0, 0, band), value=1.0)
+    grid = make_grid(tiles, nrow=columns, padding=gap, pad_value=1.0)
     picture = to_pil_image(grid).convert("RGB")
     draw = ImageDraw.Draw(picture)
     for i, caption in enumerate(captions):
-        row, column = divmod(i, columns)
-        draw.text((4 + column * 88 + 2, 4 + row * 102 + 86), caption, fill=(200, 0, 0))
+        row, column = divmod(i, columns)  # make_grid puts a gap before every tile
+        x, y = gap + column * (size + gap), gap + row * (size + band + gap)
+        draw.text((x + 2, y + size + 2), caption, fill=(200, 0, 0))
     picture.save(path)
 
 

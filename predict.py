@@ -56,7 +56,7 @@ def read_image(path: Path) -> Image.Image:
     except FileNotFoundError:
         raise ImageError("no such file") from None
     except IsADirectoryError:
-        raise ImageError("is a directory") from None
+        raise ImageError("a folder without image files") from None
     except PermissionError:
         raise ImageError("permission denied") from None
     except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
@@ -219,7 +219,8 @@ def image_files(arguments: list[str]) -> list[Path]:
     files = []
     for argument in map(Path, arguments):
         if argument.is_dir():
-            files += sorted(p for p in argument.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            images = sorted(p for p in argument.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            files += images or [argument]  # a folder without images is reported like a bad file
         else:
             files.append(argument)
     return files
@@ -228,7 +229,7 @@ def image_files(arguments: list[str]) -> list[Path]:
 def save_processed(pixels: torch.Tensor, folder: Path, name: str) -> Path:
     """Write the model's 28x28 input as a PNG, enlarged 10 times so that a person can look at it."""
     folder.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy(), mode="L")
+    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())  # 8-bit greyscale
     path = folder / f"{name}.png"
     image.resize((280, 280), Image.NEAREST).save(path)
     return path
@@ -245,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write what the model sees (28x28, enlarged) as PNG files in DIR")
     args = parser.parse_args(argv)
 
+    if args.save_processed and args.save_processed.exists() and not args.save_processed.is_dir():
+        raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
     path = Path(args.checkpoint)
     if not path.exists() and args.checkpoint == parser.get_default("checkpoint"):
         raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
@@ -258,24 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     for file in image_files(args.images):
         try:
             pixels = preprocess(read_image(file))
-        except ImageError as error:
-            print(f"error: {file}: {error}", file=sys.stderr)
-            failed = True
-            continue
-        except Exception as error:  # an image unlike any we foresaw must not stop the others
-            print(f"error: {file}: could not process it ({type(error).__name__}: {error})", file=sys.stderr)
+            if args.save_processed:
+                name = file.stem
+                while name in saved_names:  # two inputs with the same name in different folders
+                    name += "_"
+                saved_names.add(name)
+                save_processed(pixels, args.save_processed, name)
+        except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
+            unforeseen = f"could not process it ({type(error).__name__}: {error})"
+            reason = error if isinstance(error, ImageError) else unforeseen
+            print(f"error: {file}: {reason}", file=sys.stderr)
             failed = True
             continue
         logits = common.predict_logits(model, common.normalise(pixels[None], checkpoint["mean"], checkpoint["std"]))
-        probabilities = logits.softmax(1)[0]
-        top = probabilities.topk(3)
+        top = logits.softmax(1)[0].topk(3)
         guesses = [(classes[i], p.item()) for p, i in zip(top.values, top.indices)]
-        if args.save_processed:
-            name = file.stem
-            while name in saved_names:  # two inputs with the same name in different folders
-                name += "_"
-            saved_names.add(name)
-            save_processed(pixels, args.save_processed, name)
         if args.json:
             print(json.dumps({"path": str(file), "prediction": guesses[0][0], "probability": round(guesses[0][1], 4),
                               "top": [{"class": c, "probability": round(p, 4)} for c, p in guesses]}))

@@ -263,3 +263,19 @@ def test_tiny_images_and_hairlines(size, line):
     if line:  # drawn 20 pixels tall and thickened to about MNIST's two-pixel strokes
         rows, cols = pixels.gt(0.3).any(1).nonzero(), pixels.gt(0.3).any(0).nonzero()
         assert rows.max() - rows.min() + 1 == 20 and 2 <= cols.max() - cols.min() + 1 <= 4
+
+
+def test_empty_folder_and_bad_save_folder(images, tmp_path):
+    checkpoint = untrained_checkpoint(tmp_path / "cnn.pt")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_predict("--checkpoint", str(checkpoint), str(empty), str(images["one"]))
+    assert result.returncode == 1
+    assert result.stderr == f"error: {empty}: a folder without image files\n"
+    assert result.stdout.startswith(f"{images['one']}: ")
+
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("")
+    result = run_predict("--checkpoint", str(checkpoint), "--save-processed", str(not_a_folder), str(images["one"]))
+    assert result.returncode == 1
+    assert result.stderr == f"error: --save-processed {not_a_folder} is a file, not a folder\n"
