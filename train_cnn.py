@@ -1,4 +1,4 @@
-"""Train a small convolutional network on MNIST: about 99.6% test accuracy in 10 epochs, on a CPU.
+"""Train a small convolutional network on MNIST: about 99.55% test accuracy in 10 epochs, on a CPU.
 
 Read this file to learn what makes a convolutional network work on images, and a training recipe
 that gets the most out of ten epochs: batch normalisation, dropout, a one-cycle learning-rate
@@ -22,22 +22,23 @@ class CNN(nn.Module):
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
-        # A 5x5 convolution without padding turns 28x28 into 24x24; pooling halves that to 12x12.
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=5, bias=False)  # no bias: batch norm adds its own
+        # 32 filters of 3x3 pixels each look for one small pattern (an edge, a corner, a curve) at every
+        # position; padding by one pixel keeps the 28x28 size, and pooling then halves it to 14x14.
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1, bias=False)  # no bias: batch norm adds its own
         self.bn1 = nn.BatchNorm2d(32)
-        # 12x12 -> 8x8 -> pooled to 4x4: 64 feature maps, each of which sees most of the digit.
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=5, bias=False)
+        # 64 filters combine those patterns into larger shapes: 14x14, pooled to 7x7.
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(64)
-        self.fc1 = nn.Linear(64 * 4 * 4, 256)
+        self.fc1 = nn.Linear(64 * 7 * 7, 256)
         self.fc2 = nn.Linear(256, num_classes)
         # Dropout silences random units while training, so no unit can rely on any other one.
         self.dropout = nn.Dropout(0.25)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, 28, 28]
         # Pooling before batch norm and ReLU gives the same kind of block at a quarter of their cost.
-        x = F.relu(self.bn1(F.max_pool2d(self.conv1(x), 2)))  # [N, 32, 12, 12]
-        x = F.relu(self.bn2(F.max_pool2d(self.conv2(x), 2)))  # [N, 64, 4, 4]
-        x = self.dropout(torch.flatten(x, 1))                 # [N, 1024]
+        x = F.relu(self.bn1(F.max_pool2d(self.conv1(x), 2)))  # [N, 32, 14, 14]
+        x = F.relu(self.bn2(F.max_pool2d(self.conv2(x), 2)))  # [N, 64, 7, 7]
+        x = self.dropout(torch.flatten(x, 1))                 # [N, 3136]
         x = self.dropout(F.relu(self.fc1(x)))                 # [N, 256]
         return self.fc2(x)                                    # [N, 10] logits, one score per class
 
@@ -61,14 +62,14 @@ def main(argv: list[str] | None = None) -> None:
                                                     total_steps=args.epochs * steps_per_epoch)
     # Each batch is freshly rotated (up to 10 degrees), scaled (up to 10%) and shifted (up to 2 pixels),
     # so the network never sees the same image twice and learns the digit, not its exact pixels.
-    # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
-    # of 100%, so the network stops pushing its logits ever further apart on digits it already knows.
+    # Clothes, unlike digits, may be mirrored, and of what we tried, mirroring alone did best on them.
     if args.dataset == "mnist":
         augment = functools.partial(common.random_affine, degrees=10, shift=2, scale=0.1)
-        label_smoothing = 0.1
-    else:  # Clothes, unlike digits, may be mirrored; of what we tried, mirroring alone did best on them.
+    else:
         augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
-        label_smoothing = 0.0
+    # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
+    # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
+    label_smoothing = 0.1
     common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing, resume)
 
 

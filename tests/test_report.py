@@ -94,6 +94,16 @@ def test_fashion_mnist_end_to_end(fashion_dir, tmp_path):
     assert any(name in predicted.stdout.split(": ", 1)[1] for name in checkpoint["classes"] if not name.isdigit())
 
 
+def test_mlp_learns_fashion_mnist(fashion_dir, tmp_path):
+    # The MLP's recipe for clothes differs from its recipe for digits (no augmentation, label smoothing).
+    import train_mlp
+    train_mlp.main(["--dataset", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "2", "--limit", "3000",
+                    "--val-size", "500", "--out", str(tmp_path / "mlp.pt"), "--no-samples", "--no-mistakes"])
+    checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
+    assert checkpoint["dataset"] == "fashion-mnist"
+    assert checkpoint["test_accuracy"] > 70  # chance is 10%; 3,000 images for 2 epochs give about 78%
+
+
 def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
     from test_checkpoint import train_tiny
     from train_mlp import MLP
