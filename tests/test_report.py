@@ -101,7 +101,7 @@ def test_mlp_learns_fashion_mnist(fashion_dir, tmp_path):
                     "--val-size", "500", "--out", str(tmp_path / "mlp.pt"), "--no-samples", "--no-mistakes"])
     checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
     assert checkpoint["dataset"] == "fashion-mnist"
-    assert checkpoint["test_accuracy"] > 70  # chance is 10%; 3,000 images for 2 epochs give about 78%
+    assert checkpoint["test_accuracy"] > 70  # chance is 10%; 3,000 images for 2 epochs give about 75%
 
 
 def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
