@@ -125,6 +125,52 @@ def test_person_like_images(test_digits, cnn_checkpoint):
     assert plain_accuracy < 50
 
 
+def shop_photo(item: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A Fashion-MNIST image as a shop photo: the item dark on white, enlarged, with a margin, in colour."""
+    size = int(rng.integers(200, 400))
+    big = Image.fromarray(255 - item).resize((size, size), Image.BICUBIC)
+    canvas = Image.new("L", (int(size * rng.uniform(1.1, 1.6)), int(size * rng.uniform(1.1, 1.6))), 255)
+    canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
+    return Image.merge("RGB", [canvas, canvas, canvas.point(lambda v: v * 0.9 + 20)])  # a bluish tint
+
+
+def test_shop_photos_of_clothes(fashion_dir, tmp_path):
+    import train_mlp  # an MLP: it has no tolerance for a misplaced or blurred input, so it tests that strictly
+    train_mlp.main(["--dataset", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "2",
+                    "--out", str(tmp_path / "mlp.pt"), "--no-samples", "--no-mistakes"])
+    checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
+    model = common.model_from_checkpoint(checkpoint)
+    items, labels = common.read_dataset("fashion-mnist", fashion_dir, train=False)
+    items, labels = items[:N_IMAGES].numpy(), labels[:N_IMAGES].numpy()
+    clean = accuracy(checkpoint, model, [torch.from_numpy(i / 255).float() for i in items], labels)
+    rng = np.random.default_rng(0)
+    ours, plain = [], []
+    for i, item in enumerate(items):
+        data = as_rgb_jpeg(shop_photo(item, rng))
+        ours.append(predict.preprocess_clothing(Image.open(io.BytesIO(data))))
+        plain.append(plain_resize(Image.open(io.BytesIO(data))))
+        if i < 5:
+            (tmp_path / f"photo{i}.jpg").write_bytes(data)
+    ours_accuracy = accuracy(checkpoint, model, ours, labels)
+    plain_accuracy = accuracy(checkpoint, model, plain, labels)
+    print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
+          f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
+    assert ours_accuracy >= clean - 2.5
+    assert plain_accuracy < 50
+
+    # predict.py itself prepares clothes this way when the checkpoint was trained on them.
+    result = run_predict("--checkpoint", str(tmp_path / "mlp.pt"), "--json", *[str(tmp_path / f"photo{i}.jpg")
+                                                                               for i in range(5)])
+    assert result.returncode == 0, result.stderr
+    expected = common.predict_logits(model, common.normalise(torch.stack(ours[:5]), checkpoint["mean"],
+                                                             checkpoint["std"])).argmax(1)
+    assert [json.loads(line)["prediction"] for line in result.stdout.splitlines()] == \
+        [checkpoint["classes"][i] for i in expected]
+    Image.new("RGB", (300, 200), "white").save(tmp_path / "blank.png")
+    blank = run_predict("--checkpoint", str(tmp_path / "mlp.pt"), str(tmp_path / "blank.png"))
+    assert blank.returncode == 1 and blank.stderr.count("\n") == 1 and "nothing found" in blank.stderr
+
+
 def test_polarity_colour_and_transparency_give_the_same_input(test_digits):
     digit = test_digits[0][0]
     light_on_dark = predict.preprocess(Image.fromarray(digit))
