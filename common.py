@@ -507,6 +507,9 @@ def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "wb") as file:
             torch.save(checkpoint, file)
+        umask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

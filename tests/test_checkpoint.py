@@ -71,6 +71,16 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.pt"]
 
 
+def test_checkpoint_gets_the_usual_file_permissions(tmp_path):
+    # The temporary file is created private to its owner; the finished checkpoint must not stay so.
+    umask = os.umask(0o022)
+    try:
+        common.save_checkpoint({"version": 1}, tmp_path / "model.pt")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "model.pt").stat().st_mode & 0o777 == 0o644
+
+
 def test_pickled_code_is_refused_never_run(tmp_path):
     marker = tmp_path / "code-ran"
     path = tmp_path / "evil.pt"

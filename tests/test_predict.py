@@ -1,4 +1,4 @@
-"""predict.py: preprocessing like MNIST's, accuracy on files a person would make, and bad input."""
+"""predict.py: preprocessing like MNIST's, accuracy on files a person would make, shop photos of clothes, bad input."""
 
 import io
 import json
