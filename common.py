@@ -365,7 +365,9 @@ def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[
     probabilities, predicted = logits.softmax(1).max(1)
     wrong = (predicted != labels).nonzero().flatten()
     wrong = wrong[probabilities[wrong].argsort(descending=True)][:100]
-    captions = [f"{classes[labels[i]][:6]}>{classes[predicted[i]][:6]}" for i in wrong.tolist()]
+    # Room for 13 characters under a picture: "Ankle boot" is shown as "Boot", "T-shirt/top" as "T-shir".
+    short = [name.split("/")[0].split()[-1][:6].capitalize() for name in classes]
+    captions = [f"{short[labels[i]]}>{short[predicted[i]]}" for i in wrong.tolist()]
     path = out.with_name(f"{out.stem}-mistakes.png")
     save_picture(unnormalise(images[wrong], mean, std), captions, path)
     return path
