@@ -96,6 +96,15 @@ def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
                          align_corners=False)[0, 0]
 
 
+def grey_at_working_size(image: Image.Image) -> torch.Tensor:
+    """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
+    pixels = to_grey(image)
+    if max(pixels.shape) > WORKING_SIZE:
+        scale = WORKING_SIZE / max(pixels.shape)
+        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
+    return pixels
+
+
 def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
     """The largest value in the size x size square around each pixel (size odd)."""
     # A square's maximum is the maximum along rows of the maxima along columns: two cheap passes.
@@ -158,10 +167,7 @@ def keep_digit(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def preprocess(image: Image.Image) -> torch.Tensor:
     """Any image of one digit -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST."""
-    pixels = to_grey(image)
-    if max(pixels.shape) > WORKING_SIZE:
-        scale = WORKING_SIZE / max(pixels.shape)
-        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
+    pixels = grey_at_working_size(image)
 
     # 1. Polarity. MNIST is light ink on black. Background covers most of any picture of a digit, even
     #    a photo that shows some of the table around the paper; if most of it is light, this is dark
@@ -218,10 +224,7 @@ def preprocess_clothing(image: Image.Image) -> torch.Tensor:
     resized to 28 pixels, centred, and negated, so the item is light on black. Unlike MNIST's ink,
     the item's own shades are kept (a white shirt becomes dark grey), and nothing is thickened.
     """
-    pixels = to_grey(image)
-    if max(pixels.shape) > WORKING_SIZE:
-        scale = WORKING_SIZE / max(pixels.shape)
-        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
+    pixels = grey_at_working_size(image)
     # The background is what the picture's outermost pixels show: the item may fill most of it.
     background = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).median()
     if background > 0.5:  # a light background, as in shop photos: negate, as Fashion-MNIST did

@@ -79,6 +79,18 @@ def plain_resize(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(pixels)
 
 
+def three_ways(checkpoint_path: Path, originals: np.ndarray, labels: np.ndarray, files: list[bytes],
+               prepare) -> tuple[float, float, float, list[torch.Tensor]]:
+    """Accuracy (%) on the original 28x28 images, on the files as `prepare` reads them, and on the files
+    plainly resized; and the prepared inputs."""
+    checkpoint = common.load_checkpoint(checkpoint_path)
+    model = common.model_from_checkpoint(checkpoint)
+    clean = accuracy(checkpoint, model, [torch.from_numpy(o / 255).float() for o in originals], labels)
+    prepared = [prepare(Image.open(io.BytesIO(data))) for data in files]
+    plain = [plain_resize(Image.open(io.BytesIO(data))) for data in files]
+    return clean, accuracy(checkpoint, model, prepared, labels), accuracy(checkpoint, model, plain, labels), prepared
+
+
 def test_mnist_image_comes_through_almost_unchanged(test_digits):
     digits, _ = test_digits
     changes = []
@@ -107,18 +119,10 @@ def test_clean_pngs_match_in_memory_accuracy(test_digits, cnn_checkpoint, tmp_pa
 
 def test_person_like_images(test_digits, cnn_checkpoint):
     digits, labels = test_digits
-    checkpoint = common.load_checkpoint(cnn_checkpoint)
-    model = common.model_from_checkpoint(checkpoint)
-    clean = accuracy(checkpoint, model, [torch.from_numpy(d / 255).float() for d in digits], labels)
     rng = np.random.default_rng(0)
-    ours, plain = [], []
-    for i, digit in enumerate(digits):
-        drawn = person_like(digit, rng)
-        data = as_rgb_jpeg(drawn) if i % 2 == 0 else as_transparent_png(drawn)
-        ours.append(predict.preprocess(Image.open(io.BytesIO(data))))
-        plain.append(plain_resize(Image.open(io.BytesIO(data))))
-    ours_accuracy = accuracy(checkpoint, model, ours, labels)
-    plain_accuracy = accuracy(checkpoint, model, plain, labels)
+    drawn = [person_like(digit, rng) for digit in digits]
+    files = [as_rgb_jpeg(d) if i % 2 == 0 else as_transparent_png(d) for i, d in enumerate(drawn)]
+    clean, ours_accuracy, plain_accuracy, _ = three_ways(cnn_checkpoint, digits, labels, files, predict.preprocess)
     print(f"\n{N_IMAGES} person-like files (JPEG and transparent PNG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 1.5
@@ -138,27 +142,22 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     import train_mlp  # an MLP: it has no tolerance for a misplaced or blurred input, so it tests that strictly
     train_mlp.main(["--dataset", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "2",
                     "--out", str(tmp_path / "mlp.pt"), "--no-samples", "--no-mistakes"])
-    checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
-    model = common.model_from_checkpoint(checkpoint)
     items, labels = common.read_dataset("fashion-mnist", fashion_dir, train=False)
     items, labels = items[:N_IMAGES].numpy(), labels[:N_IMAGES].numpy()
-    clean = accuracy(checkpoint, model, [torch.from_numpy(i / 255).float() for i in items], labels)
     rng = np.random.default_rng(0)
-    ours, plain = [], []
-    for i, item in enumerate(items):
-        data = as_rgb_jpeg(shop_photo(item, rng))
-        ours.append(predict.preprocess_clothing(Image.open(io.BytesIO(data))))
-        plain.append(plain_resize(Image.open(io.BytesIO(data))))
-        if i < 5:
-            (tmp_path / f"photo{i}.jpg").write_bytes(data)
-    ours_accuracy = accuracy(checkpoint, model, ours, labels)
-    plain_accuracy = accuracy(checkpoint, model, plain, labels)
+    files = [as_rgb_jpeg(shop_photo(item, rng)) for item in items]
+    clean, ours_accuracy, plain_accuracy, ours = three_ways(tmp_path / "mlp.pt", items, labels, files,
+                                                            predict.preprocess_clothing)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 2.5
     assert plain_accuracy < 50
 
     # predict.py itself prepares clothes this way when the checkpoint was trained on them.
+    for i in range(5):
+        (tmp_path / f"photo{i}.jpg").write_bytes(files[i])
+    checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
+    model = common.model_from_checkpoint(checkpoint)
     result = run_predict("--checkpoint", str(tmp_path / "mlp.pt"), "--json", *[str(tmp_path / f"photo{i}.jpg")
                                                                                for i in range(5)])
     assert result.returncode == 0, result.stderr
