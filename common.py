@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from PIL import ImageDraw
 
+import nondigits
+
 # Both datasets have 60,000 training and 10,000 test images of 28x28 grey pixels.
 TRAIN_SIZE = 60_000
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # their classes in torchvision.datasets
@@ -206,6 +208,11 @@ def normalise(pixels: Tensor, mean: float, std: float) -> Tensor:
     return ((pixels - mean) / std).unsqueeze(1)
 
 
+def nondigit_images(count: int, seed: int, data: Data) -> Tensor:
+    """Drawn letters, symbols and scribbles (nondigits.py), normalised like the digits, on their device."""
+    return normalise(nondigits.draw(count, seed), data.mean, data.std).to(data.train_x.device)
+
+
 def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: int = 5000,
               device: torch.device | str = "cpu", limit: int | None = None) -> Data:
     train_images, train_labels = read_dataset(dataset, data_dir, train=True)
@@ -259,11 +266,13 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float, fl
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor,
                 batch_size: int, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                 augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0,
-                progress: str = "") -> tuple[float, float]:
+                progress: str = "", outliers: Tensor | None = None) -> tuple[float, float]:
     """One pass over the training images in a fresh random order; returns mean loss and accuracy (%).
 
     With `progress`, a label such as "epoch 3/10", shows how far the epoch has got on one line that
-    keeps being rewritten (for a terminal; a log file would fill up with such lines).
+    keeps being rewritten (for a terminal; a log file would fill up with such lines). With
+    `outliers`, images that belong to no class (see nondigits.py), every batch brings a quarter as
+    many of them, and the model is taught to answer them with every class equally likely.
     """
     model.train()  # dropout and batch norm behave as in training
     order = torch.randperm(len(images), device=images.device)
@@ -273,13 +282,22 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: Tens
     for start in range(0, len(images), batch_size):
         batch = order[start:start + batch_size]
         x, y = images[batch], labels[batch]
+        if outliers is not None:
+            x = torch.cat([x, outliers[torch.randint(len(outliers), (len(batch) // 4,), device=x.device)]])
         if augment is not None:
             x = augment(x)
         logits = model(x)
         # cross_entropy takes raw logits: the softmax is inside it, computed stably.
+        logits, outlier_logits = logits[:len(batch)], logits[len(batch):]
         loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        total = loss
+        if outliers is not None:
+            # Outlier exposure: the target for a non-digit is the uniform distribution over the
+            # classes, at half the weight of a digit's loss (as Hendrycks et al., 2019, found best).
+            uniform = torch.full_like(outlier_logits, 1 / logits.shape[1])
+            total = loss + 0.5 * F.cross_entropy(outlier_logits, uniform)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()  # our schedules change the learning rate after every batch
@@ -383,12 +401,14 @@ LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accurac
 def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None, data: Data, args: argparse.Namespace,
         augment: Callable[[Tensor], Tensor] | None = None, label_smoothing: float = 0.0,
-        resume: dict | None = None) -> dict:
+        resume: dict | None = None, outliers: Tensor | None = None) -> dict:
     """Train for args.epochs, print one line per epoch, test once, save and return the checkpoint.
 
     Beside the checkpoint go a CSV log of the epochs and, unless switched off, two pictures: a grid
     of training images, and the test images the model got wrong. After every epoch but the last,
-    the run so far is saved as <out>-in-progress.pt, which --resume continues.
+    the run so far is saved as <out>-in-progress.pt, which --resume continues. With `outliers`
+    (non-digits, see train_epoch), the checkpoint also holds the bar below which predict.py says
+    "not a digit", calibrated on the validation images.
     """
     out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
     in_progress = out.with_name(f"{out.stem}-in-progress.pt")
@@ -402,7 +422,8 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
                      [data.classes[y] for y in data.train_y[:50].tolist()], samples)
         print(f"training images: {samples}")
 
-    def checkpoint(epochs: int, log: list, test_accuracy: float | None = None) -> dict:
+    def checkpoint(epochs: int, log: list, test_accuracy: float | None = None, threshold: float | None = None,
+                   ) -> dict:
         """Everything needed to use the model, and to continue training it exactly where it stopped."""
         return {
             "model": model_name,
@@ -413,6 +434,7 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
             "dataset": args.dataset,
             "epochs": epochs,
             "test_accuracy": test_accuracy,
+            "threshold": threshold,  # predict.py names a digit only when its probability reaches this
             "args": dict(vars(args)),  # plain values only, so that weights_only loading works
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler else None,
@@ -438,7 +460,8 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
             start = time.perf_counter()
             label = f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}"
             train_loss, train_acc = train_epoch(model, optimizer, data.train_x, data.train_y, args.batch_size,
-                                                scheduler, augment, label_smoothing, label if terminal else "")
+                                                scheduler, augment, label_smoothing, label if terminal else "",
+                                                outliers)
             val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
             seconds = time.perf_counter() - start
             log.append([epoch, f"{train_loss:.6f}", f"{train_acc:.4f}", f"{val_loss:.6f}", f"{val_acc:.4f}",
@@ -455,18 +478,36 @@ def fit(model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer,
 
     # The test set is used once, at the very end, so that it stays an honest estimate.
     logits = predict_logits(model, data.test_x)
-    final = checkpoint(args.epochs, log, loss_and_accuracy(logits, data.test_y)[1])
+    threshold = None if outliers is None else calibrate(model, data)
+    final = checkpoint(args.epochs, log, loss_and_accuracy(logits, data.test_y)[1], threshold)
     save_checkpoint(final, out)
     in_progress.unlink(missing_ok=True)
     log_path = out.with_name(f"{out.stem}-log.csv")
     with open(log_path, "w", newline="") as file:
         csv.writer(file).writerows([LOG_COLUMNS, *log])
     print(report(logits, data.test_y, data.classes))
+    if threshold is not None:
+        # Non-digits drawn like the training ones, but never shown to the model: how many fall below the bar?
+        unseen = nondigit_images(2000, 1_000_000 + args.seed, data)
+        rejected = 100 * (predict_logits(model, unseen).softmax(1).amax(1) < threshold).float().mean().item()
+        print(f"not a digit below {threshold:.1%} confidence: {CALIBRATION_RATE:.1%} of validation digits, "
+              f"{rejected:.1f}% of 2,000 drawn non-digits it never saw")
     print(f"saved {out} and the epoch log {log_path}")
     if not args.no_mistakes:
         path = save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out)
         print(f"test images it got wrong (captioned true>predicted): {path}")
     return final
+
+
+CALIBRATION_RATE = 0.005  # the share of real digits that may be answered "not a digit"
+
+
+def calibrate(model: nn.Module, data: Data) -> float:
+    """The probability below which predict.py says "not a digit": the bar that CALIBRATION_RATE of the
+    validation digits fall below (or of the training digits, when there is no validation split)."""
+    images = data.val_x if len(data.val_x) else data.train_x[:5000]
+    confidence = predict_logits(model, images).softmax(1).amax(1)
+    return torch.quantile(confidence.float().cpu(), CALIBRATION_RATE).item()
 
 
 def rng_state(device: torch.device) -> dict:

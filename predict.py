@@ -1,13 +1,14 @@
-"""Read the digit in any image file: a drawing, a photo of paper, a scan, or an MNIST image.
+"""Read the digit or the whole number in any image file, or say that it is not a digit.
 
-Read this file to learn why a model trained on MNIST needs its input prepared the way MNIST was
-made. MNIST digits are light on a black background, fitted into a 20x20 box and centred by their
-centre of mass in a 28x28 image. A digit drawn in a paint program or photographed on paper is dark
-on light, large, off-centre, often in colour or on a transparent background; squeezed to 28x28 as
-it is, it looks like nothing the model has seen. preprocess() below repeats MNIST's recipe. A
-model trained on Fashion-MNIST gets a photo of a garment or shoe prepared like those images instead.
+Read this file to learn how a trained model is used on real pictures: the model is loaded once
+from its checkpoint, every picture is prepared the way MNIST was made (prepare.py), all the digits
+found are classified in one batch, and a digit is named only when the model is confident enough.
+The bar it must clear was calibrated after training, on the validation digits, and is stored in
+the checkpoint; the training taught the model to be unsure on drawn letters, symbols and scribbles
+(nondigits.py), so that those fall below it. A number is its digits read left to right.
 
     python predict.py my-digit.png [more images or folders ...]
+    python predict.py --json --save-processed seen/ street-number.jpg
 """
 
 from __future__ import annotations
@@ -15,246 +16,98 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 
 import common
+import prepare
+from prepare import ImageError, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
-# Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
-# so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
-MAX_PIXELS = 50_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+BATCH_FILES = 64  # pictures prepared before the model reads all their digits in one batch
 
 
-class ImageError(Exception):
-    """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
+@dataclass
+class Reader:
+    """A trained model and what it needs to read pictures: loaded once, used for any number of them."""
+    model: torch.nn.Module
+    mean: float
+    std: float
+    classes: list[str]
+    threshold: float | None  # the lowest probability at which a class is named; None: always name one
+    prepare: Callable[[Image.Image], list[Item]]
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading an image file
-# ---------------------------------------------------------------------------------------------
-
-def read_image(path: Path) -> Image.Image:
-    """Open and fully decode an image file, refusing what we cannot read faithfully."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            if getattr(image, "n_frames", 1) > 1:
-                raise ImageError(f"animated image with {image.n_frames} frames; save the frame you mean as a PNG")
-            image.load()  # decode now, so that a truncated file fails here and not later
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageError(f"image too large (more than {MAX_PIXELS:,} pixels); shrink it first") from None
-    except UnidentifiedImageError:
-        raise ImageError("not an image file that Pillow can read") from None
-    except FileNotFoundError:
-        raise ImageError("no such file") from None
-    except IsADirectoryError:
-        raise ImageError("a folder without image files") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
-        raise ImageError(f"corrupt or truncated image ({error})") from None
-    return image
+def load_reader(path: Path) -> Reader:
+    checkpoint = common.load_checkpoint(path)
+    # Digits and clothes were put into 28x28 in different ways; each model gets what it was trained on.
+    digits = checkpoint["dataset"] == "mnist"
+    return Reader(model=common.model_from_checkpoint(checkpoint), mean=checkpoint["mean"], std=checkpoint["std"],
+                  classes=checkpoint["classes"], threshold=checkpoint.get("threshold") if digits else None,
+                  prepare=prepare.prepare_digits if digits else prepare.prepare_clothing)
 
 
-def to_grey(image: Image.Image) -> torch.Tensor:
-    """Any Pillow image -> a [H, W] float tensor in [0, 1], as a person sees its brightness."""
-    image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways, with a rotation tag
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: scale by the 16-bit range
-        pixels = np.asarray(image, dtype=np.float32)
-        return torch.from_numpy(pixels / (65535 if pixels.max() > 255 else 255)).clamp(0, 1)
-    if image.mode == "F":
-        raise ImageError("32-bit floating-point image; save it as an 8-bit or 16-bit PNG")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # A transparent background counts as white paper: composite the drawing onto white.
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    try:
-        grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except (ValueError, OSError):
-        raise ImageError(f"cannot convert its colour mode {image.mode} to grey") from None
-    return torch.from_numpy(grey.copy())
+def probabilities(reader: Reader, items: list[Item]) -> torch.Tensor:
+    """The model's probability of each class, [len(items), classes], for every item at once."""
+    if not items:
+        return torch.zeros(0, len(reader.classes))
+    x = common.normalise(torch.stack([item.pixels for item in items]), reader.mean, reader.std)
+    return common.predict_logits(reader.model, x).softmax(1)
 
 
-# ---------------------------------------------------------------------------------------------
-# Preprocessing: turn any picture of a digit into an MNIST-like 28x28 image
-# ---------------------------------------------------------------------------------------------
+def best_readings(guesses: list[list[tuple[str, float]]], k: int = 3) -> list[tuple[str, float]]:
+    """The k likeliest numbers, given each digit's likeliest classes, with their probabilities.
 
-def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize a [H, W] image; when shrinking, anti-alias, so that thin strokes are averaged, not skipped."""
-    shrinking = height < pixels.shape[0] or width < pixels.shape[1]
-    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
-                         align_corners=False)[0, 0]
-
-
-def grey_at_working_size(image: Image.Image) -> torch.Tensor:
-    """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
-    pixels = to_grey(image)
-    if max(pixels.shape) > WORKING_SIZE:
-        scale = WORKING_SIZE / max(pixels.shape)
-        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
-    return pixels
-
-
-def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """The largest value in the size x size square around each pixel (size odd)."""
-    # A square's maximum is the maximum along rows of the maxima along columns: two cheap passes.
-    pixels = F.max_pool2d(pixels[None, None], (size, 1), stride=1, padding=(size // 2, 0))
-    return F.max_pool2d(pixels, (1, size), stride=1, padding=(0, size // 2))[0, 0]
-
-
-def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    return -max_filter(-pixels, size)
-
-
-def remove_background(pixels: torch.Tensor) -> torch.Tensor:
-    """Subtract the (possibly uneven) background, so that only ink is left above zero."""
-    # A min filter wider than any stroke erases the ink and leaves the background, shadows
-    # included; the max filter after it undoes the shrinking of bright areas ("opening").
-    small = resize(pixels, *[max(1, round(s * 128 / max(pixels.shape))) for s in pixels.shape]) \
-        if max(pixels.shape) > 128 else pixels
-    size = max(9, min(small.shape) // 3) | 1  # odd, and well wider than a pen stroke
-    background = max_filter(min_filter(small, size), size)
-    # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
-    background = F.avg_pool2d(background[None, None], size, stride=1, padding=size // 2,
-                              count_include_pad=False)[0, 0]
-    background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
-    return (pixels - background).clamp(min=0)
-
-
-def stroke_width(mask: torch.Tensor) -> float:
-    """The mean width of the strokes in a mask, in pixels: twice their area over their outline."""
-    outline = mask & ~min_filter(mask.float(), 3).bool()
-    return 2 * mask.sum().item() / max(outline.sum().item(), 1)
-
-
-def keep_digit(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Drop specks of dirt and noise: keep the mask's connected parts that hold real amounts of ink."""
-    # Work on a copy at most 96 pixels wide (fast), where a block counts as ink if any pixel in it is.
-    scale = min(1.0, 96 / max(mask.shape))
-    size = (max(1, round(mask.shape[0] * scale)), max(1, round(mask.shape[1] * scale)))
-    small = F.adaptive_max_pool2d(mask[None, None].float(), size)[0, 0].bool()
-    weight = F.adaptive_avg_pool2d(ink[None, None], size)[0, 0]
-    # Label connected parts: every pixel takes the largest label among its neighbours, until nothing changes.
-    labels = torch.arange(1, small.numel() + 1, dtype=torch.float32).view(small.shape) * small
-    while True:
-        grown = max_filter(labels, 3) * small
-        if torch.equal(grown, labels):
-            break
-        labels = grown
-    parts = [labels == label for label in labels.unique() if label > 0]
-    # Ink that touches the picture's edge is the table or the paper's edge in a photo, unless there
-    # is no other ink at all (a digit cropped tightly).
-    inside = [p for p in parts if not (p[0].any() or p[-1].any() or p[:, 0].any() or p[:, -1].any())]
-    parts = inside or parts
-    masses = [weight[part].sum() for part in parts]
-    keep = torch.zeros_like(small)
-    for part, mass in zip(parts, masses):
-        if mass >= 0.05 * sum(masses):  # a stroke of the digit, not a speck
-            keep |= part
-    keep = max_filter(keep.float(), 3)  # a little slack around the kept parts
-    return mask & (F.interpolate(keep[None, None], size=mask.shape, mode="nearest")[0, 0] > 0)
-
-
-def preprocess(image: Image.Image) -> torch.Tensor:
-    """Any image of one digit -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST."""
-    pixels = grey_at_working_size(image)
-
-    # 1. Polarity. MNIST is light ink on black. Background covers most of any picture of a digit, even
-    #    a photo that shows some of the table around the paper; if most of it is light, this is dark
-    #    ink on paper: invert it.
-    if pixels.median() > 0.5:
-        pixels = 1 - pixels
-
-    # 2. Ink only: remove the background and stretch the strongest ink to full brightness.
-    ink = remove_background(pixels)
-    if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
-        raise ImageError("no digit found: the image is blank or has almost no contrast")
-    peak = ink[ink > ink.max() / 2].median()  # the typical brightness of a stroke
-    ink = (ink / peak).clamp(max=1)
-
-    # 3. Find the digit: threshold the ink, ignore specks, and crop to its bounding box at full
-    #    resolution, keeping the grey levels of its edges.
-    mask = keep_digit(ink, ink > 0.3)
-    ink = torch.where(ink > 0.1, ink, 0)  # faint noise around the digit becomes pure black
-
-    # 4. A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide. MNIST's
-    #    strokes are about 0.115 times the digit's longer side wide: thicken much thinner ones.
-    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
-    wanted = 0.115 * max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1).item()
-    width = stroke_width(mask)
-    if width < 0.7 * wanted:
-        grow = round(wanted - width) | 1  # an odd filter size; a max filter of size s adds s - 1
-        ink = max_filter(ink * max_filter(mask.float(), 3), grow)  # only the digit's ink, not stray noise
-        mask = max_filter(mask.float(), grow).bool()
-        rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
-    digit = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-    # 5. Fit the longer side into 20 pixels, keeping the aspect ratio, as MNIST did.
-    height, width = digit.shape
-    scale = 20 / max(height, width)
-    digit = resize(digit, max(1, round(height * scale)), max(1, round(width * scale))).clamp(0, 1)
-
-    # 6. Place it in 28x28 so that its centre of mass is at the centre, as MNIST did.
-    height, width = digit.shape
-    total = digit.sum()
-    centre_y = (digit.sum(1) * torch.arange(height)).sum() / total
-    centre_x = (digit.sum(0) * torch.arange(width)).sum() / total
-    # MNIST's centres of mass sit at pixel 14 (counting from 0) in both directions.
-    top = min(max(round(14 - centre_y.item()), 0), 28 - height)
-    left = min(max(round(14 - centre_x.item()), 0), 28 - width)
-    canvas = torch.zeros(28, 28)
-    canvas[top:top + height, left:left + width] = digit
-    return canvas
-
-
-def preprocess_clothing(image: Image.Image) -> torch.Tensor:
-    """A photo of one garment or shoe -> [28, 28] pixels in [0, 1], as in Fashion-MNIST.
-
-    Fashion-MNIST was made from shop photos on white: each trimmed to the item, its longer side
-    resized to 28 pixels, centred, and negated, so the item is light on black. Unlike MNIST's ink,
-    the item's own shades are kept (a white shirt becomes dark grey), and nothing is thickened.
+    A number's probability is the product of its digits' (we treat the digits as independent).
+    Keeping only the k best beginnings after each digit is enough: any beginning outside them has
+    k better ones, which stay better whatever follows.
     """
-    pixels = grey_at_working_size(image)
-    # The background is what the picture's outermost pixels show: the item may fill most of it.
-    background = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).median()
-    if background > 0.5:  # a light background, as in shop photos: negate, as Fashion-MNIST did
-        pixels, background = 1 - pixels, 1 - background
-    pixels = ((pixels - background) / (1 - background)).clamp(0, 1)  # the background becomes pure black
-    mask = keep_digit(pixels, pixels > 0.1)  # the item, without specks of dust
-    if mask.sum() < 4:
-        raise ImageError("nothing found: the image is blank or the item does not stand out from the background")
-    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
-    item = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    height, width = item.shape
-    scale = 28 / max(height, width)
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    item = F.interpolate(item[None, None], size=size, mode="bicubic", antialias=True)
-    # Fashion-MNIST's makers sharpened their small images, and a network trained on them misreads
-    # blurred ones: add back the difference between the image and a slightly blurred copy of it.
-    blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
-    item = 2 * item - F.conv2d(F.pad(item, (1, 1, 1, 1), mode="replicate"), blur[None, None])
-    item = item[0, 0].clamp(0, 1)
-    height, width = item.shape
-    canvas = torch.zeros(28, 28)
-    # Centred by its outline, not by its centre of mass; an odd pixel of margin goes above and to the
-    # left, as in Fashion-MNIST.
-    top, left = (29 - height) // 2, (29 - width) // 2
-    canvas[top:top + height, left:left + width] = item
-    return canvas
+    readings = [("", 1.0)]
+    for digit in guesses:
+        readings = sorted(((text + c, p * q) for text, p in readings for c, q in digit), key=lambda r: -r[1])[:k]
+    return readings
+
+
+def read(reader: Reader, path: str, items: list[Item], probs: torch.Tensor) -> dict:
+    """What one picture says, as the JSON object that --json prints and draw.py serves."""
+    digits = []
+    for item, p in zip(items, probs):
+        top = p.topk(min(3, len(reader.classes)))
+        guesses = [(reader.classes[i], round(q, 4)) for q, i in zip(top.values.tolist(), top.indices.tolist())]
+        digits.append({"class": guesses[0][0], "probability": guesses[0][1],
+                       "is_digit": reader.threshold is None or guesses[0][1] >= reader.threshold,
+                       "top": [{"class": c, "probability": q} for c, q in guesses],
+                       "box": list(item.box)})
+    readings = best_readings([[(t["class"], t["probability"]) for t in d["top"]] for d in digits])
+    return {"path": path,
+            "prediction": readings[0][0] if all(d["is_digit"] for d in digits) else None,
+            "probability": round(readings[0][1], 4),
+            "top": [{"class": text, "probability": round(p, 4)} for text, p in readings],
+            "digits": digits}
+
+
+def describe(result: dict) -> str:
+    """One line for a person: the digit or the number, with probabilities, or why it is neither."""
+    digits, best = result["digits"], result["top"][0]
+    each = ", ".join(f"{d['class']} {d['probability']:.1%}" for d in digits)
+    if result["prediction"] is None and len(digits) == 1:
+        return f"{result['path']}: not a digit (best guess {best['class']}, {best['probability']:.1%})"
+    if result["prediction"] is None:
+        unclear = ", ".join(str(i + 1) for i, d in enumerate(digits) if not d["is_digit"])
+        return (f"{result['path']}: not a number (part {unclear} of {len(digits)} is not a digit; "
+                f"best guess {best['class']}: {each})")
+    if len(digits) == 1:
+        others = ", ".join(f"{t['class']} ({t['probability']:.1%})" for t in result["top"][1:])
+        return f"{result['path']}: {best['class']} ({best['probability']:.1%})  next: {others}"
+    return f"{result['path']}: {best['class']}  ({each})"
 
 
 # ---------------------------------------------------------------------------------------------
-# Prediction
+# Files in, files out
 # ---------------------------------------------------------------------------------------------
 
 def image_files(arguments: list[str]) -> list[Path]:
@@ -269,13 +122,36 @@ def image_files(arguments: list[str]) -> list[Path]:
     return files
 
 
-def save_processed(pixels: torch.Tensor, folder: Path, name: str) -> Path:
-    """Write the model's 28x28 input as a PNG, enlarged 10 times so that a person can look at it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())  # 8-bit greyscale
-    path = folder / f"{name}.png"
-    image.resize((280, 280), Image.NEAREST).save(path)
-    return path
+def enlarged(pixels: torch.Tensor) -> Image.Image:
+    """A 28x28 input as a 280x280 greyscale picture with visible pixels, for a person to look at."""
+    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
+    return image.resize((280, 280), Image.NEAREST)
+
+
+def with_boxes(image: Image.Image, result: dict) -> Image.Image:
+    """A copy of the picture with a box around every digit found and its reading above it."""
+    picture = prepare.upright(image).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    line = max(2, max(picture.size) // 200)
+    size = max(12, max(picture.size) // 25)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow before 10.1 has only a small bitmap font
+        font = ImageFont.load_default()
+    for digit in result["digits"]:
+        colour = (0, 160, 0) if digit["is_digit"] else (220, 0, 0)
+        left, top, right, bottom = digit["box"]
+        draw.rectangle((left - line, top - line, right + line, bottom + line), outline=colour, width=line)
+        label = f"{digit['class']} {digit['probability']:.0%}" if digit["is_digit"] else "?"
+        draw.text((left, max(0, top - 2 * line - size)), label, fill=colour, font=font)
+    return picture
+
+
+def save_processed(folder: Path, name: str, image: Image.Image, items: list[Item], result: dict) -> None:
+    """Write each digit's 28x28 input (name-0.png, name-1.png, ...) and the picture with boxes (name-boxes.png)."""
+    for i, item in enumerate(items):
+        enlarged(item.pixels).save(folder / f"{name}-{i}.png")
+    with_boxes(image, result).save(folder / f"{name}-boxes.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,47 +162,53 @@ def main(argv: list[str] | None = None) -> int:
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image, for scripts")
     parser.add_argument("--save-processed", metavar="DIR", type=Path,
-                        help="also write what the model sees (28x28, enlarged) as PNG files in DIR")
+                        help="also write what the model sees (28x28, enlarged) and the digits found, as PNGs in DIR")
     args = parser.parse_args(argv)
 
-    if args.save_processed and args.save_processed.exists() and not args.save_processed.is_dir():
-        raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
+    if args.save_processed:
+        if args.save_processed.exists() and not args.save_processed.is_dir():
+            raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
+        try:
+            args.save_processed.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise common.UserError(f"cannot create --save-processed {args.save_processed}: {error.strerror}") from None
     path = Path(args.checkpoint)
     if not path.exists() and args.checkpoint == parser.get_default("checkpoint"):
         raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
                                "or pick one with --checkpoint")
-    checkpoint = common.load_checkpoint(path)
-    model = common.model_from_checkpoint(checkpoint)  # loaded once, however many images
-    classes = checkpoint["classes"]
-    # Digits and clothes were put into 28x28 in different ways; each model gets what it was trained on.
-    prepare = preprocess_clothing if checkpoint["dataset"] == "fashion-mnist" else preprocess
+    reader = load_reader(path)  # loaded once, however many images
 
     failed = False
     saved_names: set[str] = set()
-    for file in image_files(args.images):
-        try:
-            pixels = prepare(read_image(file))
+    files = image_files(args.images)
+    # A few dozen pictures at a time: prepare each, then let the model read all their digits at once,
+    # which is much faster than one call of the model per digit.
+    for start in range(0, len(files), BATCH_FILES):
+        prepared = []
+        for file in files[start:start + BATCH_FILES]:
+            try:
+                image = prepare.read_image(file)
+                prepared.append((file, image, reader.prepare(image)))
+            except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
+                unforeseen = f"could not process it ({type(error).__name__}: {error})"
+                print(f"error: {file}: {error if isinstance(error, ImageError) else unforeseen}", file=sys.stderr)
+                failed = True
+        probs = probabilities(reader, [item for _, _, items in prepared for item in items])
+        for file, image, items in prepared:
+            result = read(reader, str(file), items, probs[:len(items)])
+            probs = probs[len(items):]
+            print(json.dumps(result) if args.json else describe(result), flush=True)
             if args.save_processed:
                 name = file.stem
                 while name in saved_names:  # two inputs with the same name in different folders
                     name += "_"
                 saved_names.add(name)
-                save_processed(pixels, args.save_processed, name)
-        except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
-            unforeseen = f"could not process it ({type(error).__name__}: {error})"
-            reason = error if isinstance(error, ImageError) else unforeseen
-            print(f"error: {file}: {reason}", file=sys.stderr)
-            failed = True
-            continue
-        logits = common.predict_logits(model, common.normalise(pixels[None], checkpoint["mean"], checkpoint["std"]))
-        top = logits.softmax(1)[0].topk(3)
-        guesses = [(classes[i], p.item()) for p, i in zip(top.values, top.indices)]
-        if args.json:
-            print(json.dumps({"path": str(file), "prediction": guesses[0][0], "probability": round(guesses[0][1], 4),
-                              "top": [{"class": c, "probability": round(p, 4)} for c, p in guesses]}))
-        else:
-            others = ", ".join(f"{c} ({p:.1%})" for c, p in guesses[1:])
-            print(f"{file}: {guesses[0][0]} ({guesses[0][1]:.1%})  next: {others}")
+                try:
+                    save_processed(args.save_processed, name, image, items, result)
+                except OSError as error:
+                    print(f"error: {file}: cannot write to {args.save_processed}: {error.strerror or error}",
+                          file=sys.stderr)
+                    failed = True
     return 1 if failed else 0
 
 

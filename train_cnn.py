@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
     label_smoothing = 0.1
-    common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing, resume)
+    # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
+    # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
+    outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
+    common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing, resume,
+               outliers=outliers)
 
 
 if __name__ == "__main__":

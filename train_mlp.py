@@ -58,7 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         # Clothes come centred and upright, and moving or mirroring them did not help this network in
         # our trials. What did: label smoothing (see train_cnn.py), against its memorising the images.
         augment, label_smoothing = None, 0.1
-    common.fit("mlp", model, optimizer, scheduler, data, args, augment, label_smoothing, resume)
+    # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
+    # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
+    outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
+    common.fit("mlp", model, optimizer, scheduler, data, args, augment, label_smoothing, resume,
+               outliers=outliers)
 
 
 if __name__ == "__main__":

@@ -62,3 +62,19 @@ def fashion_dir() -> Path:
 def mnist(mnist_dir) -> common.Data:
     """The real MNIST, loaded once for all tests (tests must not modify it)."""
     return common.load_data("mnist", mnist_dir, val_size=5000)
+
+
+@pytest.fixture(scope="session")
+def cnn_checkpoint(mnist_dir, tmp_path_factory) -> Path:
+    """A CNN trained briefly on the full training set (about 99% test accuracy), with its "not a digit" bar."""
+    import train_cnn
+    out = tmp_path_factory.mktemp("checkpoint") / "cnn.pt"
+    train_cnn.main(["--data-dir", str(mnist_dir), "--epochs", "2", "--out", str(out), "--device", "cpu"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def test_digits(mnist_dir) -> tuple:
+    """The first 1,000 MNIST test images as uint8 numpy arrays, and their labels."""
+    images, labels = common.read_dataset("mnist", mnist_dir, train=False)
+    return images[:1000].numpy(), labels[:1000].numpy()

@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 import common
 import predict
+import prepare
 import train_cnn
 from conftest import ROOT, Payload
 
@@ -23,21 +24,6 @@ N_IMAGES = 1000
 def run_predict(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "predict.py", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
-
-
-@pytest.fixture(scope="session")
-def cnn_checkpoint(mnist_dir, tmp_path_factory) -> Path:
-    """A CNN trained briefly on the full training set (about 99% test accuracy)."""
-    out = tmp_path_factory.mktemp("checkpoint") / "cnn.pt"
-    train_cnn.main(["--data-dir", str(mnist_dir), "--epochs", "2", "--out", str(out), "--device", "cpu"])
-    return out
-
-
-@pytest.fixture(scope="session")
-def test_digits(mnist_dir) -> tuple[np.ndarray, np.ndarray]:
-    """The first 1,000 MNIST test images as uint8 arrays, and their labels."""
-    images, labels = common.read_dataset("mnist", mnist_dir, train=False)
-    return images[:N_IMAGES].numpy(), labels[:N_IMAGES].numpy()
 
 
 def person_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -73,6 +59,12 @@ def accuracy(checkpoint: dict, model: torch.nn.Module, images: list[torch.Tensor
     return 100 * (predicted == labels).mean()
 
 
+def one_digit(image: Image.Image) -> torch.Tensor:
+    """predict.py's input for a picture of one digit (all black if it found several: wrong, whatever they are)."""
+    items = prepare.prepare_digits(image)
+    return items[0].pixels if len(items) == 1 else torch.zeros(28, 28)
+
+
 def plain_resize(image: Image.Image) -> torch.Tensor:
     """What most tutorials do: greyscale, squeeze to 28x28, nothing else."""
     pixels = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR), dtype=np.float32) / 255
@@ -95,7 +87,7 @@ def test_mnist_image_comes_through_almost_unchanged(test_digits):
     digits, _ = test_digits
     changes = []
     for digit in digits[:200]:
-        processed = predict.preprocess(Image.fromarray(digit))
+        processed = one_digit(Image.fromarray(digit))
         changes.append((processed - torch.from_numpy(digit / 255).float()).abs().mean().item())
     # Mean absolute change per pixel, in units of full brightness; a one-pixel shift alone gives ~0.1.
     assert np.median(changes) < 0.02, np.median(changes)
@@ -111,22 +103,10 @@ def test_clean_pngs_match_in_memory_accuracy(test_digits, cnn_checkpoint, tmp_pa
     for i, digit in enumerate(digits):
         path = tmp_path / f"{i}.png"
         Image.fromarray(digit).save(path)
-        through_files.append(predict.preprocess(predict.read_image(path)))
+        through_files.append(one_digit(prepare.read_image(path)))
     from_files = accuracy(checkpoint, model, through_files, labels)
     print(f"\n{N_IMAGES} MNIST test images: in memory {in_memory:.2f}%, as PNG files via predict.py {from_files:.2f}%")
     assert abs(from_files - in_memory) <= 0.3
-
-
-def test_person_like_images(test_digits, cnn_checkpoint):
-    digits, labels = test_digits
-    rng = np.random.default_rng(0)
-    drawn = [person_like(digit, rng) for digit in digits]
-    files = [as_rgb_jpeg(d) if i % 2 == 0 else as_transparent_png(d) for i, d in enumerate(drawn)]
-    clean, ours_accuracy, plain_accuracy, _ = three_ways(cnn_checkpoint, digits, labels, files, predict.preprocess)
-    print(f"\n{N_IMAGES} person-like files (JPEG and transparent PNG): clean {clean:.2f}%, "
-          f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
-    assert ours_accuracy >= clean - 1.5
-    assert plain_accuracy < 50
 
 
 def shop_photo(item: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -147,7 +127,7 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     rng = np.random.default_rng(0)
     files = [as_rgb_jpeg(shop_photo(item, rng)) for item in items]
     clean, ours_accuracy, plain_accuracy, ours = three_ways(tmp_path / "mlp.pt", items, labels, files,
-                                                            predict.preprocess_clothing)
+                                                            lambda image: prepare.prepare_clothing(image)[0].pixels)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 2.5
@@ -172,19 +152,19 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
 
 def test_polarity_colour_and_transparency_give_the_same_input(test_digits):
     digit = test_digits[0][0]
-    light_on_dark = predict.preprocess(Image.fromarray(digit))
-    dark_on_light = predict.preprocess(Image.fromarray(255 - digit).convert("RGB"))
+    light_on_dark = one_digit(Image.fromarray(digit))
+    dark_on_light = one_digit(Image.fromarray(255 - digit).convert("RGB"))
     transparent = Image.new("RGBA", (28, 28), (0, 0, 0, 0))
     transparent.putalpha(Image.fromarray(digit))
     assert (light_on_dark - dark_on_light).abs().max() < 0.02
-    assert (light_on_dark - predict.preprocess(transparent)).abs().max() < 0.02
+    assert (light_on_dark - one_digit(transparent)).abs().max() < 0.02
 
 
 def test_sixteen_bit_greyscale_is_scaled_not_clipped(test_digits):
     digit = test_digits[0][0]
     sixteen = Image.fromarray(digit.astype(np.uint16) * 257)  # the same picture at 16 bits per pixel
     assert sixteen.mode.startswith("I;16")
-    assert (predict.preprocess(sixteen) - predict.preprocess(Image.fromarray(digit))).abs().max() < 0.01
+    assert (one_digit(sixteen) - one_digit(Image.fromarray(digit))).abs().max() < 0.01
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +231,8 @@ def test_output_line_json_folder_and_saved_input(images, tmp_path):
     top = objects[0]["top"]
     assert objects[0]["prediction"] == top[0]["class"] and len(top) == 3
     assert sum(t["probability"] for t in top) <= 1.0001 and top[0]["probability"] >= top[1]["probability"]
-    picture = Image.open(processed / "one.png")
+    picture = Image.open(processed / "one-0.png")
+    assert Image.open(processed / "one-boxes.png").size == (200, 200)
     assert picture.size == (280, 280) and picture.mode == "L"
     pixels = np.asarray(picture)
     assert pixels[0, 0] == 0 and pixels.max() == 255  # light digit on black, like MNIST
@@ -300,10 +281,10 @@ def test_tiny_images_and_hairlines(size, line):
     else:
         image.putpixel((0, 0), 0)
     if not line:  # a single dark pixel is no digit: a clear error, not a crash
-        with pytest.raises(predict.ImageError, match="no digit found"):
-            predict.preprocess(image)
+        with pytest.raises(prepare.ImageError, match="no digit found"):
+            one_digit(image)
         return
-    pixels = predict.preprocess(image)
+    pixels = one_digit(image)
     assert pixels.shape == (28, 28) and 0 <= pixels.min() and pixels.max() <= 1
     if line:  # drawn 20 pixels tall and thickened to about MNIST's two-pixel strokes
         rows, cols = pixels.gt(0.3).any(1).nonzero(), pixels.gt(0.3).any(0).nonzero()

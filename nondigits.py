@@ -1,0 +1,164 @@
+"""What a digit is not: letters, symbols, doodles and scribbles drawn with a pen, for training.
+
+Read this file to learn "outlier exposure". A classifier trained on digits alone has never been
+told that anything else exists, so it names a digit for whatever it is shown, a letter A or a
+smiley, often with high confidence. Shown images that are not digits during training, with the
+target "every class equally likely", it learns to be unsure on them; predict.py then says "not a
+digit" when the model's best probability falls below a bar calibrated on real digits.
+
+Each image here is drawn the way a person draws with a pen: a letter, a symbol or a doodle made of
+strokes, or a random scribble or blot, a little wobbly, slanted and turned; then fitted into 28x28
+as MNIST was (longer side 20 pixels, centred by mass). Shapes that a digit can look like (O, I, S,
+Z, B, G, a plain circle) are left out. The tests check the model on other non-digits: letters set
+in fonts, doodles drawn differently, photos of clothes, noise.
+
+    python nondigits.py          # writes checkpoints/nondigits.png, a sheet of examples
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
+    """Points along an ellipse from angle `start` to `end` (degrees, clockwise from 3 o'clock, y down)."""
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+            for a in np.linspace(start, end, steps)]
+
+
+# Each shape is a list of strokes; each stroke a list of (x, y) points in a unit square, y downwards.
+SHAPES = {
+    "A": [[(0, 1), (0.5, 0), (1, 1)], [(0.25, 0.55), (0.75, 0.55)]],
+    "C": [arc(0.55, 0.5, 0.45, 0.5, 40, 320)],
+    "D": [[(0.1, 0), (0.1, 1)], [(0.1, 0)] + arc(0.3, 0.5, 0.6, 0.5, -90, 90) + [(0.1, 1)]],
+    "E": [[(0.9, 0), (0.1, 0), (0.1, 1), (0.9, 1)], [(0.1, 0.5), (0.7, 0.5)]],
+    "F": [[(0.9, 0), (0.1, 0), (0.1, 1)], [(0.1, 0.5), (0.7, 0.5)]],
+    "H": [[(0.1, 0), (0.1, 1)], [(0.9, 0), (0.9, 1)], [(0.1, 0.5), (0.9, 0.5)]],
+    "K": [[(0.1, 0), (0.1, 1)], [(0.9, 0), (0.1, 0.6)], [(0.35, 0.45), (0.9, 1)]],
+    "L": [[(0.1, 0), (0.1, 1), (0.8, 1)]],
+    "M": [[(0, 1), (0.1, 0), (0.5, 0.7), (0.9, 0), (1, 1)]],
+    "N": [[(0.1, 1), (0.1, 0), (0.9, 1), (0.9, 0)]],
+    "P": [[(0.1, 1), (0.1, 0)], [(0.1, 0)] + arc(0.35, 0.27, 0.5, 0.27, -90, 90) + [(0.1, 0.54)]],
+    "R": [[(0.1, 1), (0.1, 0)], [(0.1, 0)] + arc(0.35, 0.27, 0.5, 0.27, -90, 90) + [(0.1, 0.54), (0.9, 1)]],
+    "T": [[(0, 0), (1, 0)], [(0.5, 0), (0.5, 1)]],
+    "U": [[(0.1, 0)] + arc(0.5, 0.6, 0.4, 0.4, 180, 0) + [(0.9, 0)]],
+    "V": [[(0, 0), (0.5, 1), (1, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.3), (0.75, 1), (1, 0)]],
+    "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
+    "Y": [[(0, 0), (0.5, 0.5), (1, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "a": [arc(0.45, 0.6, 0.4, 0.4, 0, 360), [(0.85, 0.2), (0.85, 1)]],
+    "e": [[(0.1, 0.55), (0.9, 0.55)] + arc(0.5, 0.55, 0.4, 0.45, 0, -300)],
+    "h": [[(0.1, 0), (0.1, 1)], [(0.1, 0.6)] + arc(0.5, 0.6, 0.4, 0.3, 180, 360) + [(0.9, 1)]],
+    "k": [[(0.1, 0), (0.1, 1)], [(0.8, 0.35), (0.1, 0.75)], [(0.35, 0.6), (0.85, 1)]],
+    "m": [[(0, 1), (0, 0.3)], [(0, 0.5)] + arc(0.25, 0.5, 0.25, 0.2, 180, 360) + [(0.5, 1)],
+          [(0.5, 0.5)] + arc(0.75, 0.5, 0.25, 0.2, 180, 360) + [(1, 1)]],
+    "n": [[(0.1, 1), (0.1, 0.3)], [(0.1, 0.55)] + arc(0.5, 0.55, 0.4, 0.3, 180, 360) + [(0.9, 1)]],
+    "r": [[(0.2, 1), (0.2, 0.2)], [(0.2, 0.55)] + arc(0.55, 0.5, 0.35, 0.25, 180, 300)],
+    "t": [[(0.4, 0), (0.4, 0.9), (0.7, 1)], [(0.1, 0.3), (0.8, 0.3)]],
+    "w": [[(0, 0.3), (0.25, 1), (0.5, 0.5), (0.75, 1), (1, 0.3)]],
+    "x": [[(0.1, 0.3), (0.9, 1)], [(0.9, 0.3), (0.1, 1)]],
+    "+": [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]],
+    "=": [[(0, 0.3), (1, 0.3)], [(0, 0.7), (1, 0.7)]],
+    "#": [[(0.35, 0), (0.25, 1)], [(0.75, 0), (0.65, 1)], [(0, 0.35), (1, 0.35)], [(0, 0.7), (1, 0.7)]],
+    "*": [[(0.5, 0), (0.5, 1)], [(0.07, 0.25), (0.93, 0.75)], [(0.93, 0.25), (0.07, 0.75)]],
+    "?": [arc(0.5, 0.28, 0.4, 0.28, 180, 420) + [(0.5, 0.72)], [(0.5, 0.92), (0.5, 1)]],
+    "!": [[(0.5, 0), (0.5, 0.7)], [(0.5, 0.92), (0.5, 1)]],
+    "%": [[(0.9, 0), (0.1, 1)], arc(0.2, 0.18, 0.17, 0.17, 0, 360), arc(0.8, 0.82, 0.17, 0.17, 0, 360)],
+    "&": [[(1, 1), (0.25, 0.35)] + arc(0.4, 0.2, 0.2, 0.2, 150, 390) + [(0.1, 0.75)]
+          + arc(0.35, 0.75, 0.25, 0.25, 180, 90 - 360) + [(0.85, 0.55)]],
+    "@": [arc(0.5, 0.5, 0.18, 0.22, 0, 360), arc(0.5, 0.5, 0.5, 0.5, 10, 330)],
+    "<": [[(1, 0), (0, 0.5), (1, 1)]],
+    ">": [[(0, 0), (1, 0.5), (0, 1)]],
+    "arrow": [[(0, 0.5), (1, 0.5)], [(0.65, 0.15), (1, 0.5), (0.65, 0.85)]],
+    "up": [[(0.5, 1), (0.5, 0)], [(0.15, 0.35), (0.5, 0), (0.85, 0.35)]],
+    "tick": [[(0, 0.55), (0.35, 1), (1, 0)]],
+    "square": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
+    "triangle": [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]],
+    "house": [[(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.1, 0.45), (0.5, 0), (0.9, 0.45)]],
+    "star": [[(0.5, 0), (0.8, 1), (0, 0.35), (1, 0.35), (0.2, 1), (0.5, 0)]],
+    "heart": [[(0.5, 1)] + arc(0.27, 0.3, 0.25, 0.25, 135, -180 + 360) + arc(0.73, 0.3, 0.25, 0.25, 180, 405)
+              + [(0.5, 1)]],
+    "smiley": [arc(0.5, 0.5, 0.5, 0.5, 0, 360, 24), [(0.33, 0.33), (0.35, 0.38)], [(0.67, 0.33), (0.65, 0.38)],
+               arc(0.5, 0.55, 0.28, 0.22, 20, 160)],
+    "sun": [arc(0.5, 0.5, 0.25, 0.25, 0, 360)] + [[(0.5 + 0.33 * math.cos(a), 0.5 + 0.33 * math.sin(a)),
+                                                   (0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a))]
+                                                  for a in np.linspace(0, 2 * math.pi, 8, endpoint=False)],
+    "spiral": [[(0.5 + 0.05 * t * math.cos(t), 0.5 + 0.05 * t * math.sin(t)) for t in np.linspace(0, 10, 40)]],
+    "crossed box": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0), (1, 1)], [(1, 0), (0, 1)]],
+}
+
+
+def scribble(rng: np.random.Generator) -> list:
+    """A random line that wanders through six to nine points: nothing a digit is made of."""
+    return [[tuple(p) for p in rng.random((int(rng.integers(6, 10)), 2))]]
+
+
+def blot(rng: np.random.Generator) -> list:
+    """The outline of an irregular patch of ink, to be drawn filled."""
+    angles = np.sort(rng.random(int(rng.integers(5, 9)))) * 2 * math.pi
+    radius = rng.uniform(0.75, 1.0, len(angles))  # roundish: a thin patch would look like a 1
+    points = [(0.5 + 0.5 * r * math.cos(a), 0.5 + 0.5 * r * math.sin(a)) for r, a in zip(radius, angles)]
+    return [points + points[:1]]
+
+
+def render(strokes: list, rng: np.random.Generator, filled: bool = False) -> np.ndarray:
+    """Strokes in a unit square -> a 28x28 float array, drawn with a wobbly pen, MNIST's way."""
+    strokes = [np.array(s, dtype=np.float64) for s in strokes]
+    # A hand-drawn look: turn, slant and stretch the whole shape, then nudge every point a little.
+    angle, slant = math.radians(rng.uniform(-15, 15)), rng.uniform(-0.25, 0.25)
+    stretch = rng.uniform(0.7, 1.3)
+    matrix = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]) \
+        @ np.array([[stretch, slant], [0, 1]])
+    strokes = [(s - 0.5) @ matrix.T + rng.normal(0, 0.025, s.shape) for s in strokes]
+    # Fit the longer side into 80 pixels of a 112-pixel canvas: 20 of 28 once shrunk four times.
+    points = np.concatenate(strokes)
+    low, high = points.min(0), points.max(0)
+    scale = 80 / max((high - low).max(), 1e-6)
+    canvas = Image.new("L", (112, 112), 0)
+    draw = ImageDraw.Draw(canvas)
+    width = int(rng.integers(7, 13))  # a pen 1.75 to 3 pixels wide once shrunk, like MNIST's strokes
+    for stroke in strokes:
+        xy = [tuple(p) for p in (stroke - (low + high) / 2) * scale + 56]
+        if filled:
+            draw.polygon(xy, fill=255)
+        draw.line(xy, fill=255, width=width, joint="curve")
+        for x, y in (xy[0], xy[-1]):  # round ends, as a pen leaves them
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    pixels = np.asarray(canvas.resize((28, 28), Image.BOX), dtype=np.float32) / 255
+    # Move the centre of mass to the centre, as MNIST did, as far as the margins allow.
+    shifts = []
+    for profile in (pixels.sum(1), pixels.sum(0)):  # ink per row, then per column
+        ink = np.nonzero(profile)[0]
+        wanted = round(14 - (profile @ np.arange(28)) / profile.sum())
+        shifts.append(int(np.clip(wanted, -ink[0], 27 - ink[-1])))
+    return np.roll(pixels, shifts, axis=(0, 1))
+
+
+def draw(count: int, seed: int) -> torch.Tensor:
+    """`count` non-digit images [count, 28, 28] in [0, 1]: the same ones for the same seed, on any machine."""
+    rng = np.random.default_rng(seed)
+    shapes = list(SHAPES.values())
+    images = []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.7:  # mostly letters, symbols and doodles: what people write besides digits
+            images.append(render(shapes[int(rng.integers(len(shapes)))], rng))
+        elif kind < 0.9:
+            images.append(render(scribble(rng), rng))
+        else:
+            images.append(render(blot(rng), rng, filled=True))
+    return torch.from_numpy(np.stack(images))
+
+
+if __name__ == "__main__":
+    import common
+
+    path = Path("checkpoints") / "nondigits.png"
+    path.parent.mkdir(exist_ok=True)
+    common.save_picture(draw(100, seed=0)[:, None], [""] * 100, path)
+    print(f"wrote {path}")

@@ -1,0 +1,276 @@
+"""predict.py on what people actually write: numbers, digits at the picture's edge, and non-digits.
+
+Every picture here is made by the test itself, from MNIST's test digits, Fashion-MNIST's test
+items, fonts and a pen drawn with Pillow. None of the non-digits is made the way nondigits.py draws
+the training ones: the letters come from fonts, the doodles from other shapes and pens.
+Run with -s to see the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import common
+import predict
+import prepare
+from test_predict import as_rgb_jpeg, as_transparent_png, person_like, plain_resize, run_predict, shop_photo
+
+
+def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
+    """predict.py's reading of each file, as its --json would print it."""
+    reader = predict.load_reader(checkpoint)
+    results = []
+    for i, data in enumerate(files):
+        try:
+            items = reader.prepare(prepare.read_image(io.BytesIO(data)))
+        except prepare.ImageError as error:
+            results.append({"path": str(i), "prediction": None, "error": str(error)})
+            continue
+        results.append(predict.read(reader, str(i), items, predict.probabilities(reader, items)))
+    return results
+
+
+def ink_crop(digit: np.ndarray) -> np.ndarray:
+    rows, cols = np.nonzero(digit > 30)
+    return digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def number_picture(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
+    """MNIST digits written side by side as a person writes a number: dark on light, uneven sizes,
+    gaps and baseline."""
+    height = int(rng.integers(50, 130))  # of a typical digit, in pixels
+    crops = []
+    for digit in digits:
+        crop = Image.fromarray(255 - ink_crop(digit))
+        scale = height / 20 * rng.uniform(0.85, 1.15)  # MNIST digits are 20 pixels tall
+        crops.append(crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+                                 Image.BICUBIC))
+    gaps = [int(rng.uniform(0.15, 0.6) * height) for _ in crops]
+    margin = int(rng.integers(20, 80))
+    width = 2 * margin + sum(c.width for c in crops) + sum(gaps[1:])
+    canvas = Image.new("L", (width, 2 * margin + int(1.4 * height)), 255)
+    x = margin
+    for crop, gap in zip(crops, gaps):
+        y = margin + int(rng.uniform(0, 0.3) * height)  # a wobbly baseline
+        canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + crop.width, y + crop.height))),
+                                                np.asarray(crop))), (x, y))
+        x += crop.width + gap
+    return canvas
+
+
+def test_numbers_are_read_digit_by_digit(test_digits, cnn_checkpoint):
+    digits, labels = test_digits
+    rng = np.random.default_rng(1)
+    files, truths = [], []
+    for n in range(300):
+        count = int(rng.integers(2, 7))
+        chosen = rng.choice(len(digits), count, replace=False)
+        picture = number_picture([digits[i] for i in chosen], rng)
+        files.append(as_rgb_jpeg(picture) if n % 2 == 0 else as_transparent_png(picture))
+        truths.append("".join(str(labels[i]) for i in chosen))
+    results = read_all(cnn_checkpoint, files)
+    exact = 100 * np.mean([r["prediction"] == t for r, t in zip(results, truths)])
+    found = 100 * np.mean([len(r.get("digits", [])) == len(t) for r, t in zip(results, truths)])
+    print(f"\n300 numbers of 2 to 6 MNIST digits (JPEG and transparent PNG): {exact:.1f}% read exactly, "
+          f"the right count of digits found in {found:.1f}%")
+    assert found >= 98
+    assert exact >= 95
+
+
+def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
+    digits, labels = test_digits
+    picture = number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(2))
+    path = tmp_path / "number.png"
+    picture.save(path)
+    result = run_predict("--checkpoint", str(cnn_checkpoint), "--json", "--save-processed", str(tmp_path / "seen"),
+                         str(path))
+    assert result.returncode == 0, result.stderr
+    reading = json.loads(result.stdout)
+    assert reading["prediction"] == "".join(str(labels[i]) for i in (0, 1, 2))
+    assert len(reading["digits"]) == 3
+    assert math.isclose(reading["probability"], math.prod(d["probability"] for d in reading["digits"]), rel_tol=1e-3)
+    lefts = [d["box"][0] for d in reading["digits"]]
+    assert lefts == sorted(lefts)
+    for d in reading["digits"]:
+        left, top, right, bottom = d["box"]
+        assert 0 <= left < right <= picture.width and 0 <= top < bottom <= picture.height
+        # The box holds ink: the picture is darker inside it than the paper.
+        assert np.asarray(picture.crop(d["box"])).min() < 100
+        assert len(d["top"]) == 3 and d["top"][0]["class"] == d["class"]
+    seen = sorted(p.name for p in (tmp_path / "seen").iterdir())
+    assert seen == ["number-0.png", "number-1.png", "number-2.png", "number-boxes.png"]
+    boxes = Image.open(tmp_path / "seen" / "number-boxes.png")
+    assert boxes.size == picture.size and boxes.mode == "RGB"
+    # The text line shows the number and each digit's probability.
+    line = run_predict("--checkpoint", str(cnn_checkpoint), str(path)).stdout
+    assert line.startswith(f"{path}: {reading['prediction']}  (") and line.count("%") == 3
+
+
+def test_person_like_single_digits_are_rarely_refused(test_digits, cnn_checkpoint):
+    digits, labels = test_digits
+    rng = np.random.default_rng(0)
+    drawn = [person_like(digit, rng) for digit in digits]
+    files = [as_rgb_jpeg(d) if i % 2 == 0 else as_transparent_png(d) for i, d in enumerate(drawn)]
+    results = read_all(cnn_checkpoint, files)
+    refused = 100 * np.mean([r["prediction"] is None for r in results])
+    right = 100 * np.mean([r["prediction"] == str(label) for r, label in zip(results, labels)])
+    reader = predict.load_reader(cnn_checkpoint)
+    clean = 100 * np.mean(predict.probabilities(reader, [prepare.Item(common.torch.from_numpy(d / 255).float(),
+                                                                      (0, 0, 28, 28)) for d in digits])
+                          .argmax(1).numpy() == labels)
+    plain = 100 * np.mean(predict.probabilities(reader, [prepare.Item(plain_resize(Image.open(io.BytesIO(f))),
+                                                                      (0, 0, 28, 28)) for f in files])
+                          .argmax(1).numpy() == labels)
+    print(f"\n{len(files)} person-like single digits: {right:.2f}% read right (clean {clean:.2f}%, "
+          f"plain resize {plain:.2f}%), {refused:.2f}% answered 'not a digit'")
+    assert refused <= 1.0
+    assert right >= clean - 1.5
+    assert plain < 50  # what the preparation is for
+
+
+def test_digits_touching_the_edge_are_read_as_well(test_digits, cnn_checkpoint):
+    digits, labels = test_digits
+    rng = np.random.default_rng(3)
+    files = []
+    for digit in digits[:500]:  # cropped to the ink, as a tight crop or a phone photo the digit fills
+        crop = Image.fromarray(255 - ink_crop(digit))
+        size = int(rng.integers(100, 300))
+        files.append(as_rgb_jpeg(crop.resize((max(1, crop.width * size // crop.height), size), Image.BICUBIC)))
+    results = read_all(cnn_checkpoint, files)
+    right = 100 * np.mean([r["prediction"] == str(label) for r, label in zip(results, labels[:500])])
+    margin = [as_rgb_jpeg(person_like(d, np.random.default_rng(i))) for i, d in enumerate(digits[:500])]
+    with_margin = 100 * np.mean([r["prediction"] == str(label)
+                                 for r, label in zip(read_all(cnn_checkpoint, margin), labels[:500])])
+    print(f"\n500 digits touching the picture's edges: {right:.2f}% read right; with a margin {with_margin:.2f}%")
+    assert right >= with_margin - 1.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-digits
+# ---------------------------------------------------------------------------------------------
+
+# Letters and symbols that no digit looks like (not O, I, l, S, Z, B, G, b, g, q, ...).
+CHARACTERS = "ACDEFHKMNPRTUVWXYacefhkmnprtuvwxy+=#*?%&@<>"
+FONT_FILES = ["DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
+              "LiberationSerif-Italic.ttf", "LiberationSans-Regular.ttf"]
+
+
+def fonts(size: int) -> list:
+    found = []
+    for name in FONT_FILES:
+        try:
+            found.append(ImageFont.truetype(name, size))
+        except OSError:  # not installed on this machine
+            pass
+    return found or [ImageFont.load_default(size=size)]  # Pillow's own font, always there
+
+
+def letter_picture(character: str, font, rng: np.random.Generator) -> Image.Image:
+    canvas = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(canvas).text((150, 150), character, font=font, fill=int(rng.integers(0, 80)), anchor="mm")
+    return canvas.rotate(rng.uniform(-10, 10), fillcolor=255, resample=Image.BICUBIC)
+
+
+def doodle(kind: str, rng: np.random.Generator) -> Image.Image:
+    """A doodle on white paper, drawn with a round pen of random width."""
+    size = 300
+    canvas = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(canvas)
+    pen = int(rng.integers(4, 14))
+    j = lambda v: v + rng.uniform(-8, 8)  # noqa: E731, a shaky hand
+    if kind == "smiley":
+        draw.ellipse((50, 50, 250, 250), outline=0, width=pen)
+        draw.ellipse((j(100), j(100), j(120), j(125)), fill=0)
+        draw.ellipse((j(180), j(100), j(200), j(125)), fill=0)
+        draw.arc((90, 120, 210, 210), 20, 160, fill=0, width=pen)
+    elif kind == "tree":
+        draw.polygon([(150, j(30)), (j(60), 200), (j(240), 200)], outline=0, width=pen)
+        draw.rectangle((135, 200, 165, 270), outline=0, width=pen)
+    elif kind == "flower":
+        for a in range(0, 360, 60):
+            x, y = 150 + 60 * math.cos(math.radians(a)), 130 + 60 * math.sin(math.radians(a))
+            draw.ellipse((x - 35, y - 35, x + 35, y + 35), outline=0, width=pen)
+        draw.line((150, 190, 150, 290), fill=0, width=pen)
+    elif kind == "cloud":
+        for x, y, r in ((100, 160, 50), (160, 130, 60), (215, 165, 45)):
+            draw.arc((j(x - r), j(y - r), x + r, y + r), 150, 360, fill=0, width=pen)
+        draw.line((60, 200, 250, 200), fill=0, width=pen)
+    elif kind == "fish":
+        draw.ellipse((40, 100, 210, 200), outline=0, width=pen)
+        draw.polygon([(205, 150), (j(270), 90), (j(270), 210)], outline=0, width=pen)
+        draw.ellipse((80, 130, 95, 145), fill=0)
+    elif kind == "zigzag":
+        draw.line([(30 + 40 * i, 100 if i % 2 else 200) for i in range(7)], fill=0, width=pen, joint="curve")
+    elif kind == "wave":
+        draw.line([(20 + 4 * i, 150 + 50 * math.sin(i / 8)) for i in range(65)], fill=0, width=pen)
+    elif kind == "grid":
+        for v in (90, 150, 210):
+            draw.line((j(v), 40, j(v), 260), fill=0, width=pen)
+            draw.line((40, j(v), 260, j(v)), fill=0, width=pen)
+    elif kind == "cat":
+        draw.ellipse((60, 90, 240, 250), outline=0, width=pen)
+        draw.line([(80, 120), (j(90), 40), (140, 95)], fill=0, width=pen)
+        draw.line([(160, 95), (j(210), 40), (220, 120)], fill=0, width=pen)
+        draw.line((150, 180, 60, 170), fill=0, width=pen // 2 + 1)
+        draw.line((150, 180, 240, 170), fill=0, width=pen // 2 + 1)
+    elif kind == "car":
+        draw.rectangle((40, 140, 260, 200), outline=0, width=pen)
+        draw.polygon([(90, 140), (j(120), 90), (j(200), 90), (220, 140)], outline=0, width=pen)
+        draw.ellipse((70, 185, 120, 235), outline=0, width=pen)
+        draw.ellipse((180, 185, 230, 235), outline=0, width=pen)
+    return canvas.rotate(rng.uniform(-15, 15), fillcolor=255)
+
+
+DOODLES = ["smiley", "tree", "flower", "cloud", "fish", "zigzag", "wave", "grid", "cat", "car"]
+
+
+def noise_picture(rng: np.random.Generator) -> Image.Image:
+    kind = rng.integers(3)
+    if kind == 0:  # television static
+        pixels = rng.integers(0, 256, (200, 200))
+    elif kind == 1:  # blotches: smoothed noise
+        pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (20, 20)).astype(np.uint8))
+                            .resize((200, 200), Image.BICUBIC))
+    else:  # pepper on paper
+        pixels = np.where(rng.random((200, 200)) < 0.03, 0, 255)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def test_non_digits_are_answered_not_a_digit(cnn_checkpoint, fashion_dir):
+    rng = np.random.default_rng(4)
+    pictures: dict[str, list[Image.Image]] = {"letters and symbols in fonts": [], "doodles": [],
+                                              "photos of clothes": [], "noise": []}
+    for font in fonts(200):
+        pictures["letters and symbols in fonts"] += [letter_picture(c, font, rng) for c in CHARACTERS]
+    pictures["doodles"] = [doodle(DOODLES[i % len(DOODLES)], rng) for i in range(100)]
+    items = common.read_dataset("fashion-mnist", fashion_dir, train=False)[0][:100].numpy()
+    pictures["photos of clothes"] = [shop_photo(item, rng) for item in items]
+    pictures["noise"] = [noise_picture(rng) for _ in range(60)]
+
+    refused_all = []
+    lines = []
+    for kind, images in pictures.items():
+        results = read_all(cnn_checkpoint, [as_rgb_jpeg(image) for image in images])
+        refused = [r["prediction"] is None for r in results]
+        refused_all += refused
+        lines.append(f"  {kind}: {100 * np.mean(refused):.1f}% of {len(images)}")
+    total = 100 * np.mean(refused_all)
+    print(f"\n'not a digit' for {len(refused_all)} non-digits: {total:.1f}%\n" + "\n".join(lines))
+    assert total >= 80
+
+
+def test_not_a_digit_is_an_answer_not_an_error(cnn_checkpoint, tmp_path):
+    rng = np.random.default_rng(5)
+    letter_picture("A", fonts(200)[0], rng).save(tmp_path / "A.png")
+    result = run_predict("--checkpoint", str(cnn_checkpoint), str(tmp_path / "A.png"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{tmp_path / 'A.png'}: not a digit (best guess ")
+    reading = json.loads(run_predict("--checkpoint", str(cnn_checkpoint), "--json", str(tmp_path / "A.png")).stdout)
+    assert reading["prediction"] is None and reading["digits"][0]["is_digit"] is False
