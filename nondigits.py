@@ -7,8 +7,9 @@ target "every class equally likely", it learns to be unsure on them; predict.py 
 digit" when the model's best probability falls below a bar calibrated on real digits.
 
 Each image here is drawn the way a person draws with a pen: a letter, a symbol or a doodle made of
-strokes, or a random scribble or blot, a little wobbly, slanted and turned; then fitted into 28x28
-as MNIST was (longer side 20 pixels, centred by mass). Shapes that a digit can look like (O, I, S,
+strokes, a random scribble or blot, or a solid patch of uneven shade (what a photo of an object or
+a noisy picture leaves after predict.py's preparation), a little wobbly, slanted and turned; then
+fitted into 28x28 as MNIST was (longer side 20 pixels, centred by mass). Shapes that a digit can look like (O, I, S,
 Z, B, G, a plain circle) are left out. The tests check the model on other non-digits: letters set
 in fonts, doodles drawn differently, photos of clothes, noise.
 
@@ -106,8 +107,18 @@ def blot(rng: np.random.Generator) -> list:
     return [points + points[:1]]
 
 
-def render(strokes: list, rng: np.random.Generator, filled: bool = False) -> np.ndarray:
-    """Strokes in a unit square -> a 28x28 float array, drawn with a wobbly pen, MNIST's way."""
+def patch(rng: np.random.Generator) -> list:
+    """The outline of a rectangle of any proportions: a box, a label, a photo of a thing."""
+    width, height = rng.uniform(0.3, 1, 2)
+    return [[(0, 0), (width, 0), (width, height), (0, height), (0, 0)]]
+
+
+def render(strokes: list, rng: np.random.Generator, filled: bool = False, textured: bool = False) -> np.ndarray:
+    """Strokes in a unit square -> a 28x28 float array, drawn with a wobbly pen, MNIST's way.
+
+    `filled` fills each stroke's outline with ink; `textured` varies the ink's shade across the
+    picture, like the folds of a shirt or a pattern in a photo.
+    """
     strokes = [np.array(s, dtype=np.float64) for s in strokes]
     # A hand-drawn look: turn, slant and stretch the whole shape, then nudge every point a little.
     angle, slant = math.radians(rng.uniform(-15, 15)), rng.uniform(-0.25, 0.25)
@@ -130,6 +141,9 @@ def render(strokes: list, rng: np.random.Generator, filled: bool = False) -> np.
         for x, y in (xy[0], xy[-1]):  # round ends, as a pen leaves them
             draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
     pixels = np.asarray(canvas.resize((28, 28), Image.BOX), dtype=np.float32) / 255
+    if textured:
+        shade = Image.fromarray(rng.uniform(0.2, 1, (int(rng.integers(3, 12)),) * 2).astype(np.float32))
+        pixels *= np.asarray(shade.resize((28, 28), Image.BICUBIC)).clip(0.1, 1)
     # Move the centre of mass to the centre, as MNIST did, as far as the margins allow.
     shifts = []
     for profile in (pixels.sum(1), pixels.sum(0)):  # ink per row, then per column
@@ -146,12 +160,14 @@ def draw(count: int, seed: int) -> torch.Tensor:
     images = []
     for _ in range(count):
         kind = rng.random()
-        if kind < 0.7:  # mostly letters, symbols and doodles: what people write besides digits
+        if kind < 0.6:  # mostly letters, symbols and doodles: what people write besides digits
             images.append(render(shapes[int(rng.integers(len(shapes)))], rng))
-        elif kind < 0.9:
+        elif kind < 0.75:
             images.append(render(scribble(rng), rng))
-        else:
+        elif kind < 0.85:
             images.append(render(blot(rng), rng, filled=True))
+        else:  # solid things, as a photo of an object or a noisy picture leaves them
+            images.append(render(patch(rng) if rng.random() < 0.5 else blot(rng), rng, filled=True, textured=True))
     return torch.from_numpy(np.stack(images))
 
 

@@ -122,10 +122,14 @@ def image_files(arguments: list[str]) -> list[Path]:
     return files
 
 
+def as_image(pixels: torch.Tensor) -> Image.Image:
+    """A 28x28 input, values in [0, 1], as an 8-bit greyscale picture."""
+    return Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
+
+
 def enlarged(pixels: torch.Tensor) -> Image.Image:
-    """A 28x28 input as a 280x280 greyscale picture with visible pixels, for a person to look at."""
-    image = Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
-    return image.resize((280, 280), Image.NEAREST)
+    """A 28x28 input as a 280x280 picture with visible pixels, for a person to look at."""
+    return as_image(pixels).resize((280, 280), Image.NEAREST)
 
 
 def with_boxes(image: Image.Image, result: dict) -> Image.Image:

@@ -1,0 +1,218 @@
+"""draw.py: its API against a real server, bad requests, many requests at once, and the page in a real browser.
+
+The browser tests drive Debian's Chromium through Selenium, with the system's chromedriver: nothing
+is downloaded. Without them they skip and say why; with CI set they fail instead, since CI must run them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import ROOT
+from test_reading import number_picture
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """draw.py on a free port (--port 0); returns the process and its address."""
+    process = subprocess.Popen([sys.executable, "draw.py", "--port", "0", *args], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = process.stdout.readline()  # "open http://127.0.0.1:PORT in your browser; ..."
+    assert line.startswith("open http://"), line + process.stderr.read()
+    return process, line.split()[1]
+
+
+@pytest.fixture(scope="module")
+def server(cnn_checkpoint):
+    process, url = start_server("--checkpoint", str(cnn_checkpoint))
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def post(url: str, body: bytes, path: str = "/predict", headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url + path, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawn_seven() -> bytes:
+    """A 7 as a person draws it on the page: a 280x280 canvas, black marker on white."""
+    image = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(image).line([(80, 60), (200, 60), (120, 230)], fill="black", width=18, joint="curve")
+    return png(image)
+
+
+def test_a_drawn_digit_a_number_and_a_blank(server, test_digits):
+    status, answer = post(server, drawn_seven())
+    assert status == 200 and answer["prediction"] == "7"
+    assert len(answer["inputs"]) == 1 and answer["inputs"][0].startswith("data:image/png;base64,")
+    assert answer["classes"] == [str(d) for d in range(10)] and abs(sum(answer["probabilities"][0]) - 1) < 0.01
+    # The same object predict.py --json prints, plus the inputs and every class's probability.
+    assert {"path", "prediction", "probability", "top", "digits"} <= answer.keys()
+
+    digits, labels = test_digits
+    number = number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(0))
+    status, answer = post(server, png(number))
+    assert status == 200 and answer["prediction"] == "".join(str(labels[i]) for i in (0, 1, 2))
+    assert len(answer["inputs"]) == 3
+
+    status, answer = post(server, png(Image.new("L", (280, 280), 255)))
+    assert status == 400 and "no digit found" in answer["error"]
+
+
+def test_bad_requests_get_their_status_and_the_server_goes_on(server):
+    bomb = png(Image.new("L", (8000, 8000), 255))  # 64 megapixels in a few kB
+    cases = [
+        (post(server, b"this is not an image"), 400, "not an image file"),
+        (post(server, b""), 400, "empty request"),
+        (post(server, bomb), 400, "image too large"),
+        (post(server, b"x", path="/etc/passwd"), 404, "no such page"),
+        (post(server, drawn_seven()[:200]), 400, "corrupt or truncated"),
+    ]
+    for (status, answer), expected_status, message in cases:
+        assert status == expected_status and message in answer["error"], answer
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(server + "/draw.py", timeout=30)
+    assert error.value.code == 404
+
+    # A body over the limit is refused from its Content-Length, before it is sent.
+    import http.client
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/predict")
+    connection.putheader("Content-Length", str(50 * 1024 * 1024))
+    connection.endheaders()
+    connection.send(b"only the first bytes")
+    response = connection.getresponse()
+    assert response.status == 413 and "too large" in json.loads(response.read())["error"]
+    connection.close()
+
+    assert post(server, drawn_seven())[1]["prediction"] == "7"  # still answering, and right
+
+
+def test_many_requests_at_once(server, test_digits):
+    digits, labels = test_digits
+    bodies = [(png(Image.fromarray(255 - digits[i]).resize((280, 280))), labels[i]) for i in range(20)]
+    expected = {i: post(server, body)[1]["prediction"] for i, (body, _) in enumerate(bodies)}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: (i % 20, post(server, bodies[i % 20][0])), range(100)))
+    assert all(status == 200 and answer["prediction"] == expected[i] for i, (status, answer) in answers)
+    assert sum(expected[i] == str(label) for i, (_, label) in enumerate(bodies)) >= 18
+
+
+def test_port_in_use_and_ctrl_c(server, cnn_checkpoint):
+    port = server.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, "draw.py", "--checkpoint", str(cnn_checkpoint), "--port", port],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and "--port" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+    process, _ = start_server("--checkpoint", str(cnn_checkpoint))
+    process.send_signal(2)  # Ctrl-C
+    assert process.wait(timeout=30) == 0
+    assert process.stderr.read() == "stopped\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real browser
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    try:
+        os.environ["SE_AVOID_STATS"] = "true"  # Selenium must not send statistics
+        from selenium import webdriver
+    except ImportError:
+        missing.append("the selenium package")
+    if missing:
+        message = f"no browser to test the page with: missing {', '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)  # the system's Chromium: nothing to download
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=900,800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    yield driver
+    driver.quit()
+
+
+def draw_strokes(driver, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draw on the canvas with the mouse, each stroke through points given as fractions of its size."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    canvas = driver.find_element(By.ID, "canvas")
+    width, height = canvas.size["width"], canvas.size["height"]
+    for stroke in strokes:
+        # Offsets are from the canvas's centre.
+        at = [(round((x - 0.5) * width), round((y - 0.5) * height)) for x, y in stroke]
+        actions = ActionChains(driver, duration=10).move_to_element_with_offset(canvas, *at[0]).click_and_hold()
+        for x, y in at[1:]:
+            actions.move_to_element_with_offset(canvas, x, y)
+        actions.release().perform()
+
+
+def wait_for_result(driver, text: str) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "result").text == text)
+    return driver.find_element(By.ID, "result").text
+
+
+def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
+    from selenium.webdriver.common.by import By
+    browser.get(server)
+    assert browser.find_element(By.ID, "result").text == "Draw a digit"
+    draw_strokes(browser, [[(0.3, 0.22), (0.72, 0.22), (0.45, 0.8)]])  # a 7
+    assert wait_for_result(browser, "7") == "7"
+    preview = browser.find_element(By.CSS_SELECTOR, ".digit img")
+    assert browser.execute_script("return arguments[0].naturalWidth", preview) == 28
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".bar")) == 10  # a bar for each class
+    screenshot = tmp_path / "draw.png"
+    browser.save_screenshot(str(screenshot))
+    if os.environ.get("DRAW_SCREENSHOT"):  # for the README: DRAW_SCREENSHOT=docs/draw.png pytest -k page
+        shutil.copy(screenshot, os.environ["DRAW_SCREENSHOT"])
+
+    browser.find_element(By.ID, "clear").click()
+    assert wait_for_result(browser, "Draw a digit")
+    circle = [(0.5 + 0.22 * np.cos(a), 0.5 + 0.3 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    draw_strokes(browser, [circle])  # a 0
+    assert wait_for_result(browser, "0") == "0"
+
+    # A 1 beside a 0 makes 10; Undo takes the 0 away again.
+    browser.find_element(By.ID, "clear").click()
+    draw_strokes(browser, [[(0.2, 0.3), (0.2, 0.75)], [(0.6 + 0.15 * np.cos(a), 0.52 + 0.23 * np.sin(a))
+                                                       for a in np.linspace(0, 2 * np.pi, 40)]])
+    assert wait_for_result(browser, "10") == "10"
+    browser.find_element(By.ID, "undo").click()
+    assert wait_for_result(browser, "1") == "1"
