@@ -7,23 +7,24 @@ more time preparing batches than a small model spends learning from them.
     python benchmark.py --data-dir data
 
 It prints, side by side from one run: the seconds one epoch of batches takes to produce, and the
-seconds per training epoch of each model with either data path (same model, optimiser, batch size
-and batched augmentation; only the source of the batches differs). Then predict.py's images per
-second on a folder of 1,000 drawings, and the wall time of a one-image run next to `import torch`.
+seconds per training epoch of each model with either data path (the trainer's own model and recipe;
+only the source of the batches differs). Then predict.py's images per second on a folder of 1,000
+drawings, the wall time of a one-image run next to `import torch`, and how long draw.py's server
+takes to read one drawing.
 """
 
 import argparse
-import functools
 import itertools
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from PIL import Image
 from torchvision import transforms
 
@@ -31,28 +32,16 @@ import common
 import train_cnn
 import train_mlp
 
-RECIPES = {  # the trainers' default batch size, learning rate and augmentation
-    "mlp": (train_mlp.MLP, 256, 3e-3, dict(degrees=8, shift=1.5, scale=0.08)),
-    "cnn": (train_cnn.CNN, 128, 5e-3, dict(degrees=10, shift=2, scale=0.1)),
-}
+TRAINERS = {"mlp": train_mlp, "cnn": train_cnn}  # each has its model, its recipe and its defaults
 
 
 def classic_loader(args: argparse.Namespace, data: common.Data, batch_size: int) -> DataLoader:
     """The training split as pytorch/examples feeds it: PIL image -> ToTensor -> Normalize, one at a time."""
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((data.mean,), (data.std,))])
     full = common.dataset_class(args.dataset)(args.data_dir, train=True, transform=transform)
-    # The same 55,000 images the fast path trains on (the same fixed split as common.load_data).
-    order = torch.randperm(common.TRAIN_SIZE, generator=torch.Generator().manual_seed(0))
-    subset = torch.utils.data.Subset(full, order[args.val_size:].tolist())
-    return DataLoader(subset, batch_size=batch_size, shuffle=True, num_workers=args.workers)
-
-
-def fast_batches(data: common.Data, batch_size: int):
-    """The trainers' data path: one shuffle, then batches by indexing the decoded tensor."""
-    order = torch.randperm(len(data.train_x))
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        yield data.train_x[batch], data.train_y[batch]
+    train_idx, _ = common.split(args.val_size)  # the same images the trainers train on
+    return DataLoader(Subset(full, train_idx.tolist()), batch_size=batch_size, shuffle=True,
+                      num_workers=args.workers)
 
 
 def timed(function, *args) -> float:
@@ -60,16 +49,6 @@ def timed(function, *args) -> float:
     start = time.perf_counter()
     function(*args)
     return time.perf_counter() - start
-
-
-def train_on(batches, model, optimizer, augment) -> None:
-    """One epoch of the trainers' inner loop, fed by any iterable of (images, labels)."""
-    model.train()
-    for x, y in batches:
-        loss = torch.nn.functional.cross_entropy(model(augment(x)), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
 
 def run_seconds(*command: str) -> float:
@@ -101,9 +80,31 @@ def benchmark_predict(args: argparse.Namespace) -> None:
         folder_seconds = run_seconds(*predict, str(images))
         one_seconds = run_seconds(*predict, str(images / "0000.png"))
         torch_seconds = run_seconds(sys.executable, "-c", "import torch")
+        draw_ms = draw_milliseconds(checkpoint, [(images / f"{i:04}.png").read_bytes() for i in range(100)])
     print(f"predict.py on a folder of 1,000 280x280 PNG drawings: {folder_seconds:.1f}s, "
           f"{1000 / folder_seconds:.0f} images per second (including start-up)")
     print(f"predict.py on one image: {one_seconds:.2f}s; python -c 'import torch' alone: {torch_seconds:.2f}s")
+    print(f"draw.py, one 280x280 drawing from request to answer: median {draw_ms[0]:.1f} ms, "
+          f"slowest of 100 {draw_ms[1]:.1f} ms")
+
+
+def draw_milliseconds(checkpoint: Path, drawings: list[bytes]) -> tuple[float, float]:
+    """Median and slowest time for draw.py's server to answer POST /predict, as the page sends it."""
+    server = subprocess.Popen([sys.executable, "draw.py", "--checkpoint", str(checkpoint), "--port", "0"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().split()[1] + "/predict"  # "open http://127.0.0.1:PORT in ..."
+        times = []
+        for body in drawings[:5] + drawings:  # the first few warm the server up
+            start = time.perf_counter()
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST")) as answer:
+                answer.read()
+            times.append(1000 * (time.perf_counter() - start))
+        times = sorted(times[5:])
+        return times[len(times) // 2], times[-1]
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> None:
@@ -114,7 +115,7 @@ def main() -> None:
     parser.add_argument("--val-size", type=common.validation_size, default=5000)
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes for the classic pipeline (pytorch/examples uses 0 on CPU)")
-    parser.add_argument("--models", nargs="*", choices=sorted(RECIPES), default=["mlp", "cnn"],
+    parser.add_argument("--models", nargs="*", choices=sorted(TRAINERS), default=["mlp", "cnn"],
                         help="models whose training epochs to time (none: skip)")
     parser.add_argument("--checkpoint", default="checkpoints/cnn.pt", help="checkpoint for predict.py")
     parser.add_argument("--skip-predict", action="store_true", help="do not time predict.py")
@@ -131,26 +132,27 @@ def main() -> None:
 
     # 1. The data path alone: produce every batch of one epoch and do nothing with it.
     # The fast path takes a fraction of a second, so the fastest of three runs filters out noise.
-    fast = min(timed(list, fast_batches(data, 128)) for _ in range(3))
+    fast = min(timed(list, common.shuffled_batches(data.train_x, data.train_y, 128)) for _ in range(3))
     classic = timed(list, classic_loader(args, data, 128))
     row("data only, batch 128", fast, classic)
 
-    # 2. A real training epoch of each model, fed by each path. Both start from the same weights.
+    # 2. A real training epoch of each model, with its trainer's own recipe (non-digits included),
+    # fed by each path: common.train_epoch() either way, from the same weights.
     for name in args.models:
-        model_class, batch_size, lr, strength = RECIPES[name]
-        augment = functools.partial(common.random_affine, **strength)
+        trainer = TRAINERS[name]
+        options = common.make_parser("", **trainer.DEFAULTS).parse_args(["--dataset", args.dataset])
         times = []
         for classic in (False, True):
             torch.manual_seed(0)
-            model = model_class()
-            if name == "cnn":  # as train_cnn.py does, for faster convolutions
-                model = model.to(memory_format=torch.channels_last)
-            optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+            model = trainer.new_model(len(data.classes), torch.device("cpu"))
+            recipe = trainer.recipe(model, data, options)
             # Warm-up: the first batches pay one-off set-up costs that are not part of an epoch.
-            train_on(itertools.islice(fast_batches(data, batch_size), 20), model, optimizer, augment)
-            batches = classic_loader(args, data, batch_size) if classic else fast_batches(data, batch_size)
-            times.append(timed(train_on, batches, model, optimizer, augment))
-        row(f"{name} training epoch, batch {batch_size}", *times)
+            common.train_epoch(model, recipe, itertools.islice(
+                common.shuffled_batches(data.train_x, data.train_y, recipe.batch_size), 20))
+            batches = classic_loader(args, data, recipe.batch_size) if classic else \
+                common.shuffled_batches(data.train_x, data.train_y, recipe.batch_size)
+            times.append(timed(common.train_epoch, model, recipe, batches))
+        row(f"{name} training epoch, batch {recipe.batch_size}", *times)
 
     # 3. predict.py, start to finish.
     if not args.skip_predict:

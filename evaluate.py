@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 import common
+import report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,21 +29,27 @@ def main(argv: list[str] | None = None) -> None:
     model = common.model_from_checkpoint(checkpoint).to(device)
     if checkpoint["dataset"] not in common.DATASETS:
         raise common.UserError(f"unknown dataset {checkpoint['dataset']!r} in {args.checkpoint}")
+    if not args.no_mistakes:  # the picture goes beside the checkpoint: fail now if it cannot
+        common.check_writable(args.checkpoint.with_name(f"{args.checkpoint.stem}-mistakes.png"))
 
-    # The test images, normalised with the training statistics stored in the checkpoint.
+    # The test images, normalised with the training statistics stored in the checkpoint; a trial
+    # run (--limit) was tested on its first images only.
     images, labels = common.read_dataset(checkpoint["dataset"], args.data_dir, train=False)
-    limit = checkpoint.get("args", {}).get("limit")  # a trial run was tested on its first images only
-    test_x = common.normalise(images[:limit].float() / 255, checkpoint["mean"], checkpoint["std"]).to(device)
+    limit = checkpoint.get("args", {}).get("limit")
+    test_x = common.inputs(images[:limit], checkpoint["mean"], checkpoint["std"], device)
     test_y = labels[:limit].to(device)
 
     logits = common.predict_logits(model, test_x)
     print(f"{args.checkpoint}: {checkpoint['model']} trained {checkpoint.get('epochs', '?')} epochs "
           f"on {checkpoint['dataset']}")
-    print(common.report(logits, test_y, checkpoint["classes"]))
+    print(report.report(logits, test_y, checkpoint["classes"], *common.loss_and_accuracy(logits, test_y)))
+    if checkpoint.get("threshold") is not None:
+        seed = checkpoint.get("args", {}).get("seed", 1)
+        rejected = common.nondigit_rate(model, checkpoint["threshold"], seed, checkpoint["mean"], checkpoint["std"])
+        print(report.nondigit_line(checkpoint["threshold"], rejected))
     if not args.no_mistakes:
-        path = common.save_mistakes(logits, test_x, test_y, checkpoint["classes"], checkpoint["mean"],
-                                    checkpoint["std"], args.checkpoint)
-        print(f"test images it got wrong (captioned true>predicted): {path}")
+        print(report.save_mistakes(logits, test_x, test_y, checkpoint["classes"], checkpoint["mean"],
+                                   checkpoint["std"], args.checkpoint))
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ def find_ink(pixels: torch.Tensor, margin: int) -> torch.Tensor:
     # A digit cropped tightly, or a photo it fills, touches the edge: paper added around it lets the
     # background be measured on all its sides. Its shade: the darker quarter of the pixels, or the
     # edge's, whichever is darker (the ink is light now).
-    shade = min(pixels.quantile(0.25), edge.median()).item()
+    shade = min(pixels.flatten().kthvalue(pixels.numel() // 4 + 1).values, edge.median()).item()
     pixels = F.pad(pixels, (margin, margin, margin, margin), value=shade)
     ink = remove_background(pixels)
     if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
@@ -240,8 +240,15 @@ def find_digits(ink: torch.Tensor, margin: int) -> list[torch.Tensor]:
     """
     height, width = ink.shape
     mask = ink > 0.3
-    # Close breaks of a pixel or two in a stroke, so that its pieces count as one part.
-    joined = max_filter(mask.float(), 3).bool().numpy()
+    # Close breaks of a pixel or two in a stroke, so that its pieces count as one part: grow the
+    # mask by one pixel in every direction (along columns, then along rows).
+    joined = mask.numpy().copy()
+    for _ in range(2):
+        grown = joined.copy()
+        grown[1:] |= joined[:-1]
+        grown[:-1] |= joined[1:]
+        joined = grown.T
+    joined = joined.copy()  # two turns by .T: back the right way round, contiguous for label_parts
     labels, boxes = label_parts(joined)
     labels = np.where(mask.numpy(), labels, 0)  # each ink pixel carries its part's label
     mass = np.bincount(labels.ravel(), weights=ink.numpy().ravel(), minlength=len(boxes) + 1)[1:]
@@ -298,13 +305,18 @@ def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
 
 def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The digit `mask` marks in `ink` -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST."""
+    # Work on the digit and its surroundings only, with room for its soft edges and thickening.
+    top, left, bottom, right = bounds(mask)
+    wanted = 0.115 * max(bottom - top, right - left)  # MNIST's stroke width, for a digit this size
+    room = 3 + round(wanted)
+    window = slice(max(0, top - room), bottom + room), slice(max(0, left - room), right + room)
+    ink, mask = ink[window], mask[window]
     # Only this digit's ink and its soft edges, not a neighbour's or a speck's.
     ink = ink * max_filter(mask.float(), 5)
 
     # A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide. MNIST's
     # strokes are about 0.115 times the digit's longer side wide: thicken much thinner ones.
     top, left, bottom, right = bounds(mask)
-    wanted = 0.115 * max(bottom - top, right - left)
     width = stroke_width(mask)
     if width < 0.7 * wanted:
         grow = round(wanted - width) | 1  # an odd filter size; a max filter of size s adds s - 1
@@ -334,7 +346,7 @@ def prepare_digits(image: Image.Image) -> list[Item]:
     """Any picture of a digit or a number -> one MNIST-like Item per digit, left to right."""
     image = upright(image)
     pixels = grey_at_working_size(image)
-    margin = max(2, round(0.15 * max(pixels.shape)))
+    margin = max(2, round(0.1 * max(pixels.shape)))
     ink = find_ink(pixels, margin)
     to_original = max(image.size) / max(pixels.shape)  # from working-size pixels back to the picture's
     items = []

@@ -9,6 +9,7 @@ is in common.py.
     python train_cnn.py --epochs 10 --dataset fashion-mnist   # clothes: about 93.2%
 """
 
+import argparse
 import functools
 
 import torch
@@ -45,16 +46,17 @@ class CNN(nn.Module):
         return self.fc2(x)                                    # [N, 10] logits, one score per class
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = common.make_parser(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=5e-3)
-    args, resume = common.parse_args(parser, argv, "cnn")
-    device = common.pick_device(args.device)
-    common.seed_everything(args.seed)
-    data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
-
+def new_model(num_classes: int, device: torch.device) -> CNN:
     # The channels-last memory layout lets CPU and GPU convolution libraries use their fastest
     # kernels (about 25% faster on the CPU here); the model computes exactly the same function.
-    model = CNN(len(data.classes)).to(device, memory_format=torch.channels_last)
+    return CNN(num_classes).to(device, memory_format=torch.channels_last)
+
+
+DEFAULTS = dict(epochs=10, batch_size=128, lr=5e-3)  # the recipe's options, as --help shows them
+
+
+def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> common.Recipe:
+    """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
     # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     # One cycle: the learning rate warms up to --lr, then anneals to almost zero by the last batch,
@@ -69,14 +71,23 @@ def main(argv: list[str] | None = None) -> None:
         augment = functools.partial(common.random_affine, degrees=10, shift=2, scale=0.1)
     else:
         augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
-    # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
-    # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
-    label_smoothing = 0.1
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
     outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
-    common.fit("cnn", model, optimizer, scheduler, data, args, augment, label_smoothing, resume,
-               outliers=outliers)
+    # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
+    # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
+    return common.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
+                         outliers=outliers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
+    args, resumed = common.parse_args(parser, argv, "cnn")
+    device = common.pick_device(args.device)
+    common.seed_everything(args.seed)
+    data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
+    model = new_model(len(data.classes), device)
+    common.fit("cnn", model, data, recipe(model, data, args), args, resumed)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ flattened into 784 numbers and passed through two hidden layers. What it shares 
     python train_mlp.py --dataset fashion-mnist   # clothes: about 90.4%
 """
 
+import argparse
 import functools
 
 import torch
@@ -34,14 +35,15 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = common.make_parser(__doc__.splitlines()[0], epochs=15, batch_size=256, lr=3e-3)
-    args, resume = common.parse_args(parser, argv, "mlp")
-    device = common.pick_device(args.device)
-    common.seed_everything(args.seed)
-    data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
+def new_model(num_classes: int, device: torch.device) -> MLP:
+    return MLP(num_classes).to(device)
 
-    model = MLP(len(data.classes)).to(device)
+
+DEFAULTS = dict(epochs=15, batch_size=256, lr=3e-3)  # the recipe's options, as --help shows them
+
+
+def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> common.Recipe:
+    """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
     # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     # One cycle: the learning rate warms up to --lr, then anneals to almost zero by the last batch,
@@ -49,20 +51,29 @@ def main(argv: list[str] | None = None) -> None:
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
                                                     total_steps=args.epochs * steps_per_epoch)
-    # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
-    # random shifts and rotations of every batch teach it that, and it overfits far less.
     if args.dataset == "mnist":
+        # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
+        # random shifts and rotations of every batch teach it that, and it overfits far less.
         augment = functools.partial(common.random_affine, degrees=8, shift=1.5, scale=0.08)
         label_smoothing = 0.0
+        # Drawn letters, symbols and scribbles, which the network learns to answer with "no idea"
+        # (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
+        outliers = common.nondigit_images(5000, args.seed, data)
     else:
         # Clothes come centred and upright, and moving or mirroring them did not help this network in
         # our trials. What did: label smoothing (see train_cnn.py), against its memorising the images.
-        augment, label_smoothing = None, 0.1
-    # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
-    # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
-    outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
-    common.fit("mlp", model, optimizer, scheduler, data, args, augment, label_smoothing, resume,
-               outliers=outliers)
+        augment, label_smoothing, outliers = None, 0.1, None
+    return common.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing, outliers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
+    args, resumed = common.parse_args(parser, argv, "mlp")
+    device = common.pick_device(args.device)
+    common.seed_everything(args.seed)
+    data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
+    model = new_model(len(data.classes), device)
+    common.fit("mlp", model, data, recipe(model, data, args), args, resumed)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
     args = argparse.Namespace(dataset="mnist", epochs=2, batch_size=16, lr=1e-3, seed=1, out=str(out),
                               data_dir="data", val_size=8, device="cpu", limit=None, no_samples=True,
                               no_mistakes=True)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    return common.fit(name, model, optimizer, None, tiny_data(), args)
+    recipe = common.Recipe(torch.optim.AdamW(model.parameters(), lr=args.lr), args.epochs, args.batch_size)
+    return common.fit(name, model, tiny_data(), recipe, args)
 
 
 @pytest.mark.parametrize("name, model_class", [("mlp", MLP), ("cnn", CNN)])
@@ -133,4 +133,5 @@ def test_nan_loss_stops_training():
     data = tiny_data()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(common.UserError, match="NaN"):
-        common.train_epoch(model, optimizer, data.train_x, data.train_y, batch_size=16)
+        common.train_epoch(model, common.Recipe(optimizer, epochs=1, batch_size=16),
+                           common.shuffled_batches(data.train_x, data.train_y, 16))

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 import common
+import report
 from conftest import ROOT
 
 
@@ -17,11 +18,11 @@ def test_report_against_a_hand_counted_case():
     # Five images of classes a, b, c. Predictions (argmax of each row): a, b, b, c, a.
     logits = torch.tensor([[3., 0, 0], [0, 3, 0], [0, 3, 0], [0, 0, 3], [3, 0, 0]])
     labels = torch.tensor([0, 1, 2, 2, 2])
-    counts = common.confusion_matrix(logits.argmax(1), labels, 3)
+    counts = report.confusion_matrix(logits.argmax(1), labels, 3)
     assert counts.tolist() == [[1, 0, 0],   # true a: once called a
                                [0, 1, 0],   # true b: once called b
                                [1, 1, 1]]   # true c: once each a, b and c
-    text = common.report(logits, labels, ["a", "b", "c"]).splitlines()
+    text = report.report(logits, labels, ["a", "b", "c"], *common.loss_and_accuracy(logits, labels)).splitlines()
     assert text[0].startswith("test loss ") and " acc 60.00% on 5 images" in text[0]
     assert re.fullmatch(r"0 a +1 +0 +0 +100\.00%", text[3])
     assert re.fullmatch(r"2 c +1 +1 +1 +33\.33%", text[5])
@@ -33,7 +34,7 @@ def test_report_loss_and_accuracy_are_the_trainers(mnist):
     model = MLP()
     logits = common.predict_logits(model, mnist.test_x)
     loss, accuracy = common.evaluate(model, mnist.test_x, mnist.test_y)
-    assert common.report(logits, mnist.test_y, mnist.classes).splitlines()[0] == \
+    assert report.report(logits, mnist.test_y, mnist.classes, loss, accuracy).splitlines()[0] == \
         f"test loss {loss:.4f} acc {accuracy:.2f}% on 10,000 images"
 
 
@@ -46,7 +47,7 @@ def test_training_writes_log_pictures_and_evaluate_agrees(mnist_dir, tmp_path):
 
     with open(tmp_path / "mlp-log.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == common.LOG_COLUMNS
+    assert list(rows[0]) == report.LOG_COLUMNS
     assert [int(row["epoch"]) for row in rows] == [1, 2]
     assert all(0 <= float(row["val_accuracy"]) <= 100 and float(row["seconds"]) > 0 for row in rows)
 
@@ -60,8 +61,8 @@ def test_training_writes_log_pictures_and_evaluate_agrees(mnist_dir, tmp_path):
                                 "--no-mistakes"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert evaluated.returncode == 0, evaluated.stderr
     start = trained.stdout.index("test loss")
-    report = trained.stdout[start:trained.stdout.index("saved ", start)]
-    assert report.strip() in evaluated.stdout
+    printed = trained.stdout[start:trained.stdout.index("saved ", start)]
+    assert printed.strip() in evaluated.stdout
 
 
 def test_pictures_can_be_switched_off(mnist_dir, tmp_path):
@@ -114,7 +115,7 @@ def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     train_tiny("mlp", MLP(), tmp_path / "terminal.pt")
     out = capsys.readouterr().out
-    assert "\repoch 1/2  16/64 images\033[K" in out  # rewritten in place while the epoch runs
+    assert "\r\033[Kepoch 1/2  16 images" in out  # rewritten in place while the epoch runs
     assert "\r\033[Kepoch 1/2  train loss" in out  # then replaced by the epoch's summary
 
 
@@ -136,7 +137,7 @@ def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypa
         return original(*args, **kwargs)
 
     monkeypatch.setattr(common, "train_epoch", interrupted_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt, match="after epoch 2: continue with --resume"):
+    with pytest.raises(common.Interrupted, match="after epoch 2: continue with --resume"):
         train_mlp.main([*options, "--out", str(tmp_path / "parts.pt")])
     monkeypatch.undo()
     in_progress = tmp_path / "parts-in-progress.pt"
@@ -157,18 +158,42 @@ def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypa
         assert [row.split(",")[0] for row in file.read().split()[1:]] == ["1", "2", "3"]
 
 
-def test_resume_refuses_the_wrong_checkpoint(mnist_dir, tmp_path):
+def test_resume_refuses_the_wrong_checkpoint_and_other_options(mnist_dir, fashion_dir, tmp_path, monkeypatch,
+                                                                capsys):
     import train_cnn
     import train_mlp
 
     finished = tmp_path / "mlp.pt"
-    train_mlp.main(["--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "300", "--val-size", "100",
-                    "--no-samples", "--no-mistakes", "--out", str(finished)])
+    small = ["--limit", "300", "--val-size", "100", "--no-samples", "--no-mistakes"]
+    train_mlp.main([*small, "--data-dir", str(mnist_dir), "--epochs", "1", "--out", str(finished)])
     with pytest.raises(common.UserError, match="is a mlp checkpoint: resume it with train_mlp.py"):
         train_cnn.main(["--resume", str(finished)])
     with pytest.raises(common.UserError, match="finished all its 1 epochs"):
         train_mlp.main(["--resume", str(finished)])
-    fashion = torch.load(finished, weights_only=True) | {"dataset": "fashion-mnist"}
-    torch.save(fashion, tmp_path / "fashion.pt")
-    with pytest.raises(common.UserError, match="was trained on fashion-mnist: add --dataset fashion-mnist"):
-        train_mlp.main(["--resume", str(tmp_path / "fashion.pt")])
+    # The final checkpoint sheds what only resuming needs.
+    assert not {"optimizer", "scheduler", "rng", "log"} & torch.load(finished, weights_only=True).keys()
+
+    # A run on clothes, stopped by Ctrl-C in its second epoch...
+    calls = []
+    original = common.train_epoch
+
+    def interrupted_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(common, "train_epoch", interrupted_in_epoch_2)
+    with pytest.raises(common.Interrupted):
+        train_mlp.main([*small, "--data-dir", str(fashion_dir), "--dataset", "fashion-mnist", "--epochs", "2",
+                        "--out", str(tmp_path / "f.pt")])
+    monkeypatch.undo()
+    in_progress = tmp_path / "f-in-progress.pt"
+    # ...refuses options that would change the training, rather than ignore them...
+    with pytest.raises(common.UserError, match="--epochs 20 differs from its 2: leave --epochs out"):
+        train_mlp.main(["--resume", str(in_progress), "--data-dir", str(fashion_dir), "--epochs", "20"])
+    # ...and goes on without --dataset: the checkpoint knows it, and it says which options it keeps.
+    capsys.readouterr()
+    train_mlp.main(["--resume", str(in_progress), "--data-dir", str(fashion_dir)])
+    assert "keeping its options --dataset fashion-mnist --epochs 2 " in capsys.readouterr().out
+    assert common.load_checkpoint(tmp_path / "f.pt")["dataset"] == "fashion-mnist"
