@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, nargs="?", default=common.default_checkpoint_path("cnn", "mnist"),
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    parser.add_argument("--device", choices=common.DEVICES, default="auto")
     parser.add_argument("--no-mistakes", action="store_true", help="do not save a picture of the test mistakes")
     args = parser.parse_args(argv)
 

@@ -38,7 +38,9 @@ class CNN(nn.Module):
         self.dropout = nn.Dropout(0.25)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [N, 1, 28, 28]
-        # Pooling before batch norm and ReLU gives the same kind of block at a quarter of their cost.
+        # Pooling first lets batch norm and ReLU work on a quarter of the values. It is not quite the
+        # textbook order (convolution, batch norm, ReLU, pooling): ReLU and max pooling may swap places,
+        # but batch norm may not, since a negative scale would turn a maximum into a minimum.
         x = F.relu(self.bn1(F.max_pool2d(self.conv1(x), 2)))  # [N, 32, 14, 14]
         x = F.relu(self.bn2(F.max_pool2d(self.conv2(x), 2)))  # [N, 64, 7, 7]
         x = self.dropout(torch.flatten(x, 1))                 # [N, 3136]
@@ -76,8 +78,10 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> com
     outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
+    # Mixed precision where the processor has bfloat16 in hardware: about 1.7 times faster epochs on
+    # the CPU we measured, with the same accuracy (see README).
     return common.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
-                         outliers=outliers)
+                         outliers=outliers, mixed_precision=common.bf16_is_native(data.train_x.device))
 
 
 def main(argv: list[str] | None = None) -> None:
