@@ -143,9 +143,9 @@ def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypa
     in_progress = tmp_path / "parts-in-progress.pt"
     assert not (tmp_path / "parts.pt").exists() and in_progress.exists()
 
-    # ...then resumed: only --resume and where the data is are needed.
+    # ...then resumed: only --resume, where the data is and (on a machine with a GPU) where to compute.
     capsys.readouterr()
-    train_mlp.main(["--resume", str(in_progress), "--data-dir", str(mnist_dir)])
+    train_mlp.main(["--resume", str(in_progress), "--data-dir", str(mnist_dir), "--device", "cpu"])
     out = capsys.readouterr().out
     assert f"resuming {in_progress} after epoch 2 of 3" in out and "epoch 1/3" not in out
     whole = torch.load(tmp_path / "whole.pt", weights_only=True)
