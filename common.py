@@ -54,6 +54,9 @@ def run(main: Callable[[], None]) -> None:
         detail = f" {interrupt}" if str(interrupt) else ""
         print(f"interrupted{detail}; any earlier checkpoint is untouched", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # the output went to a program that stopped reading it, such as `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that Python's exit can flush
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------------------------

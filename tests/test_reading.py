@@ -2,8 +2,8 @@
 
 Every picture here is made by the test itself, from MNIST's test digits, Fashion-MNIST's test
 items, fonts and a pen drawn with Pillow. None of the non-digits is made the way nondigits.py draws
-the training ones: the letters come from fonts, the doodles from other shapes and pens.
-Run with -s to see the figures.
+the training ones: the letters come from fonts, the doodles from other code with other pens (a
+smiley is among both, drawn differently). Run with -s to see the figures.
 """
 
 from __future__ import annotations
