@@ -102,6 +102,13 @@ class Handler(BaseHTTPRequestHandler):
         pass  # the page asks after every stroke: a line for each would bury what matters
 
 
+def port_number(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {text}")
+    return port
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; the default lets only this computer in")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: any free port)")
     args = parser.parse_args(argv)
 
     path = Path(args.checkpoint)

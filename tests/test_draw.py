@@ -133,6 +133,11 @@ def test_port_in_use_and_ctrl_c(server, cnn_checkpoint):
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and "--port" in result.stderr
     assert result.stderr.count("\n") == 1
 
+    bad_port = subprocess.run([sys.executable, "draw.py", "--checkpoint", str(cnn_checkpoint), "--port", "70000"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad_port.returncode == 2 and "must be from 0 to 65535" in bad_port.stderr
+    assert "Traceback" not in bad_port.stderr
+
     process, _ = start_server("--checkpoint", str(cnn_checkpoint))
     process.send_signal(2)  # Ctrl-C
     assert process.wait(timeout=30) == 0
