@@ -112,18 +112,14 @@ def port_number(text: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(common.default_checkpoint_path("cnn", "mnist")),
+    parser.add_argument("--checkpoint", default=str(predict.DEFAULT_CHECKPOINT),
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; the default lets only this computer in")
     parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: any free port)")
     args = parser.parse_args(argv)
 
-    path = Path(args.checkpoint)
-    if not path.exists() and args.checkpoint == parser.get_default("checkpoint"):
-        raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
-                               "or pick one with --checkpoint")
-    reader = predict.load_reader(path)  # loaded once, for every request
+    reader = predict.load_reader(Path(args.checkpoint))  # loaded once, for every request
     Handler.reader, Handler.page = reader, PAGE.read_bytes()
     try:
         # A thread per request: a slow upload from one tab does not hold up the others.

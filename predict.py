@@ -43,7 +43,13 @@ class Reader:
     prepare: Callable[[Image.Image], list[Item]]
 
 
+DEFAULT_CHECKPOINT = common.default_checkpoint_path("cnn", "mnist")  # what `python train_cnn.py` writes
+
+
 def load_reader(path: Path) -> Reader:
+    if Path(path) == DEFAULT_CHECKPOINT and not DEFAULT_CHECKPOINT.exists():  # a newcomer's first try
+        raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
+                               "or pick one with --checkpoint")
     checkpoint = common.load_checkpoint(path)
     # Digits and clothes were put into 28x28 in different ways; each model gets what it was trained on.
     digits = checkpoint["dataset"] == "mnist"
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("images", nargs="+", help="image files, or folders of them")
-    parser.add_argument("--checkpoint", default=str(common.default_checkpoint_path("cnn", "mnist")),
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image, for scripts")
     parser.add_argument("--save-processed", metavar="DIR", type=Path,
@@ -177,11 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             args.save_processed.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise common.UserError(f"cannot create --save-processed {args.save_processed}: {error.strerror}") from None
-    path = Path(args.checkpoint)
-    if not path.exists() and args.checkpoint == parser.get_default("checkpoint"):
-        raise common.UserError(f"no checkpoint at {path}: train one first with `python train_cnn.py`, "
-                               "or pick one with --checkpoint")
-    reader = load_reader(path)  # loaded once, however many images
+    reader = load_reader(Path(args.checkpoint))  # loaded once, however many images
 
     failed = False
     saved_names: set[str] = set()

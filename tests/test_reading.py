@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import common
