@@ -11,11 +11,17 @@ seconds per training epoch of each model with either data path (the trainer's ow
 only the source of the batches differs). Then predict.py's images per second on a folder of 1,000
 drawings, the wall time of a one-image run next to `import torch`, and how long draw.py's server
 takes to read one drawing.
+
+    python benchmark.py --data-dir data --against ../earlier
+
+compares this version's `train_cnn.py --epochs 1` with another copy of the project (for example an
+earlier commit: `git worktree add ../earlier COMMIT`), the two run in turn on the same machine.
 """
 
 import argparse
 import itertools
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +32,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Subset
 from PIL import Image
-from torchvision import transforms
+from torchvision import datasets, transforms
 
 import common
 import train_cnn
@@ -38,7 +44,7 @@ TRAINERS = {"mlp": train_mlp, "cnn": train_cnn}  # each has its model, its recip
 def classic_loader(args: argparse.Namespace, data: common.Data, batch_size: int) -> DataLoader:
     """The training split as pytorch/examples feeds it: PIL image -> ToTensor -> Normalize, one at a time."""
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((data.mean,), (data.std,))])
-    full = common.dataset_class(args.dataset)(args.data_dir, train=True, transform=transform)
+    full = getattr(datasets, common.DATASETS[args.dataset])(args.data_dir, train=True, transform=transform)
     train_idx, _ = common.split(args.val_size)  # the same images the trainers train on
     return DataLoader(Subset(full, train_idx.tolist()), batch_size=batch_size, shuffle=True,
                       num_workers=args.workers)
@@ -63,7 +69,7 @@ def run_seconds(*command: str) -> float:
 
 def benchmark_predict(args: argparse.Namespace) -> None:
     """predict.py as users run it: a folder of 1,000 drawn digits, and a single image."""
-    digits = common.dataset_class(args.dataset)(args.data_dir, train=False).data[:1000]
+    digits = common.read_dataset(args.dataset, args.data_dir, train=False)[0][:1000]
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         checkpoint = Path(args.checkpoint)
@@ -107,6 +113,40 @@ def draw_milliseconds(checkpoint: Path, drawings: list[bytes]) -> tuple[float, f
         server.wait()
 
 
+def benchmark_against(args: argparse.Namespace) -> None:
+    """`train_cnn.py --epochs 1` here and in another copy of this project, in turn, `args.rounds` times.
+
+    The way to compare two versions fairly on a machine whose speed drifts: alternate them, and
+    compare what each run prints about its own epoch, next to the time the user waits.
+    """
+    other, here = Path(args.against).resolve(), Path(__file__).resolve().parent
+    data_dir = str(Path(args.data_dir).resolve())
+    runs = {here: [], other: []}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.rounds):
+            for where in (other, here):
+                command = [sys.executable, "train_cnn.py", "--epochs", "1", "--data-dir", data_dir,
+                           "--out", str(Path(folder) / "cnn.pt"), "--no-samples", "--no-mistakes"]
+                start = time.perf_counter()
+                result = subprocess.run(command, cwd=where, capture_output=True, text=True)
+                total = time.perf_counter() - start
+                epoch = re.search(r"^epoch 1/1 .*?([\d.]+)s$", result.stdout, re.MULTILINE)
+                accuracy = re.search(r"^test loss \S+ acc ([\d.]+)%", result.stdout, re.MULTILINE)
+                if result.returncode or not (epoch and accuracy):
+                    raise common.UserError(f"train_cnn.py in {where} failed: "
+                                           f"{(result.stderr.strip().splitlines() or ['no output'])[-1]}")
+                runs[where].append((float(epoch[1]), total, float(accuracy[1])))
+    print(f"python train_cnn.py --epochs 1, in turn {args.rounds} times: epoch seconds (training and "
+          "validation), seconds from command to checkpoint, test accuracy")
+    for where, results in runs.items():
+        epochs, totals, accuracies = zip(*results)
+        print(f"  {'this copy' if where == here else str(where):28} epoch {', '.join(f'{t:.1f}' for t in epochs)}"
+              f"   total {', '.join(f'{t:.1f}' for t in totals)}   {accuracies[0]:.2f}%")
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    ratio = median([r[0] for r in runs[here]]) / median([r[0] for r in runs[other]])
+    print(f"  this copy's epoch takes {ratio:.2f} times as long (medians)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -119,7 +159,14 @@ def main() -> None:
                         help="models whose training epochs to time (none: skip)")
     parser.add_argument("--checkpoint", default="checkpoints/cnn.pt", help="checkpoint for predict.py")
     parser.add_argument("--skip-predict", action="store_true", help="do not time predict.py")
+    parser.add_argument("--against", metavar="DIR",
+                        help="only compare train_cnn.py --epochs 1 with the copy of this project in DIR, "
+                             "such as an earlier commit checked out with git worktree")
+    parser.add_argument("--rounds", type=common.positive_int, default=3, help="runs of each copy for --against")
     args = parser.parse_args()
+    if args.against:
+        benchmark_against(args)
+        return
 
     torch.manual_seed(0)
     data = common.load_data(args.dataset, args.data_dir, args.val_size)

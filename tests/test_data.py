@@ -1,10 +1,14 @@
 """Loading, splitting and normalising the data, and the batched augmentation."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 import torchvision
 
 import common
+from conftest import ROOT
 
 
 def test_split_shapes_and_dtypes(mnist):
@@ -44,6 +48,30 @@ def test_limit_and_val_size(mnist_dir):
     assert (len(small.train_x), len(small.val_x), len(small.test_x)) == (1000, 300, 1000)
     none = common.load_data("mnist", mnist_dir, val_size=0, limit=10)
     assert len(none.val_x) == 0
+
+
+def test_read_idx_reads_the_header_and_every_byte(tmp_path):
+    # A 2x3x2 array of bytes in IDX: zero, zero, type 8 (unsigned byte), 3 dimensions, their sizes.
+    path = tmp_path / "tiny-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+                     + (2).to_bytes(4, "big") + bytes(range(12)))
+    assert torch.equal(common.read_idx(path), torch.arange(12, dtype=torch.uint8).view(2, 3, 2))
+
+
+def test_read_dataset_matches_torchvision(mnist_dir):
+    images, labels = common.read_dataset("mnist", mnist_dir, train=True)
+    theirs = torchvision.datasets.MNIST(str(mnist_dir), train=True)
+    assert torch.equal(images, theirs.data) and torch.equal(labels, theirs.targets)
+    assert common.CLASSES["fashion-mnist"] == torchvision.datasets.FashionMNIST.classes
+
+
+def test_training_never_imports_torchvision_when_the_files_are_there(mnist_dir):
+    # torchvision takes about a second to import: it is needed only to download the files.
+    code = ("import sys, common, train_cnn; common.load_data('mnist', sys.argv[1], limit=10); "
+            "print('torchvision' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, str(mnist_dir)], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_missing_dataset_without_network_is_a_user_error(tmp_path, monkeypatch):

@@ -43,3 +43,22 @@ def test_overfits_one_batch(model_class, mnist):
     loss, accuracy = common.evaluate(model, images, labels)
     assert accuracy == 100.0
     assert loss < 0.05
+
+
+def test_fused_adamw_steps_like_the_plain_one():
+    # common.adamw() picks the fused step where PyTorch has one: the same arithmetic, in one pass.
+    torch.manual_seed(0)
+    fused, plain = CNN(), CNN()
+    plain.load_state_dict(fused.state_dict())
+    images, labels = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    optimizers = [common.adamw(fused.parameters(), lr=1e-3, weight_decay=1e-2),
+                  torch.optim.AdamW(plain.parameters(), lr=1e-3, weight_decay=1e-2)]
+    for model, optimizer in zip([fused, plain], optimizers):
+        torch.manual_seed(1)  # the same dropout for both
+        for _ in range(3):
+            F.cross_entropy(model(images), labels).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for mine, theirs in zip(fused.parameters(), plain.parameters()):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+    assert optimizers[0].defaults["fused"]  # this PyTorch (2.4 or newer) has a fused step for the CPU
