@@ -169,8 +169,7 @@ def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: i
                 mean=mean, std=std, classes=CLASSES[dataset])
 
 
-def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False,
-                  elastic: float = 0.0) -> Tensor:
+def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
     """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
 
     `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
@@ -188,11 +187,6 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float, fl
     mirror = torch.where(uniform(n) < 0, -1.0, 1.0) if flip else 1.0  # -1 reverses the x axis
     theta = torch.stack([torch.stack([cos * mirror, -sin, dx], 1), torch.stack([sin * mirror, cos, dy], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    if elastic:
-        # Random shifts of a coarse 4x4 grid of points, smoothly spread to every pixel, bend the
-        # strokes a little, as a hand's wobble does.
-        field = F.interpolate(uniform(n, 2, 4, 4), size=(height, width), mode="bicubic", align_corners=True)
-        grid = grid + field.permute(0, 2, 3, 1) * elastic * 2 / torch.tensor([width, height], device=images.device)
     # MNIST's outer rows and columns are always background, so "border" fills with background.
     return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
 
