@@ -137,7 +137,7 @@ def benchmark_against(args: argparse.Namespace) -> None:
                                            f"{(result.stderr.strip().splitlines() or ['no output'])[-1]}")
                 runs[where].append((float(epoch[1]), total, float(accuracy[1])))
     print(f"python train_cnn.py --epochs 1, in turn {args.rounds} times: epoch seconds (training and "
-          "validation), seconds from command to checkpoint, test accuracy")
+          "validation), seconds the whole command took, test accuracy")
     for where, results in runs.items():
         epochs, totals, accuracies = zip(*results)
         print(f"  {'this copy' if where == here else str(where):28} epoch {', '.join(f'{t:.1f}' for t in epochs)}"
