@@ -5,7 +5,7 @@ flattened into 784 numbers and passed through two hidden layers. What it shares 
 (data, loops, checkpoints) is in common.py.
 
     python train_mlp.py
-    python train_mlp.py --dataset fashion-mnist   # clothes: about 90.3%
+    python train_mlp.py --dataset fashion-mnist   # clothes: about 90.4%
 """
 
 import argparse
@@ -45,7 +45,7 @@ DEFAULTS = dict(epochs=15, batch_size=256, lr=3e-3)  # the recipe's options, as 
 def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> common.Recipe:
     """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
     # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
-    optimizer = common.adamw(model.parameters(), lr=args.lr, weight_decay=1e-2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     # One cycle: the learning rate warms up to --lr, then anneals to almost zero by the last batch,
     # which trains fast at first and settles precisely at the end.
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import common
+import train_cnn
 from train_cnn import CNN
 from train_mlp import MLP
 
@@ -45,14 +46,17 @@ def test_overfits_one_batch(model_class, mnist):
     assert loss < 0.05
 
 
-def test_fused_adamw_steps_like_the_plain_one():
-    # common.adamw() picks the fused step where PyTorch has one: the same arithmetic, in one pass.
+def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mnist):
     torch.manual_seed(0)
     fused, plain = CNN(), CNN()
     plain.load_state_dict(fused.state_dict())
+    args = common.make_parser("", **train_cnn.DEFAULTS).parse_args([])
+    optimizer = train_cnn.recipe(fused, mnist, args).optimizer
+    assert optimizer.defaults["fused"]  # this PyTorch (2.4 or newer) has a fused step for the CPU
+    group = optimizer.param_groups[0]  # as the one-cycle schedule set them for the first step
+    optimizers = [optimizer, torch.optim.AdamW(plain.parameters(), lr=group["lr"], betas=group["betas"],
+                                               weight_decay=group["weight_decay"])]
     images, labels = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    optimizers = [common.adamw(fused.parameters(), lr=1e-3, weight_decay=1e-2),
-                  torch.optim.AdamW(plain.parameters(), lr=1e-3, weight_decay=1e-2)]
     for model, optimizer in zip([fused, plain], optimizers):
         torch.manual_seed(1)  # the same dropout for both
         for _ in range(3):
@@ -61,4 +65,3 @@ def test_fused_adamw_steps_like_the_plain_one():
             optimizer.zero_grad()
     for mine, theirs in zip(fused.parameters(), plain.parameters()):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
-    assert optimizers[0].defaults["fused"]  # this PyTorch (2.4 or newer) has a fused step for the CPU
