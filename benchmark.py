@@ -120,6 +120,8 @@ def benchmark_against(args: argparse.Namespace) -> None:
     compare what each run prints about its own epoch, next to the time the user waits.
     """
     other, here = Path(args.against).resolve(), Path(__file__).resolve().parent
+    if not (other / "train_cnn.py").is_file():
+        raise common.UserError(f"{args.against} holds no train_cnn.py: give a copy of this project")
     data_dir = str(Path(args.data_dir).resolve())
     runs = {here: [], other: []}
     with tempfile.TemporaryDirectory() as folder:

@@ -150,3 +150,9 @@ def test_benchmark_against_another_copy(mnist_dir, tmp_path):
     assert accuracies[0] == accuracies[1] > 98  # the same code, seed and data: the same model
     ratio = float(re.search(r"takes ([\d.]+) times as long", lines[3])[1])
     assert 0.3 < ratio < 3
+
+
+def test_benchmark_against_a_folder_without_the_project_is_one_line(tmp_path):
+    result = run_script("benchmark.py", "--against", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert result.stderr == f"error: {tmp_path / 'nowhere'} holds no train_cnn.py: give a copy of this project\n"
