@@ -62,7 +62,10 @@ def run_seconds(*command: str) -> float:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:  # such as a checkpoint from an older version of the model
+            lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+            raise common.UserError(f"{Path(command[1]).name} failed: {lines[-1].removeprefix('error: ')}")
         times.append(time.perf_counter() - start)
     return min(times)
 

@@ -8,7 +8,7 @@ with torch.profiler: see the README). What it shares with train_mlp.py (data, lo
 checkpoints) is in common.py.
 
     python train_cnn.py --epochs 10
-    python train_cnn.py --epochs 10 --dataset fashion-mnist   # clothes: about 93.1%
+    python train_cnn.py --epochs 10 --dataset fashion-mnist   # clothes: about 93.4%
 """
 
 import argparse

@@ -156,3 +156,14 @@ def test_benchmark_against_a_folder_without_the_project_is_one_line(tmp_path):
     result = run_script("benchmark.py", "--against", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert result.stderr == f"error: {tmp_path / 'nowhere'} holds no train_cnn.py: give a copy of this project\n"
+
+
+def test_benchmark_with_a_checkpoint_predict_cannot_use_is_one_line(mnist_dir, tmp_path):
+    # Such as checkpoints/cnn.pt left by an older version of the model: predict.py refuses it.
+    stale = tmp_path / "cnn.pt"
+    torch.save({"model": "cnn", "state_dict": {}, "mean": 0.1, "std": 0.3, "classes": list("0123456789"),
+                "dataset": "mnist"}, stale)
+    result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--models", "--checkpoint", str(stale))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: predict.py failed: the checkpoint's weights do not fit")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
