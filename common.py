@@ -9,9 +9,9 @@ Read this file top to bottom, in the order a training script needs its parts:
   3. evaluation: loss and accuracy, and the bar below which predict.py says "not a digit";
   4. checkpoints: everything needed to use the model later, never left half-written, loaded safely;
   5. the whole run: the options both trainers take, and fit(), which trains, tests and saves.
-The last section, resuming an interrupted run, can be skipped on a first reading; what a learner
-looks at after training (the report, pictures, the CSV log) is in report.py. train_mlp.py and
-train_cnn.py hold the models and their recipes; predict.py and evaluate.py use the checkpoints.
+Resuming an interrupted run is in resume.py; what a learner looks at after training (the report,
+pictures, the CSV log) is in report.py. train_mlp.py and train_cnn.py hold the models and their
+recipes; predict.py and evaluate.py use the checkpoints.
 """
 
 from __future__ import annotations
@@ -500,6 +500,7 @@ def fit(model_name: str, model: nn.Module, data: Data, recipe: Recipe, args: arg
     of the test images the model got wrong. After every epoch but the last, the run so far is saved
     as <out>-in-progress.pt, which --resume continues (`resumed` is that checkpoint).
     """
+    import resume  # here, not at the top of this file, because resume.py imports this file
     out = Path(args.out) if args.out else default_checkpoint_path(model_name, args.dataset)
     in_progress = out.with_name(f"{out.stem}-in-progress.pt")
     check_writable(out)
@@ -519,8 +520,8 @@ def fit(model_name: str, model: nn.Module, data: Data, recipe: Recipe, args: arg
 
     log, first = [], 1
     if resumed:
-        log, first = restore(resumed, model, recipe, data.train_x.device), resumed["epochs"] + 1
-        kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in KEPT_BY_RESUME)
+        log, first = resume.restore(resumed, model, recipe, data.train_x.device), resumed["epochs"] + 1
+        kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in resume.KEPT_BY_RESUME)
         print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, keeping its options {kept}")
     terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
     saved = 0  # the last epoch saved in in_progress
@@ -534,7 +535,7 @@ def fit(model_name: str, model: nn.Module, data: Data, recipe: Recipe, args: arg
             val_loss, val_acc = loss_and_accuracy(val_logits, data.val_y)
             log.append(report.log_row(epoch, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
             if epoch < recipe.epochs:
-                save_checkpoint(usable(epoch) | training_state(recipe, log, data.train_x.device), in_progress)
+                save_checkpoint(usable(epoch) | resume.training_state(recipe, log, data.train_x.device), in_progress)
                 saved = epoch
             print(report.epoch_line(label, log[-1], erase=terminal), flush=True)
     except KeyboardInterrupt:
@@ -556,62 +557,3 @@ def fit(model_name: str, model: nn.Module, data: Data, recipe: Recipe, args: arg
     if not args.no_mistakes:
         print(report.save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out))
     return final
-
-
-# ---------------------------------------------------------------------------------------------
-# Resuming an interrupted run (a first reading can skip this section)
-# ---------------------------------------------------------------------------------------------
-
-KEPT_BY_RESUME = ["dataset", "epochs", "batch_size", "lr", "val_size", "seed", "limit", "out"]
-
-
-def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, model_name: str,
-               ) -> tuple[argparse.Namespace, dict | None]:
-    """The options, and with --resume the checkpoint to continue, whose options then come back too.
-
-    Whatever shapes the training (KEPT_BY_RESUME) comes back as the run started, so that it ends as
-    it would have; an option given on the command line that differs is refused, not ignored. Where
-    the data is, where to compute and which pictures to draw may change.
-    """
-    args = parser.parse_args(argv)
-    if not args.resume:
-        return args, None
-    checkpoint = load_checkpoint(args.resume)
-    if checkpoint["model"] != model_name:
-        raise UserError(f"{args.resume} is a {checkpoint['model']} checkpoint: "
-                        f"resume it with train_{checkpoint['model']}.py")
-    if "optimizer" not in checkpoint:
-        if checkpoint.get("epochs", 0) >= checkpoint.get("args", {}).get("epochs", 0):
-            raise UserError(f"{args.resume} has finished all its {checkpoint['epochs']} epochs; nothing to resume")
-        raise UserError(f"{args.resume} holds no training state to resume from")
-    started = checkpoint["args"]
-    for key in KEPT_BY_RESUME:
-        given = getattr(args, key)
-        if given != parser.get_default(key) and given != started[key]:
-            option = "--" + key.replace("_", "-")
-            raise UserError(f"--resume continues {args.resume} with the options it started with, "
-                            f"and {option} {given} differs from its {started[key]}: leave {option} out, "
-                            "or start a new run")
-    return argparse.Namespace(**{**vars(args), **{key: started[key] for key in KEPT_BY_RESUME}}), checkpoint
-
-
-def training_state(recipe: Recipe, log: list, device: torch.device) -> dict:
-    """What continuing exactly where a run stopped needs, beyond the model itself."""
-    state = {"optimizer": recipe.optimizer.state_dict(),
-             "scheduler": recipe.scheduler.state_dict() if recipe.scheduler else None,
-             "rng": {"cpu": torch.get_rng_state()}, "log": log}  # so that shuffling and augmentation go on the same
-    if device.type == "cuda":
-        state["rng"]["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def restore(checkpoint: dict, model: nn.Module, recipe: Recipe, device: torch.device) -> list:
-    """Put the model, optimiser, schedule and random numbers back as they were; returns the epoch log."""
-    model.load_state_dict(checkpoint["state_dict"])
-    recipe.optimizer.load_state_dict(checkpoint["optimizer"])
-    if recipe.scheduler:
-        recipe.scheduler.load_state_dict(checkpoint["scheduler"])
-    torch.set_rng_state(checkpoint["rng"]["cpu"])
-    if device.type == "cuda" and "cuda" in checkpoint["rng"]:
-        torch.cuda.set_rng_state(checkpoint["rng"]["cuda"], device)
-    return checkpoint["log"]

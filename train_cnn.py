@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import common
+import resume
 
 
 class CNN(nn.Module):
@@ -110,7 +111,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> com
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
-    args, resumed = common.parse_args(parser, argv, "cnn")
+    args, resumed = resume.parse_args(parser, argv, "cnn")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 import common
+import resume
 
 
 class MLP(nn.Module):
@@ -68,7 +69,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> com
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
-    args, resumed = common.parse_args(parser, argv, "mlp")
+    args, resumed = resume.parse_args(parser, argv, "mlp")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
