@@ -57,15 +57,20 @@ def timed(function, *args) -> float:
     return time.perf_counter() - start
 
 
+def failure(what: str, result: subprocess.CompletedProcess) -> common.UserError:
+    """One line saying that a command we ran failed, and the last line it wrote on stderr (its reason)."""
+    lines = result.stderr.strip().splitlines() or [f"exit code {result.returncode}, no message"]
+    return common.UserError(f"{what} failed: {lines[-1].removeprefix('error: ')}")
+
+
 def run_seconds(*command: str) -> float:
     """Wall time of a command, as a user waits for it; the fastest of three runs, to skip disk caches."""
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:  # such as a checkpoint from an older version of the model
-            lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-            raise common.UserError(f"{Path(command[1]).name} failed: {lines[-1].removeprefix('error: ')}")
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:  # such as a checkpoint from an older version of the model
+            raise failure(Path(command[1]).name, result)
         times.append(time.perf_counter() - start)
     return min(times)
 
@@ -138,8 +143,7 @@ def benchmark_against(args: argparse.Namespace) -> None:
                 epoch = re.search(r"^epoch 1/1 .*?([\d.]+)s$", result.stdout, re.MULTILINE)
                 accuracy = re.search(r"^test loss \S+ acc ([\d.]+)%", result.stdout, re.MULTILINE)
                 if result.returncode or not (epoch and accuracy):
-                    raise common.UserError(f"train_cnn.py in {where} failed: "
-                                           f"{(result.stderr.strip().splitlines() or ['no output'])[-1]}")
+                    raise failure(f"train_cnn.py in {where}", result)
                 runs[where].append((float(epoch[1]), total, float(accuracy[1])))
     print(f"python train_cnn.py --epochs 1, in turn {args.rounds} times: epoch seconds (training and "
           "validation), seconds the whole command took, test accuracy")

@@ -39,7 +39,7 @@ class CNN(nn.Module):
         self.conv3 = nn.Conv2d(48, 64, kernel_size=3, padding=1, bias=False)
         self.bn3 = nn.BatchNorm2d(64)
         # The classifier: 512 hidden units weigh everything the filters found, everywhere. With 256,
-        # the median test accuracy was 0.03 points lower, for a sixth less time per epoch.
+        # the median test accuracy was 99.58% instead of 99.61%, for a sixth less time per epoch.
         self.fc1 = nn.Linear(7 * 7 * 64, 512)
         self.fc2 = nn.Linear(512, num_classes)
         # Dropout silences random units while training, so no unit can rely on any other one. It acts
