@@ -9,8 +9,9 @@ more time preparing batches than a small model spends learning from them.
 It prints, side by side from one run: the seconds one epoch of batches takes to produce, and the
 seconds per training epoch of each model with either data path (the trainer's own model and recipe;
 only the source of the batches differs). Then predict.py's images per second on a folder of 1,000
-drawings, the wall time of a one-image run next to `import torch`, and how long draw.py's server
-takes to read one drawing.
+drawings, the wall time of a one-image run next to `import torch`, how long draw.py's server
+takes to read one drawing, and how long the hardest pictures take (a number on squared paper, and
+the worst cases we know of: thousands of specks, noise).
 
     python benchmark.py --data-dir data --against ../earlier
 
@@ -31,12 +32,14 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Subset
-from PIL import Image
+from PIL import Image, ImageDraw
 from torchvision import datasets, transforms
 
 import common
+import predict as predict_module
 import train_cnn
 import train_mlp
+from prepare import ImageError
 
 TRAINERS = {"mlp": train_mlp, "cnn": train_cnn}  # each has its model, its recipe and its defaults
 
@@ -95,11 +98,50 @@ def benchmark_predict(args: argparse.Namespace) -> None:
         one_seconds = run_seconds(*predict, str(images / "0000.png"))
         torch_seconds = run_seconds(sys.executable, "-c", "import torch")
         draw_ms = draw_milliseconds(checkpoint, [(images / f"{i:04}.png").read_bytes() for i in range(100)])
+        hard_ms = {name: reading_milliseconds(checkpoint, picture) for name, picture in hard_pictures(digits).items()}
     print(f"predict.py on a folder of 1,000 280x280 PNG drawings: {folder_seconds:.1f}s, "
           f"{1000 / folder_seconds:.0f} images per second (including start-up)")
     print(f"predict.py on one image: {one_seconds:.2f}s; python -c 'import torch' alone: {torch_seconds:.2f}s")
     print(f"draw.py, one 280x280 drawing from request to answer: median {draw_ms[0]:.1f} ms, "
           f"slowest of 100 {draw_ms[1]:.1f} ms")
+    for name, milliseconds in hard_ms.items():
+        print(f"reading {name}: median of 10 {milliseconds:.0f} ms")
+
+
+def hard_pictures(digits: torch.Tensor) -> dict[str, Image.Image]:
+    """Pictures that cost predict.py the most: a number on squared paper, and the worst cases we know."""
+    notebook = Image.new("RGB", (640, 360), (245, 245, 240))
+    draw = ImageDraw.Draw(notebook)
+    for v in range(0, 640, 36):  # a squared page with thin light-blue lines
+        draw.line((v, 0, v, 360), fill=(150, 180, 230))
+        draw.line((0, v, 640, v), fill=(150, 180, 230))
+    for i, digit in enumerate(digits[:5]):  # a five-digit number written across the lines
+        ink = Image.fromarray(digit.numpy()).resize((90, 90), Image.BICUBIC)
+        notebook.paste((30, 40, 110), (70 + 100 * i, 130), ink)
+    dots = Image.new("L", (512, 512), 255)
+    dots_draw = ImageDraw.Draw(dots)
+    for y in range(0, 512, 6):  # 7,000 specks: the most parts a picture can make
+        for x in range(0, 512, 6):
+            dots_draw.point((x, y), fill=0)
+    noise = Image.fromarray(torch.randint(0, 256, (512, 512), dtype=torch.uint8, generator=torch.Generator()
+                                          .manual_seed(0)).numpy())
+    return {"a 5-digit number on squared paper (640x360)": notebook, "a dot every 6 pixels (512x512)": dots,
+            "noise (512x512)": noise}
+
+
+def reading_milliseconds(checkpoint: Path, picture: Image.Image) -> float:
+    """How long predict.py's reader takes for one picture, from decoded image to its reading."""
+    reader = predict_module.load_reader(checkpoint)
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        try:
+            found = reader.prepare(picture)
+            predict_module.read(reader, "picture", found, predict_module.probabilities(reader, found.items))
+        except ImageError:  # "no digit found" is an answer too
+            pass
+        times.append(1000 * (time.perf_counter() - start))
+    return sorted(times)[len(times) // 2]
 
 
 def draw_milliseconds(checkpoint: Path, drawings: list[bytes]) -> tuple[float, float]:

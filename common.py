@@ -193,8 +193,11 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float, fl
 
 
 def nondigit_images(count: int, seed: int, data: Data) -> Tensor:
-    """Drawn letters, symbols and scribbles (nondigits.py), normalised like the digits, on their device."""
-    return normalise(nondigits.draw(count, seed), data.mean, data.std).to(data.train_x.device)
+    """Drawn letters, symbols and scribbles, and half as many pairs of training digits run together
+    (nondigits.py), normalised like the digits, on their device."""
+    digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed)])
+    return normalise(images, data.mean, data.std).to(data.train_x.device)
 
 
 # ---------------------------------------------------------------------------------------------

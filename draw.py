@@ -23,6 +23,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from PIL import Image
+
 import common
 import predict
 import prepare
@@ -31,10 +33,10 @@ PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
 
 
-def png_data_url(pixels) -> str:
-    """A 28x28 input as a PNG data URL, which an <img> shows without another request."""
+def png_data_url(picture: Image.Image) -> str:
+    """A picture as a PNG data URL, which an <img> shows without another request."""
     buffer = io.BytesIO()
-    predict.as_image(pixels).save(buffer, "PNG")  # 28x28: the page enlarges it
+    picture.save(buffer, "PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -83,9 +85,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             with self.lock:
-                items = self.reader.prepare(prepare.read_image(io.BytesIO(body)))
-                probs = predict.probabilities(self.reader, items)
-                result = predict.read(self.reader, "upload", items, probs)
+                found = self.reader.prepare(prepare.read_image(io.BytesIO(body)))
+                probs = predict.probabilities(self.reader, found.items)
+                result = predict.read(self.reader, "upload", found, probs)
         except prepare.ImageError as error:  # not an image, a decompression bomb, a blank drawing
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
             return
@@ -93,7 +95,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": f"could not read it ({type(error).__name__}: {error})"})
             return
         # Beyond what predict.py --json prints: the inputs the model saw, and every class's probability.
-        result["inputs"] = [png_data_url(item.pixels) for item in items]
+        result["inputs"] = [png_data_url(predict.as_image(item.pixels)) for item in found.items]  # 28x28
+        result["ink"] = png_data_url(predict.ink_picture(found))  # what was taken for ink, and the cuts
         result["classes"] = self.reader.classes
         result["probabilities"] = [[round(p, 4) for p in row] for row in probs.tolist()]
         self.send_json(HTTPStatus.OK, result)

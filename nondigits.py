@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+import prepare
+
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
     """Points along an ellipse from angle `start` to `end` (degrees, clockwise from 3 o'clock, y down)."""
@@ -151,6 +153,24 @@ def render(strokes: list, rng: np.random.Generator, filled: bool = False, textur
         wanted = round(14 - (profile @ np.arange(28)) / profile.sum())
         shifts.append(int(np.clip(wanted, -ink[0], 27 - ink[-1])))
     return np.roll(pixels, shifts, axis=(0, 1))
+
+
+def pairs(digits: torch.Tensor, count: int, seed: int) -> torch.Tensor:
+    """`count` pictures of two digits run together [count, 28, 28], fitted into one digit's place.
+
+    predict.py cuts touching digits where the network reads the pieces best: it must not read two
+    digits, or a digit and a half, as one. `digits` are training digits [N, 28, 28] in [0, 1].
+    """
+    generator = torch.Generator().manual_seed(seed)
+    images = []
+    for a, b in torch.randint(len(digits), (count, 2), generator=generator).tolist():
+        overlap = int(torch.randint(6, 20, (), generator=generator))  # MNIST's digits have margins
+        both = torch.zeros(28, 56 - overlap)
+        both[:, :28] = digits[a]
+        both[:, 28 - overlap:] = torch.maximum(both[:, 28 - overlap:], digits[b])
+        rows, cols = both.nonzero().T
+        images.append(prepare.fit_and_centre(both[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
+    return torch.stack(images)
 
 
 def draw(count: int, seed: int) -> torch.Tensor:

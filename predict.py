@@ -19,14 +19,13 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
 import common
 import prepare
-from prepare import ImageError, Item
+from prepare import Found, ImageError, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 BATCH_FILES = 64  # pictures prepared before the model reads all their digits in one batch
@@ -40,7 +39,17 @@ class Reader:
     std: float
     classes: list[str]
     threshold: float | None  # the lowest probability at which a class is named; None: always name one
-    prepare: Callable[[Image.Image], list[Item]]
+    digits: bool  # digits are prepared as MNIST made them, clothes as Fashion-MNIST did
+
+    def prepare(self, image: Image.Image) -> Found:
+        """The picture's digits (or garment), ready for the model; the model helps to cut touching digits."""
+        return prepare.prepare_digits(image, judge=self.judge) if self.digits else prepare.prepare_clothing(image)
+
+    def judge(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For candidate digits [N, 28, 28]: the best class's probability, whether it clears the bar,
+        and whether it is a 1."""
+        best = probabilities(self, [Item(p, (0, 0, 28, 28)) for p in pixels]).max(1)
+        return best.values, best.values >= (self.threshold or 0.0), best.indices == self.classes.index("1")
 
 
 DEFAULT_CHECKPOINT = common.default_checkpoint_path("cnn", "mnist")  # what `python train_cnn.py` writes
@@ -55,7 +64,7 @@ def load_reader(path: Path) -> Reader:
     digits = checkpoint["dataset"] == "mnist"
     return Reader(model=common.model_from_checkpoint(checkpoint), mean=checkpoint["mean"], std=checkpoint["std"],
                   classes=checkpoint["classes"], threshold=checkpoint.get("threshold") if digits else None,
-                  prepare=prepare.prepare_digits if digits else prepare.prepare_clothing)
+                  digits=digits)
 
 
 def probabilities(reader: Reader, items: list[Item]) -> torch.Tensor:
@@ -79,10 +88,10 @@ def best_readings(guesses: list[list[tuple[str, float]]], k: int = 3) -> list[tu
     return readings
 
 
-def read(reader: Reader, path: str, items: list[Item], probs: torch.Tensor) -> dict:
+def read(reader: Reader, path: str, found: Found, probs: torch.Tensor) -> dict:
     """What one picture says, as the JSON object that --json prints and draw.py serves."""
     digits = []
-    for item, p in zip(items, probs):
+    for item, p in zip(found.items, probs):
         top = p.topk(min(3, len(reader.classes)))
         guesses = [(reader.classes[i], round(q, 4)) for q, i in zip(top.values.tolist(), top.indices.tolist())]
         digits.append({"class": guesses[0][0], "probability": guesses[0][1],
@@ -90,11 +99,21 @@ def read(reader: Reader, path: str, items: list[Item], probs: torch.Tensor) -> d
                        "top": [{"class": c, "probability": q} for c, q in guesses],
                        "box": list(item.box)})
     readings = best_readings([[(t["class"], t["probability"]) for t in d["top"]] for d in digits])
+    prediction = readings[0][0] if all(d["is_digit"] for d in digits) else None
     return {"path": path,
-            "prediction": readings[0][0] if all(d["is_digit"] for d in digits) else None,
+            "prediction": prediction,  # the digits only
+            "text": with_separators(prediction, found.separators) if prediction else None,  # as written
             "probability": round(readings[0][1], 4),
             "top": [{"class": text, "probability": round(p, 4)} for text, p in readings],
             "digits": digits}
+
+
+def with_separators(digits: str, separators: list[tuple[int, str]]) -> str:
+    """The digits with the separators where they stood: '14483' and [(2, '.')] -> '14.483'."""
+    text = digits
+    for after, mark in reversed(separators):
+        text = text[:after] + mark + text[after:]
+    return text
 
 
 def describe(result: dict) -> str:
@@ -110,7 +129,7 @@ def describe(result: dict) -> str:
     if len(digits) == 1:
         others = ", ".join(f"{t['class']} ({t['probability']:.1%})" for t in result["top"][1:])
         return f"{result['path']}: {best['class']} ({best['probability']:.1%})  next: {others}"
-    return f"{result['path']}: {best['class']}  ({each})"
+    return f"{result['path']}: {result['text']}  ({each})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,11 +177,28 @@ def with_boxes(image: Image.Image, result: dict) -> Image.Image:
     return picture
 
 
-def save_processed(folder: Path, name: str, image: Image.Image, items: list[Item], result: dict) -> None:
-    """Write each digit's 28x28 input (name-0.png, name-1.png, ...) and the picture with boxes (name-boxes.png)."""
-    for i, item in enumerate(items):
+def ink_picture(found: Found) -> Image.Image:
+    """What was taken for ink (dark), for paper lines and patterns (light red), and where touching
+    digits were cut (blue), at the size the picture was searched at."""
+    ink = (255 * (1 - found.ink)).round().to(torch.uint8)
+    paper = found.paper & (found.ink == 0)
+    rgb = torch.stack([ink, torch.where(paper, 170, ink), torch.where(paper, 170, ink)], -1)
+    picture = Image.fromarray(rgb.numpy())
+    draw = ImageDraw.Draw(picture)
+    for left, top, _, bottom in found.cuts:
+        x = left / found.scale
+        draw.line((x, top / found.scale, x, bottom / found.scale), fill=(0, 90, 255), width=2)
+    return picture
+
+
+def save_processed(folder: Path, name: str, image: Image.Image, found: Found, result: dict) -> None:
+    """Write each digit's 28x28 input (name-0.png, name-1.png, ...), the picture with boxes
+    (name-boxes.png) and what was taken for ink (name-ink.png)."""
+    for i, item in enumerate(found.items):
         enlarged(item.pixels).save(folder / f"{name}-{i}.png")
     with_boxes(image, result).save(folder / f"{name}-boxes.png")
+    if found.ink is not None:
+        ink_picture(found).save(folder / f"{name}-ink.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,10 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                 unforeseen = f"could not process it ({type(error).__name__}: {error})"
                 print(f"error: {file}: {error if isinstance(error, ImageError) else unforeseen}", file=sys.stderr)
                 failed = True
-        probs = probabilities(reader, [item for _, _, items in prepared for item in items])
-        for file, image, items in prepared:
-            result = read(reader, str(file), items, probs[:len(items)])
-            probs = probs[len(items):]
+        probs = probabilities(reader, [item for _, _, found in prepared for item in found.items])
+        for file, image, found in prepared:
+            result = read(reader, str(file), found, probs[:len(found.items)])
+            probs = probs[len(found.items):]
             print(json.dumps(result) if args.json else describe(result), flush=True)
             if args.save_processed:
                 name = file.stem
@@ -211,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     name += "_"
                 saved_names.add(name)
                 try:
-                    save_processed(args.save_processed, name, image, items, result)
+                    save_processed(args.save_processed, name, image, found, result)
                 except OSError as error:
                     print(f"error: {file}: cannot write to {args.save_processed}: {error.strerror or error}",
                           file=sys.stderr)

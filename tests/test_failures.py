@@ -103,7 +103,7 @@ def test_awkward_pictures_never_end_in_a_traceback():
     specks = Image.fromarray(np.where(np.random.default_rng(0).random((300, 300)) < 0.002, 0, 255).astype(np.uint8))
     for picture in (frame, specks, Image.new("L", (1, 300), 0), Image.new("RGB", (300, 2), "black")):
         try:
-            items = prepare.prepare_digits(picture)
+            items = prepare.prepare_digits(picture).items
         except prepare.ImageError:
             continue
         assert all(item.pixels.shape == (28, 28) for item in items)
@@ -116,5 +116,5 @@ def test_a_digit_at_the_edge_beats_a_speck_inside(test_digits):
     page = Image.new("L", (300, 300), 255)
     page.paste(Image.fromarray(255 - crop).resize((150, 220), Image.BICUBIC), (0, 40))  # touching the left edge
     page.paste(0, (250, 150, 256, 156))  # a speck of dirt well inside the picture
-    items = prepare.prepare_digits(page)
+    items = prepare.prepare_digits(page).items
     assert len(items) == 1 and items[0].box[0] <= 2 and items[0].box[2] > 100  # the digit, not the speck

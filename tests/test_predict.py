@@ -61,7 +61,7 @@ def accuracy(checkpoint: dict, model: torch.nn.Module, images: list[torch.Tensor
 
 def one_digit(image: Image.Image) -> torch.Tensor:
     """predict.py's input for a picture of one digit (all black if it found several: wrong, whatever they are)."""
-    items = prepare.prepare_digits(image)
+    items = prepare.prepare_digits(image).items
     return items[0].pixels if len(items) == 1 else torch.zeros(28, 28)
 
 
@@ -127,7 +127,7 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     rng = np.random.default_rng(0)
     files = [as_rgb_jpeg(shop_photo(item, rng)) for item in items]
     clean, ours_accuracy, plain_accuracy, ours = three_ways(tmp_path / "mlp.pt", items, labels, files,
-                                                            lambda image: prepare.prepare_clothing(image)[0].pixels)
+                                                            lambda image: prepare.prepare_clothing(image).items[0].pixels)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 2.5

@@ -28,11 +28,11 @@ def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
     results = []
     for i, data in enumerate(files):
         try:
-            items = reader.prepare(prepare.read_image(io.BytesIO(data)))
+            found = reader.prepare(prepare.read_image(io.BytesIO(data)))
         except prepare.ImageError as error:
             results.append({"path": str(i), "prediction": None, "error": str(error)})
             continue
-        results.append(predict.read(reader, str(i), items, predict.probabilities(reader, items)))
+        results.append(predict.read(reader, str(i), found, predict.probabilities(reader, found.items)))
     return results
 
 
@@ -104,7 +104,7 @@ def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint
         assert np.asarray(picture.crop(d["box"])).min() < 100
         assert len(d["top"]) == 3 and d["top"][0]["class"] == d["class"]
     seen = sorted(p.name for p in (tmp_path / "seen").iterdir())
-    assert seen == ["number-0.png", "number-1.png", "number-2.png", "number-boxes.png"]
+    assert seen == ["number-0.png", "number-1.png", "number-2.png", "number-boxes.png", "number-ink.png"]
     boxes = Image.open(tmp_path / "seen" / "number-boxes.png")
     assert boxes.size == picture.size and boxes.mode == "RGB"
     # The text line shows the number and each digit's probability.

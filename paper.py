@@ -1,0 +1,342 @@
+"""Telling ink from paper: what of a picture is pen strokes, and what is paper, light and print.
+
+Read this file to learn how a photo or scan of writing becomes "ink", light strokes on black, with
+everything else set to zero. People write on paper that is itself full of marks, and a model that
+reads digits must never see them:
+
+  1. uneven light and shadows: the paper's own brightness, estimated everywhere by a filter wider
+     than any stroke and subtracted (remove_background);
+  2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page. Each
+     is found by its length and straightness, then removed if it is fainter or thinner than the
+     pen, keeping every pixel where a pen stroke crosses it: a pixel darker than the line's own
+     print, or one with pen strokes on both sides of the line (find_lines, remove_lines);
+  3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
+     fainter than the pen that cover the paper far away from the strokes, below a level that
+     separates the two (texture_floor).
+
+What is left is scaled so that a typical stroke has brightness one (find_ink). prepare.py then
+finds the digits in it; `--save-processed` shows what was taken for ink and what for paper.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+class ImageError(Exception):
+    """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters over squares of pixels
+# ---------------------------------------------------------------------------------------------
+
+def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize a [H, W] image; when shrinking, anti-alias, so that thin strokes are averaged, not skipped."""
+    shrinking = height < pixels.shape[0] or width < pixels.shape[1]
+    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
+                         align_corners=False)[0, 0]
+
+
+def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """The largest value in the size x size square around each pixel of a [H, W] image (size odd)."""
+    # A square's maximum is the maximum along rows of the maxima along columns: two cheap passes,
+    # each taking every window of `size` pixels in a row (unfold) and its largest value (amax), then
+    # turning the image a quarter (.T) so that the second pass runs along the other direction.
+    for _ in range(2):
+        pixels = F.pad(pixels, (size // 2, size // 2), value=-math.inf).unfold(1, size, 1).amax(-1).T
+    return pixels
+
+
+def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    return -max_filter(-pixels, size)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Light and shadow
+# ---------------------------------------------------------------------------------------------
+
+def remove_background(pixels: torch.Tensor) -> torch.Tensor:
+    """Subtract the (possibly uneven) background, so that only ink is left above zero."""
+    # A min filter wider than any stroke erases the ink and leaves the background, shadows
+    # included; the max filter after it undoes the shrinking of bright areas ("opening").
+    small = resize(pixels, *[max(1, round(s * 128 / max(pixels.shape))) for s in pixels.shape]) \
+        if max(pixels.shape) > 128 else pixels
+    size = max(9, max(small.shape) // 4) | 1  # odd, and well wider than a pen stroke
+    background = max_filter(min_filter(small, size), size)
+    # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
+    # A square's mean is the mean along rows of the means along columns: two cheap passes again.
+    background = F.avg_pool2d(background[None, None], (size, 1), stride=1, padding=(size // 2, 0),
+                              count_include_pad=False)
+    background = F.avg_pool2d(background, (1, size), stride=1, padding=(0, size // 2),
+                              count_include_pad=False)[0, 0]
+    background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
+    return (pixels - background).clamp(min=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Ruled lines and grids
+# ---------------------------------------------------------------------------------------------
+
+def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the connected parts of a [H, W] boolean mask (diagonal neighbours count as touching).
+
+    Returns the labels ([H, W], 0 for background, 1 to n for the parts) and each part's bounding
+    box [n, 4] as (top, left, bottom, right), bottom and right exclusive.
+    """
+    height, width = mask.shape
+    # Work on runs: a run is a stretch of set pixels within one row. numpy finds them all at once.
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in the same row-major order as starts
+    first_run = np.searchsorted(rows, np.arange(height + 1))  # runs of row r: first_run[r] to first_run[r+1]
+    # Union-find: runs in neighbouring rows that touch belong to the same part.
+    parent = list(range(len(starts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]  # halve the path as we go, so later searches are short
+            i = parent[i]
+        return i
+
+    starts_list, ends_list = starts.tolist(), ends.tolist()
+    for row in range(1, height):
+        i, i_end = first_run[row - 1], first_run[row]  # runs of the row above
+        j, j_end = first_run[row], first_run[row + 1]  # runs of this row
+        while i < i_end and j < j_end:  # walk both rows left to right, like merging two sorted lists
+            if starts_list[j] <= ends_list[i] and starts_list[i] <= ends_list[j]:  # they touch, or touch diagonally
+                parent[root(j)] = root(i)
+            if ends_list[i] < ends_list[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([root(i) for i in range(len(starts))], dtype=np.int64)
+    part_ids, run_part = np.unique(roots, return_inverse=True)  # parts numbered 0 to n - 1
+    # Paint each run with its part's label (1 to n): +label where a run starts, -label where it ends,
+    # then a running sum along the flattened image.
+    flat = np.zeros(height * width + 1, dtype=np.int64)
+    np.add.at(flat, rows * width + starts, run_part + 1)
+    np.add.at(flat, rows * width + ends, -(run_part + 1))
+    labels = np.cumsum(flat[:-1]).reshape(height, width)
+    boxes = np.empty((len(part_ids), 4), dtype=np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2:] = height, width, 0
+    np.minimum.at(boxes[:, 0], run_part, rows)
+    np.minimum.at(boxes[:, 1], run_part, starts)
+    np.maximum.at(boxes[:, 2], run_part, rows + 1)
+    np.maximum.at(boxes[:, 3], run_part, ends)
+    return labels, boxes
+
+
+def stroke_width(mask: torch.Tensor) -> float:
+    """The mean width of the strokes in a mask, in pixels: twice their area over their outline."""
+    outline = mask & ~min_filter(mask.float(), 3).bool()
+    return 2 * mask.sum().item() / max(outline.sum().item(), 1)
+
+
+def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of a non-empty mask's set pixels; bottom and right exclusive."""
+    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+    return rows[0].item(), cols[0].item(), rows[-1].item() + 1, cols[-1].item() + 1
+
+
+def shifted(mask: np.ndarray, by: int) -> np.ndarray:
+    """`mask` moved down by `by` rows (up if negative), with empty rows coming in."""
+    out = np.zeros_like(mask)
+    if by > 0:
+        out[by:] = mask[:-by]
+    else:
+        out[:by] = mask[-by:]
+    return out
+
+
+@dataclass
+class Lines:
+    """The straight lines found in one direction: each one's strength, thickness and pixels."""
+    strength: np.ndarray  # [count + 1]: the mean ink of each line where it runs alone (0: no line)
+    thickness: np.ndarray  # [count + 1]: in pixels
+    labels: np.ndarray  # [H, W]: which line each pixel lies on, 0 for none
+    ruled: bool  # three lines or more, evenly spaced: printed paper, whatever the pen is like
+    length: np.ndarray  # [count + 1]: how many columns each line covers
+
+
+SLOPES = np.linspace(-0.06, 0.06, 13)  # lines tilted by up to about 3.5 degrees, as in a photo
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """The pixels of `mask` [H, W] in columns of at most four set pixels in a row: a horizontal line's,
+    not those of a stroke that crosses it."""
+    start = mask.copy()
+    for step in range(1, 5):
+        start &= shifted(mask, -step)  # a pixel that starts five set pixels going down
+    thick = start.copy()
+    for step in range(1, 5):
+        thick |= shifted(start, step)
+    return mask & ~thick
+
+
+def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
+    """The straight, roughly horizontal lines in `mask` [H, W] that cover at least `span` columns.
+
+    Every thin pixel votes for the lines through it at each tilt in SLOPES (a Hough transform):
+    the tilt whose votes pile up most sharply is the page's, and the offsets with many votes are
+    its lines, each measured on its thin pixels (where no stroke crosses it).
+    """
+    height, width = mask.shape
+    rows, cols = np.nonzero(thin(mask))
+    if len(rows) < span:
+        return Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
+    offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + height  # noqa: E731
+    votes = [np.bincount(offset(rows, cols, s), minlength=3 * height) for s in SLOPES]
+    slope = SLOPES[int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))]
+    votes = votes[int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))]
+    # Neighbouring offsets with votes make one line, a pixel or a few thick.
+    busy = votes >= max(3, 0.15 * span)
+    line_of_offset = np.cumsum(np.diff(np.concatenate([[0], busy.astype(np.int8)])) == 1) * busy
+    count = int(line_of_offset.max())
+    line = line_of_offset[offset(rows, cols, slope)]
+    columns = np.bincount(np.unique(line * width + cols) // width, minlength=count + 1)
+    pixels = np.bincount(line, minlength=count + 1)
+    strength = np.bincount(line, weights=ink[rows, cols], minlength=count + 1) / np.maximum(pixels, 1)
+    is_line = (columns >= span) & (np.arange(count + 1) > 0)
+    where = np.sort(np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1)[is_line] / pixels[is_line])
+    gaps = np.diff(where)
+    ruled = len(gaps) >= 2 and bool(np.all(np.abs(gaps - np.median(gaps)) <= 0.2 * np.median(gaps)))
+    if ruled:  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
+        is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0)
+    # Every pixel of the mask on a line or one pixel beside it, a crossing stroke's too, is labelled.
+    all_rows, all_cols = np.nonzero(mask)
+    at = offset(all_rows, all_cols, slope)
+    which = np.max([line_of_offset[np.clip(at + d, 0, len(busy) - 1)] for d in (-1, 0, 1)], axis=0)
+    labels = np.zeros(mask.shape, dtype=np.int64)
+    labels[all_rows, all_cols] = np.where(is_line[which], which, 0)
+    return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, ruled, columns)
+
+
+def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, pen_width: float,
+                 ruled_page: bool, full: int) -> np.ndarray:
+    """The pixels of `lines` (horizontal) to remove from `ink` [H, W]: those of every line fainter or
+    thinner than the pen, except where a pen stroke crosses it. `others` marks the ink that is no
+    line; `ruled_page` says the paper is ruled in either direction; `full` is the page's width."""
+    # Printed lines are fainter than a pen, or thinner, or ruled evenly across the page, or (the
+    # margin of ruled paper) right across it: a digit's own stroke, however long, is none of these.
+    fainter, thinner = lines.strength < 0.7 * pen, lines.thickness < 0.6 * pen_width
+    printed = (lines.ruled | (ruled_page & (lines.length >= 0.9 * full))) & (lines.thickness <= 1.5 * pen_width)
+    paper = (lines.strength > 0) & (fainter | thinner | printed)
+    line = paper[lines.labels]
+    # Where a stroke crosses a line, keep the line's pixels: those darker than the print halfway to
+    # the pen (or clearly darker than the print, if the pen is no darker), and those with the
+    # stroke's ink just above and just below.
+    print_ = lines.strength[lines.labels]
+    darker = ink > (print_ + np.maximum(pen, 2 * print_)) / 2
+    above = np.zeros_like(line)
+    below = np.zeros_like(line)
+    for step in range(1, 6):
+        above |= shifted(others, step)
+        below |= shifted(others, -step)
+    return line & ~darker & ~(above & below)
+
+
+def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int) -> np.ndarray:
+    """The pixels of ruled lines, grid lines and margin lines in `ink` [H, W], to be set to paper."""
+    height, width = mask.shape
+    # A line crosses much of the picture, and is longer than a digit could be drawn in a small one.
+    across = horizontal_lines(ink, mask, max(40, int(0.4 * (width - 2 * margin))))
+    down = horizontal_lines(ink.T.copy(), mask.T.copy(), max(40, int(0.4 * (height - 2 * margin))))
+    others = mask & (across.labels == 0) & (down.labels.T == 0)
+    if not others.any():  # nothing but lines: an empty page if there are several, else a lone 1 or 7
+        lines = (across.strength > 0).sum() + (down.strength > 0).sum()
+        return mask if lines >= 2 else np.zeros_like(mask)
+    pen_pixels = ink[others]
+    pen = float(np.median(pen_pixels[pen_pixels > pen_pixels.max() / 2]))
+    pen_width = stroke_width(torch.from_numpy(others))
+    ruled = across.ruled or down.ruled
+    return remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
+        remove_lines(ink.T.copy(), down, others.T.copy(), pen, pen_width, ruled, height - 2 * margin).T
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Printed textures
+# ---------------------------------------------------------------------------------------------
+
+def otsu(values: np.ndarray) -> float:
+    """The level that splits `values` into two groups as different as possible (Otsu's method)."""
+    counts, edges = np.histogram(values, bins=64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(counts)[:-1]
+    above = len(values) - below
+    sum_below = np.cumsum(counts * centres)[:-1]
+    mean_below = sum_below / np.maximum(below, 1)
+    mean_above = (np.sum(counts * centres) - sum_below) / np.maximum(above, 1)
+    between = below * above * (mean_below - mean_above) ** 2  # the spread between the two groups
+    return float(edges[1:-1][np.argmax(between)])
+
+
+def texture_floor(ink: torch.Tensor, pen: float) -> float:
+    """The level of a printed texture under the writing, or 0 if there is none.
+
+    A texture is many marks fainter than the pen, spread over the paper far from any stroke; the
+    soft edges of the strokes, and the noise of a camera, are faint too, but lie along the strokes
+    or are fainter still.
+    """
+    visible = ink > 0.1 * pen
+    if visible.sum() < 20:
+        return 0.0
+    level = otsu(ink[visible].numpy())
+    strong = ink > level
+    spread = lambda marks: (F.adaptive_avg_pool2d(marks.float()[None, None], 8)[0, 0] > 0.01).float().mean()  # noqa: E731
+    weak = visible & ~strong
+    if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
+        return 0.0
+    # Spread over the paper far from the strokes, in most of an 8 x 8 grid's cells: a faint digit
+    # beside a dark one fills a few cells only. Near a stroke: within a stroke's width of it, where
+    # a blurred or enlarged stroke has its soft edge.
+    near = max_filter(strong.float(), 2 * round(stroke_width(strong)) + 9) > 0
+    return level if spread(weak & ~near) >= 0.5 else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# All together
+# ---------------------------------------------------------------------------------------------
+
+def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
+    with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
+    returns what was taken for paper lines or texture (a boolean mask), for a person to look at."""
+    # Polarity. MNIST is light ink on black. Background covers most of any picture of a digit, even a
+    # photo that shows some of the table around the paper; if most of it is light, this is dark ink
+    # on paper: invert it. But a digit cropped tightly may hold as much ink as paper, or more (a 1);
+    # unless the picture is clearly light, its edge, which such a digit touches in a few places
+    # only, tells the paper's shade.
+    edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    paper = pixels.median() if pixels.median() > 0.65 else edge.median()
+    if paper > 0.5:
+        pixels = 1 - pixels
+    # A digit cropped tightly, or a photo it fills, touches the edge: paper added around it lets the
+    # background be measured on all its sides. The paper goes on as it is at the edge (so that a
+    # shadow there is no ink), and whatever ink that brings into the margin is dropped.
+    pixels = F.pad(pixels[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]
+    ink = remove_background(pixels)
+    ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0
+    if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
+        raise ImageError("no digit found: the image is blank or has almost no contrast")
+    # Lines first: a faint grid would otherwise count as a texture, a dark one glue digits together.
+    values = ink.numpy()
+    lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin)
+    ink = torch.where(torch.from_numpy(lines), 0, ink)
+    peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
+    floor = texture_floor(ink, peak.item())
+    removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
+    ink = (ink - floor).clamp(min=0)
+    # Writing is at least as dark as the print it was written on: what is left fainter than the
+    # lines, or than the pattern, is the paper's own grain.
+    faintest = max(0.15, 0.8 * float(np.median(values[lines])) if lines.any() else 0.0)
+    if (lines.any() or floor > 0) and (ink > faintest).sum() < 20:
+        raise ImageError("no digit found: only paper, lines or a printed pattern")
+    peak = ink[ink > ink.max() / 2].median()  # the typical brightness of a stroke
+    ink = (ink / peak).clamp(max=1)
+    return torch.where(ink > 0.1, ink, 0), removed  # faint noise becomes pure black

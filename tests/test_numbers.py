@@ -1,0 +1,205 @@
+"""predict.py on numbers as people really write them: touching digits, notebook paper, printed
+patterns, separators, small and faint writing; and the paper itself, which is never a digit.
+
+Every picture is made here (tests/pictures.py) from MNIST's test digits and our own pens and
+papers. Run with -s to see the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import predict
+import prepare
+import pictures
+from test_reading import read_all
+from test_predict import run_predict
+
+
+def numbers(test_digits, count: int, low: int, high: int, seed: int):
+    """`count` random choices of `low` to `high` MNIST test digits: their images and their labels."""
+    digits, labels = test_digits
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        chosen = rng.choice(len(digits), int(rng.integers(low, high + 1)), replace=False)
+        yield [digits[i] for i in chosen], [int(labels[i]) for i in chosen], rng
+
+
+def exact(results: list[dict], truths: list[str]) -> float:
+    return 100 * float(np.mean([r["prediction"] == t for r, t in zip(results, truths)]))
+
+
+def test_touching_and_overlapping_digits_are_cut_apart(test_digits, cnn_checkpoint):
+    files, truths = [], []
+    for digits, labels, rng in numbers(test_digits, 200, 2, 6, seed=20):
+        files.append(pictures.jpeg(pictures.touching_number(digits, rng)))
+        truths.append("".join(map(str, labels)))
+    results = read_all(cnn_checkpoint, files)
+    found = 100 * np.mean([len(r.get("digits", [])) == len(t) for r, t in zip(results, truths)])
+    print(f"\n200 numbers of 2 to 6 touching or overlapping digits: {exact(results, truths):.1f}% read exactly, "
+          f"the right count of digits in {found:.1f}%")
+    assert exact(results, truths) >= 60  # the aim is 90%: see docs/reading.md
+
+
+def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
+    digits, labels = test_digits
+    wide = [i for i in range(len(digits)) if labels[i] in (0, 4, 7)][:90]
+    files = []
+    for i in wide:  # written flat: half as wide again as it is tall
+        crop = Image.fromarray(255 - pictures.ink_crop(digits[i]))
+        page = Image.new("L", (400, 200), 255)
+        page.paste(crop.resize((300, 120), Image.BICUBIC), (50, 40))
+        files.append(pictures.jpeg(page))
+    results = read_all(cnn_checkpoint, files)
+    one = 100 * np.mean([len(r.get("digits", [])) == 1 for r in results])
+    right = exact(results, [str(labels[i]) for i in wide])
+    print(f"\n90 zeros, fours and sevens written flat: {one:.1f}% found as one digit, {right:.1f}% read right")
+    assert one >= 95
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared"])
+def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper):
+    # The aims are 95% and 98%: these bars leave room for another processor's slightly different network.
+    for low, high, name, bar in ((2, 5, "numbers", 94), (1, 1, "single digits", 96)):
+        files, truths = [], []
+        for digits, labels, rng in numbers(test_digits, 150, low, high, seed=21 + high):
+            files.append(pictures.jpeg(pictures.on_paper(pictures.separated_number(digits, rng), rng, paper)))
+            truths.append("".join(map(str, labels)))
+        results = read_all(cnn_checkpoint, files)
+        print(f"\n150 {name} on {paper} paper, lines crossing them, in uneven light: "
+              f"{exact(results, truths):.1f}% read exactly")
+        assert exact(results, truths) >= bar
+
+
+def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoint):
+    files, truths, texts = [], [], []
+    for digits, labels, rng in numbers(test_digits, 150, 2, 6, seed=22):
+        picture, text = pictures.amount_on_pattern(digits, labels, rng)
+        files.append(pictures.jpeg(picture))
+        truths.append("".join(map(str, labels)))
+        texts.append(text)
+    results = read_all(cnn_checkpoint, files)
+    written = 100 * np.mean([r.get("text") == t for r, t in zip(results, texts)])
+    print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
+          f"{exact(results, truths):.1f}% of the digits read exactly, {written:.1f}% with the separators too")
+    assert exact(results, truths) >= 90
+    assert written >= 75
+
+
+def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
+    files, truths, texts = [], [], []
+    for digits, labels, rng in numbers(test_digits, 100, 4, 7, seed=23):
+        picture, text = pictures.date_or_phone(digits, labels, rng)
+        files.append(pictures.jpeg(picture))
+        truths.append("".join(map(str, labels)))
+        texts.append(text)
+    results = read_all(cnn_checkpoint, files)
+    written = 100 * np.mean([r.get("text") == t for r, t in zip(results, texts)])
+    print(f"\n100 dates and phone numbers (slashes, dashes): {exact(results, truths):.1f}% of the digits read "
+          f"exactly, {written:.1f}% with the separators too")
+    assert exact(results, truths) >= 85
+    assert written >= 75
+
+
+def test_small_and_faint_numbers_read_as_well_as_large_ones(test_digits, cnn_checkpoint):
+    small, large, truths = [], [], []
+    for digits, labels, rng in numbers(test_digits, 150, 2, 5, seed=24):
+        small.append(pictures.jpeg(pictures.small_and_faint(digits, rng), quality=60))
+        large.append(pictures.jpeg(Image.fromarray((255 * (1 - pictures.separated_number(digits, rng, 90.0)))
+                                                   .astype(np.uint8))))
+        truths.append("".join(map(str, labels)))
+    small_right, large_right = exact(read_all(cnn_checkpoint, small), truths), exact(read_all(cnn_checkpoint, large),
+                                                                                    truths)
+    print(f"\n150 numbers 30-60 pixels high, grey ballpoint on grey paper, JPEG quality 60: {small_right:.1f}% "
+          f"read exactly; the same numbers 90 pixels high in black on white: {large_right:.1f}%")
+    assert small_right >= large_right - 3
+
+
+def test_paper_alone_is_no_digit(cnn_checkpoint):
+    """A page of ruled or squared paper, or a printed pattern, without writing: nothing to read."""
+    rng = np.random.default_rng(25)
+    blank = np.zeros((300, 400), dtype=np.float32)
+    pages = [pictures.on_paper(blank, rng, paper, spacing=int(rng.integers(25, 45)))
+             for paper in ("ruled", "squared") for _ in range(5)]
+    pages += [Image.fromarray((255 * (1 - pictures.security_pattern((200, 500), rng))).astype(np.uint8))
+              for _ in range(5)]
+    refused = 0
+    for page in pages:
+        try:
+            found = predict.load_reader(cnn_checkpoint).prepare(prepare.read_image(io.BytesIO(pictures.jpeg(page))))
+        except prepare.ImageError:
+            refused += 1
+            continue
+        assert not found.items, "paper was read as a digit"
+    print(f"\n{len(pages)} empty pages: {refused} answered 'no digit found', the rest found nothing either")
+    assert refused == len(pages)
+
+
+def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
+    digits, labels = test_digits
+    chosen = [i for i in range(100) if labels[i] != 1][:5]  # no 1s, which a slash could be mistaken for
+    picture = Image.fromarray((255 * (1 - pictures.write(
+        pictures.scaled_crops([digits[i] for i in chosen], 80, np.random.default_rng(0)), [20] * 4, 80, 30,
+        np.random.default_rng(0), {1: "."}))).astype(np.uint8))
+    path = tmp_path / "amount.png"
+    picture.save(path)
+    truth = "".join(str(labels[i]) for i in chosen)
+    result = run_predict("--checkpoint", str(cnn_checkpoint), "--json", "--save-processed", str(tmp_path / "seen"),
+                         str(path))
+    reading = json.loads(result.stdout)
+    assert reading["prediction"] == truth and reading["text"] == truth[:2] + "." + truth[2:]
+    assert len(reading["digits"]) == 5
+    line = run_predict("--checkpoint", str(cnn_checkpoint), str(path)).stdout
+    assert line.startswith(f"{path}: {truth[:2]}.{truth[2:]}  (")
+    # What was taken for ink is saved beside the inputs, at the size the picture was searched at.
+    ink = Image.open(tmp_path / "seen" / "amount-ink.png")
+    assert max(ink.size) == min(512, max(picture.size)) and ink.mode == "RGB"
+    assert abs(ink.width / ink.height - picture.width / picture.height) < 0.02
+
+
+def test_a_notebook_photo_shows_the_lines_it_removed(test_digits, cnn_checkpoint, tmp_path):
+    digits, labels = test_digits
+    rng = np.random.default_rng(26)
+    photo = pictures.on_paper(pictures.separated_number([digits[i] for i in range(3)], rng, 80.0), rng, "squared")
+    found = predict.load_reader(cnn_checkpoint).prepare(photo)
+    assert found.paper.sum() > 0.5 * found.paper.shape[1]  # at least a line's worth of paper removed
+    picture = np.asarray(predict.ink_picture(found))
+    pink = (picture[..., 0] == 255) & (picture[..., 1] == 170)
+    assert pink.sum() == int((found.paper & (found.ink == 0)).sum())
+
+
+@pytest.mark.parametrize("kind", ["dots", "grid", "noise", "specks"])
+def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
+    """Pictures made to cost the most: thousands of parts, a grid of lines, noise, scattered specks."""
+    size = 512
+    page = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(page)
+    rng = np.random.default_rng(27)
+    if kind == "dots":  # a dot every 6 pixels: 7,000 parts
+        for y in range(0, size, 6):
+            for x in range(0, size, 6):
+                draw.point((x, y), fill=0)
+    elif kind == "grid":
+        for v in range(0, size, 9):
+            draw.line((v, 0, v, size), fill=0)
+            draw.line((0, v, size, v), fill=0)
+    elif kind == "noise":
+        page = Image.fromarray(rng.integers(0, 256, (size, size)).astype(np.uint8))
+    else:
+        page = Image.fromarray(np.where(rng.random((size, size)) < 0.05, 0, 255).astype(np.uint8))
+    reader = predict.load_reader(cnn_checkpoint)
+    start = time.perf_counter()
+    try:
+        found = reader.prepare(page)
+        predict.read(reader, kind, found, predict.probabilities(reader, found.items))
+    except prepare.ImageError:
+        pass
+    seconds = time.perf_counter() - start
+    print(f"\n{kind}: {seconds:.2f} s")
+    assert seconds < 3  # about half a second at most on a 2-core machine; generous, so as not to flake
