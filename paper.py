@@ -203,7 +203,8 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     pixels = np.bincount(line, minlength=count + 1)
     strength = np.bincount(line, weights=ink[rows, cols], minlength=count + 1) / np.maximum(pixels, 1)
     is_line = (columns >= span) & (np.arange(count + 1) > 0)
-    where = np.sort(np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1)[is_line] / pixels[is_line])
+    position = np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1) / np.maximum(pixels, 1)
+    where = np.sort(position[is_line])
     gaps = np.diff(where)
     ruled = len(gaps) >= 2 and bool(np.all(np.abs(gaps - np.median(gaps)) <= 0.2 * np.median(gaps)))
     if ruled:  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
@@ -276,6 +277,11 @@ def otsu(values: np.ndarray) -> float:
     return float(edges[1:-1][np.argmax(between)])
 
 
+def spread(marks: torch.Tensor) -> float:
+    """The share of the cells of an 8 x 8 grid over a [H, W] mask that hold some of its marks."""
+    return (F.adaptive_avg_pool2d(marks.float()[None, None], 8)[0, 0] > 0.01).float().mean().item()
+
+
 def texture_floor(ink: torch.Tensor, pen: float) -> float:
     """The level of a printed texture under the writing, or 0 if there is none.
 
@@ -288,7 +294,6 @@ def texture_floor(ink: torch.Tensor, pen: float) -> float:
         return 0.0
     level = otsu(ink[visible].numpy())
     strong = ink > level
-    spread = lambda marks: (F.adaptive_avg_pool2d(marks.float()[None, None], 8)[0, 0] > 0.01).float().mean()  # noqa: E731
     weak = visible & ~strong
     if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
         return 0.0
