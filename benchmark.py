@@ -39,6 +39,7 @@ import common
 import predict as predict_module
 import train_cnn
 import train_mlp
+import training
 from prepare import ImageError
 
 TRAINERS = {"mlp": train_mlp, "cnn": train_cnn}  # each has its model, its recipe and its defaults
@@ -203,7 +204,7 @@ def main() -> None:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist")
     parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
-    parser.add_argument("--val-size", type=common.validation_size, default=5000)
+    parser.add_argument("--val-size", type=training.validation_size, default=5000)
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes for the classic pipeline (pytorch/examples uses 0 on CPU)")
     parser.add_argument("--models", nargs="*", choices=sorted(TRAINERS), default=["mlp", "cnn"],
@@ -213,7 +214,7 @@ def main() -> None:
     parser.add_argument("--against", metavar="DIR",
                         help="only compare train_cnn.py --epochs 1 with the copy of this project in DIR, "
                              "such as an earlier commit checked out with git worktree")
-    parser.add_argument("--rounds", type=common.positive_int, default=3, help="runs of each copy for --against")
+    parser.add_argument("--rounds", type=training.positive_int, default=3, help="runs of each copy for --against")
     args = parser.parse_args()
     if args.against:
         benchmark_against(args)
@@ -230,26 +231,26 @@ def main() -> None:
 
     # 1. The data path alone: produce every batch of one epoch and do nothing with it.
     # The fast path takes a fraction of a second, so the fastest of three runs filters out noise.
-    fast = min(timed(list, common.shuffled_batches(data.train_x, data.train_y, 128)) for _ in range(3))
+    fast = min(timed(list, training.shuffled_batches(data.train_x, data.train_y, 128)) for _ in range(3))
     classic = timed(list, classic_loader(args, data, 128))
     row("data only, batch 128", fast, classic)
 
     # 2. A real training epoch of each model, with its trainer's own recipe (non-digits included),
-    # fed by each path: common.train_epoch() either way, from the same weights.
+    # fed by each path: training.train_epoch() either way, from the same weights.
     for name in args.models:
         trainer = TRAINERS[name]
-        options = common.make_parser("", **trainer.DEFAULTS).parse_args(["--dataset", args.dataset])
+        options = training.make_parser("", **trainer.DEFAULTS).parse_args(["--dataset", args.dataset])
         times = []
         for classic in (False, True):
             torch.manual_seed(0)
             model = trainer.new_model(len(data.classes), torch.device("cpu"))
             recipe = trainer.recipe(model, data, options)
             # Warm-up: the first batches pay one-off set-up costs that are not part of an epoch.
-            common.train_epoch(model, recipe, itertools.islice(
-                common.shuffled_batches(data.train_x, data.train_y, recipe.batch_size), 20))
+            training.train_epoch(model, recipe, itertools.islice(
+                training.shuffled_batches(data.train_x, data.train_y, recipe.batch_size), 20))
             batches = classic_loader(args, data, recipe.batch_size) if classic else \
-                common.shuffled_batches(data.train_x, data.train_y, recipe.batch_size)
-            times.append(timed(common.train_epoch, model, recipe, batches))
+                training.shuffled_batches(data.train_x, data.train_y, recipe.batch_size)
+            times.append(timed(training.train_epoch, model, recipe, batches))
         row(f"{name} training epoch, batch {recipe.batch_size}", *times)
 
     # 3. predict.py, start to finish.

@@ -11,7 +11,9 @@ import argparse
 from pathlib import Path
 
 import common
+import predict
 import report
+import training
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 
     checkpoint = common.load_checkpoint(args.checkpoint)
     device = common.pick_device(args.device)
-    model = common.model_from_checkpoint(checkpoint).to(device)
+    model = predict.model_from_checkpoint(checkpoint).to(device)
     if checkpoint["dataset"] not in common.DATASETS:
         raise common.UserError(f"unknown dataset {checkpoint['dataset']!r} in {args.checkpoint}")
     if not args.no_mistakes:  # the picture goes beside the checkpoint: fail now if it cannot
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     print(report.report(logits, test_y, checkpoint["classes"], *common.loss_and_accuracy(logits, test_y)))
     if checkpoint.get("threshold") is not None:
         seed = checkpoint.get("args", {}).get("seed", 1)
-        rejected = common.nondigit_rate(model, checkpoint["threshold"], seed, checkpoint["mean"], checkpoint["std"])
+        rejected = training.nondigit_rate(model, checkpoint["threshold"], seed, checkpoint["mean"], checkpoint["std"])
         print(report.nondigit_line(checkpoint["threshold"], rejected))
     if not args.no_mistakes:
         print(report.save_mistakes(logits, test_x, test_y, checkpoint["classes"], checkpoint["mean"],

@@ -26,6 +26,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import prepare
+import report
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
@@ -192,9 +193,7 @@ def draw(count: int, seed: int) -> torch.Tensor:
 
 
 if __name__ == "__main__":
-    import common
-
     path = Path("checkpoints") / "nondigits.png"
     path.parent.mkdir(exist_ok=True)
-    common.save_picture(draw(100, seed=0)[:, None], [""] * 100, path)
+    report.save_picture(draw(100, seed=0)[:, None], [""] * 100, path)
     print(f"wrote {path}")

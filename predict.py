@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from PIL import Image, ImageDraw, ImageFont
 
 import common
 import prepare
+import train_cnn
+import train_mlp
 from prepare import Found, ImageError, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
@@ -52,6 +55,21 @@ class Reader:
         return best.values, best.values >= (self.threshold or 0.0), best.indices == self.classes.index("1")
 
 
+def model_from_checkpoint(checkpoint: dict) -> nn.Module:
+    """Rebuild the model a checkpoint describes, with its trained weights, ready for evaluation."""
+    models = {"mlp": train_mlp.MLP, "cnn": train_cnn.CNN}
+    if checkpoint["model"] not in models:
+        raise common.UserError(f"unknown model {checkpoint['model']!r} in checkpoint "
+                               f"(expected one of {sorted(models)})")
+    model = models[checkpoint["model"]](num_classes=len(checkpoint["classes"]))
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError:
+        raise common.UserError(f"the checkpoint's weights do not fit the current {checkpoint['model']} model; "
+                        "retrain it with this version of the code") from None
+    return model.eval()
+
+
 DEFAULT_CHECKPOINT = common.default_checkpoint_path("cnn", "mnist")  # what `python train_cnn.py` writes
 
 
@@ -62,7 +80,7 @@ def load_reader(path: Path) -> Reader:
     checkpoint = common.load_checkpoint(path)
     # Digits and clothes were put into 28x28 in different ways; each model gets what it was trained on.
     digits = checkpoint["dataset"] == "mnist"
-    return Reader(model=common.model_from_checkpoint(checkpoint), mean=checkpoint["mean"], std=checkpoint["std"],
+    return Reader(model=model_from_checkpoint(checkpoint), mean=checkpoint["mean"], std=checkpoint["std"],
                   classes=checkpoint["classes"], threshold=checkpoint.get("threshold") if digits else None,
                   digits=digits)
 

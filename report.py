@@ -2,7 +2,7 @@
 
 Read this file to learn how to look at a model's results beyond one accuracy figure: a confusion
 matrix says which classes it mixes up, a picture of its most confident mistakes shows why, and a
-CSV log of the epochs can be plotted. common.fit() and evaluate.py call these; none of it changes
+CSV log of the epochs can be plotted. training.fit() and evaluate.py call these; none of it changes
 what the model learns.
 """
 
@@ -11,21 +11,15 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from PIL import ImageDraw
 from torch import Tensor
 
-if TYPE_CHECKING:  # for the type hints only: common.py imports this file
-    from common import Data
+import common
+
 
 LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-class WriteError(Exception):
-    """A picture or log that could not be written; common.run() shows it as one line."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +60,7 @@ def write_log(rows: list[dict], out: Path) -> Path:
             writer.writeheader()
             writer.writerows(rows)
     except OSError as error:
-        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+        raise common.WriteError(f"cannot write {path}: {error.strerror or error}") from None
     return path
 
 
@@ -122,14 +116,14 @@ def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int =
     try:
         picture.save(path)
     except OSError as error:
-        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+        raise common.WriteError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:
     return (images * std + mean).clamp(0, 1)
 
 
-def save_samples(data: Data, out: Path) -> Path:
+def save_samples(data: common.Data, out: Path) -> Path:
     """A picture of the first 50 training images with their labels: the first look at the data."""
     path = out.with_name(f"{out.stem}-samples.png")
     save_picture(unnormalise(data.train_x[:50], data.mean, data.std),

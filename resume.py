@@ -1,6 +1,6 @@
 """Resuming an interrupted training run, so that it ends exactly as the uninterrupted run would.
 
-Read this after common.py, whose fit() saves the run so far after every epoch and calls restore()
+Read this after training.py, whose fit() saves the run so far after every epoch and calls restore()
 when a run is resumed. Ending "exactly" takes more than the weights: the optimiser's moving
 averages, the learning-rate schedule's position, the random number generators (which shuffle and
 augment), the epoch log, and every option that shapes the training.
@@ -52,22 +52,24 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, model_na
     return argparse.Namespace(**{**vars(args), **{key: started[key] for key in KEPT_BY_RESUME}}), checkpoint
 
 
-def training_state(recipe: common.Recipe, log: list, device: torch.device) -> dict:
+def training_state(optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+                   log: list, device: torch.device) -> dict:
     """What continuing exactly where a run stopped needs, beyond the model itself."""
-    state = {"optimizer": recipe.optimizer.state_dict(),
-             "scheduler": recipe.scheduler.state_dict() if recipe.scheduler else None,
+    state = {"optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler else None,
              "rng": {"cpu": torch.get_rng_state()}, "log": log}  # so that shuffling and augmentation go on the same
     if device.type == "cuda":
         state["rng"]["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore(checkpoint: dict, model: nn.Module, recipe: common.Recipe, device: torch.device) -> list:
+def restore(checkpoint: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
+            scheduler: torch.optim.lr_scheduler.LRScheduler | None, device: torch.device) -> list:
     """Put the model, optimiser, schedule and random numbers back as they were; returns the epoch log."""
     model.load_state_dict(checkpoint["state_dict"])
-    recipe.optimizer.load_state_dict(checkpoint["optimizer"])
-    if recipe.scheduler:
-        recipe.scheduler.load_state_dict(checkpoint["scheduler"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler:
+        scheduler.load_state_dict(checkpoint["scheduler"])
     torch.set_rng_state(checkpoint["rng"]["cpu"])
     if device.type == "cuda" and "cuda" in checkpoint["rng"]:
         torch.cuda.set_rng_state(checkpoint["rng"]["cuda"], device)

@@ -4,8 +4,8 @@ Read this file to learn what makes a convolutional network work on images, and a
 that gets the most out of ten epochs: batch normalisation, dropout, a one-cycle learning-rate
 schedule, label smoothing, on-the-fly augmentation, non-digits that teach it to say "not sure",
 and mixed precision; and, in the comments on the model, what made it fast on a CPU (measured
-with torch.profiler: see the README). What it shares with train_mlp.py (data, loops,
-checkpoints) is in common.py.
+with torch.profiler: see the README). What it shares with train_mlp.py is in
+common.py (data, checkpoints) and training.py (the epoch loop, the "not a digit" bar, the run).
 
     python train_cnn.py --epochs 10
     python train_cnn.py --epochs 10 --dataset fashion-mnist   # clothes: about 93.4%
@@ -20,6 +20,7 @@ from torch import nn
 
 import common
 import resume
+import training
 
 
 class CNN(nn.Module):
@@ -76,7 +77,7 @@ def new_model(num_classes: int, device: torch.device) -> CNN:
 DEFAULTS = dict(epochs=10, batch_size=128, lr=5e-3)  # the recipe's options, as --help shows them
 
 
-def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> common.Recipe:
+def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> training.Recipe:
     """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
     # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
     # Its fused step updates all the weights in one pass instead of a dozen small operations per
@@ -100,23 +101,23 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> com
         augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
-    outliers = common.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
+    outliers = training.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
     # Mixed precision where the processor has bfloat16 in hardware: 1.6 times faster on the CPU we
-    # measured (see common.bf16_is_native and the README).
-    return common.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
-                         outliers=outliers, mixed_precision=common.bf16_is_native(data.train_x.device))
+    # measured (see training.bf16_is_native and the README).
+    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
+                         outliers=outliers, mixed_precision=training.bf16_is_native(data.train_x.device))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
+    parser = training.make_parser(__doc__.splitlines()[0], **DEFAULTS)
     args, resumed = resume.parse_args(parser, argv, "cnn")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
     model = new_model(len(data.classes), device)
-    common.fit("cnn", model, data, recipe(model, data, args), args, resumed)
+    training.fit("cnn", model, data, recipe(model, data, args), args, resumed)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Read this file to learn the simplest neural network that classifies images well: each image is
 flattened into 784 numbers and passed through two hidden layers. What it shares with train_cnn.py
-(data, loops, checkpoints) is in common.py.
+is in common.py (data, checkpoints) and training.py (the epoch loop, the "not a digit" bar, the run).
 
     python train_mlp.py
     python train_mlp.py --dataset fashion-mnist   # clothes: about 90.4%
@@ -16,6 +16,7 @@ from torch import nn
 
 import common
 import resume
+import training
 
 
 class MLP(nn.Module):
@@ -43,7 +44,7 @@ def new_model(num_classes: int, device: torch.device) -> MLP:
 DEFAULTS = dict(epochs=15, batch_size=256, lr=3e-3)  # the recipe's options, as --help shows them
 
 
-def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> common.Recipe:
+def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> training.Recipe:
     """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
     # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
@@ -59,22 +60,22 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> com
         label_smoothing = 0.0
         # Drawn letters, symbols and scribbles, which the network learns to answer with "no idea"
         # (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
-        outliers = common.nondigit_images(5000, args.seed, data)
+        outliers = training.nondigit_images(5000, args.seed, data)
     else:
         # Clothes come centred and upright, and moving or mirroring them did not help this network in
         # our trials. What did: label smoothing (see train_cnn.py), against its memorising the images.
         augment, label_smoothing, outliers = None, 0.1, None
-    return common.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing, outliers)
+    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing, outliers)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = common.make_parser(__doc__.splitlines()[0], **DEFAULTS)
+    parser = training.make_parser(__doc__.splitlines()[0], **DEFAULTS)
     args, resumed = resume.parse_args(parser, argv, "mlp")
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
     model = new_model(len(data.classes), device)
-    common.fit("mlp", model, data, recipe(model, data, args), args, resumed)
+    training.fit("mlp", model, data, recipe(model, data, args), args, resumed)
 
 
 if __name__ == "__main__":

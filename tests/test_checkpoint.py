@@ -8,6 +8,8 @@ import pytest
 import torch
 
 import common
+import predict
+import training
 from conftest import Payload
 from train_cnn import CNN
 from train_mlp import MLP
@@ -25,8 +27,8 @@ def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
     args = argparse.Namespace(dataset="mnist", epochs=2, batch_size=16, lr=1e-3, seed=1, out=str(out),
                               data_dir="data", val_size=8, device="cpu", limit=None, no_samples=True,
                               no_mistakes=True)
-    recipe = common.Recipe(torch.optim.AdamW(model.parameters(), lr=args.lr), args.epochs, args.batch_size)
-    return common.fit(name, model, tiny_data(), recipe, args)
+    recipe = training.Recipe(torch.optim.AdamW(model.parameters(), lr=args.lr), args.epochs, args.batch_size)
+    return training.fit(name, model, tiny_data(), recipe, args)
 
 
 @pytest.mark.parametrize("name, model_class", [("mlp", MLP), ("cnn", CNN)])
@@ -46,7 +48,7 @@ def test_round_trip(name, model_class, tmp_path, capsys):
     assert 0 <= checkpoint["test_accuracy"] <= 100
     assert checkpoint["args"]["batch_size"] == 16 and checkpoint["args"]["out"] == str(path)
 
-    rebuilt = common.model_from_checkpoint(common.load_checkpoint(path))
+    rebuilt = predict.model_from_checkpoint(common.load_checkpoint(path))
     assert type(rebuilt) is model_class and not rebuilt.training
     x = torch.randn(5, 1, 28, 28)
     with torch.inference_mode():
@@ -121,9 +123,9 @@ def test_truncated_and_foreign_checkpoints(tmp_path):
     # The right keys, but the weights belong to the other model.
     swapped = torch.load(good, weights_only=True) | {"model": "cnn"}
     with pytest.raises(common.UserError, match="do not fit"):
-        common.model_from_checkpoint(swapped)
+        predict.model_from_checkpoint(swapped)
     with pytest.raises(common.UserError, match="unknown model"):
-        common.model_from_checkpoint(swapped | {"model": "transformer"})
+        predict.model_from_checkpoint(swapped | {"model": "transformer"})
 
 
 def test_nan_loss_stops_training():
@@ -133,5 +135,5 @@ def test_nan_loss_stops_training():
     data = tiny_data()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(common.UserError, match="NaN"):
-        common.train_epoch(model, common.Recipe(optimizer, epochs=1, batch_size=16),
-                           common.shuffled_batches(data.train_x, data.train_y, 16))
+        training.train_epoch(model, training.Recipe(optimizer, epochs=1, batch_size=16),
+                           training.shuffled_batches(data.train_x, data.train_y, 16))

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 import common
 import train_cnn
+import training
 from train_cnn import CNN
 from train_mlp import MLP
 
@@ -50,7 +51,7 @@ def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mn
     torch.manual_seed(0)
     fused, plain = CNN(), CNN()
     plain.load_state_dict(fused.state_dict())
-    args = common.make_parser("", **train_cnn.DEFAULTS).parse_args([])
+    args = training.make_parser("", **train_cnn.DEFAULTS).parse_args([])
     optimizer = train_cnn.recipe(fused, mnist, args).optimizer
     assert optimizer.defaults["fused"]  # this PyTorch (2.4 or newer) has a fused step for the CPU
     group = optimizer.param_groups[0]  # as the one-cycle schedule set them for the first step

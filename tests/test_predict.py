@@ -76,7 +76,7 @@ def three_ways(checkpoint_path: Path, originals: np.ndarray, labels: np.ndarray,
     """Accuracy (%) on the original 28x28 images, on the files as `prepare` reads them, and on the files
     plainly resized; and the prepared inputs."""
     checkpoint = common.load_checkpoint(checkpoint_path)
-    model = common.model_from_checkpoint(checkpoint)
+    model = predict.model_from_checkpoint(checkpoint)
     clean = accuracy(checkpoint, model, [torch.from_numpy(o / 255).float() for o in originals], labels)
     prepared = [prepare(Image.open(io.BytesIO(data))) for data in files]
     plain = [plain_resize(Image.open(io.BytesIO(data))) for data in files]
@@ -97,7 +97,7 @@ def test_mnist_image_comes_through_almost_unchanged(test_digits):
 def test_clean_pngs_match_in_memory_accuracy(test_digits, cnn_checkpoint, tmp_path):
     digits, labels = test_digits
     checkpoint = common.load_checkpoint(cnn_checkpoint)
-    model = common.model_from_checkpoint(checkpoint)
+    model = predict.model_from_checkpoint(checkpoint)
     in_memory = accuracy(checkpoint, model, [torch.from_numpy(d / 255).float() for d in digits], labels)
     through_files = []
     for i, digit in enumerate(digits):
@@ -126,8 +126,8 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     items, labels = items[:N_IMAGES].numpy(), labels[:N_IMAGES].numpy()
     rng = np.random.default_rng(0)
     files = [as_rgb_jpeg(shop_photo(item, rng)) for item in items]
-    clean, ours_accuracy, plain_accuracy, ours = three_ways(tmp_path / "mlp.pt", items, labels, files,
-                                                            lambda image: prepare.prepare_clothing(image).items[0].pixels)
+    clean, ours_accuracy, plain_accuracy, ours = three_ways(
+        tmp_path / "mlp.pt", items, labels, files, lambda image: prepare.prepare_clothing(image).items[0].pixels)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 2.5
@@ -137,7 +137,7 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     for i in range(5):
         (tmp_path / f"photo{i}.jpg").write_bytes(files[i])
     checkpoint = common.load_checkpoint(tmp_path / "mlp.pt")
-    model = common.model_from_checkpoint(checkpoint)
+    model = predict.model_from_checkpoint(checkpoint)
     result = run_predict("--checkpoint", str(tmp_path / "mlp.pt"), "--json", *[str(tmp_path / f"photo{i}.jpg")
                                                                                for i in range(5)])
     assert result.returncode == 0, result.stderr
@@ -266,8 +266,8 @@ def test_model_is_loaded_once_for_many_images(images, tmp_path, monkeypatch, cap
     for i in range(5):
         Image.open(images["one"]).rotate(3 * i, fillcolor=255).save(tmp_path / f"copy{i}.png")
     loads = []
-    original = common.model_from_checkpoint
-    monkeypatch.setattr(common, "model_from_checkpoint", lambda c: loads.append(1) or original(c))
+    original = predict.model_from_checkpoint
+    monkeypatch.setattr(predict, "model_from_checkpoint", lambda c: loads.append(1) or original(c))
     assert predict.main(["--checkpoint", str(checkpoint), str(tmp_path)]) == 0
     assert len(loads) == 1
     assert len(capsys.readouterr().out.splitlines()) == 5

@@ -11,6 +11,7 @@ from PIL import Image
 
 import common
 import report
+import training
 from conftest import ROOT
 
 
@@ -128,7 +129,7 @@ def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypa
 
     # The same run, stopped by Ctrl-C during its third epoch...
     calls = []
-    original = common.train_epoch
+    original = training.train_epoch
 
     def interrupted_in_epoch_3(*args, **kwargs):
         calls.append(1)
@@ -136,7 +137,7 @@ def test_resumed_run_ends_as_the_uninterrupted_one(mnist_dir, tmp_path, monkeypa
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(common, "train_epoch", interrupted_in_epoch_3)
+    monkeypatch.setattr(training, "train_epoch", interrupted_in_epoch_3)
     with pytest.raises(common.Interrupted, match="after epoch 2: continue with --resume"):
         train_mlp.main([*options, "--out", str(tmp_path / "parts.pt")])
     monkeypatch.undo()
@@ -175,7 +176,7 @@ def test_resume_refuses_the_wrong_checkpoint_and_other_options(mnist_dir, fashio
 
     # A run on clothes, stopped by Ctrl-C in its second epoch...
     calls = []
-    original = common.train_epoch
+    original = training.train_epoch
 
     def interrupted_in_epoch_2(*args, **kwargs):
         calls.append(1)
@@ -183,7 +184,7 @@ def test_resume_refuses_the_wrong_checkpoint_and_other_options(mnist_dir, fashio
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(common, "train_epoch", interrupted_in_epoch_2)
+    monkeypatch.setattr(training, "train_epoch", interrupted_in_epoch_2)
     with pytest.raises(common.Interrupted):
         train_mlp.main([*small, "--data-dir", str(fashion_dir), "--dataset", "fashion-mnist", "--epochs", "2",
                         "--out", str(tmp_path / "f.pt")])

@@ -1,0 +1,59 @@
+"""The lesson's house: imports point one way, and the commands the files show work."""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+MODULES = {path.stem: path for path in ROOT.glob("*.py")}
+
+
+def project_imports(path) -> tuple[set[str], list[str]]:
+    """The project's files that `path` imports at its top, and any it imports anywhere else."""
+    tree = ast.parse(path.read_text())
+    top, hidden = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module.split(".")[0]]
+        else:
+            continue
+        for name in filter(MODULES.__contains__, names):
+            (top.add(name) if node in tree.body else hidden.append(f"{path.name} line {node.lineno}: {name}"))
+    return top, hidden
+
+
+def test_imports_point_one_way_up_the_readme_table():
+    # The README's file table, top to bottom, is the order of the layers.
+    table = re.findall(r"^\| `(\w+)\.py`", (ROOT / "README.md").read_text(), re.MULTILINE)
+    assert sorted(table) == sorted(MODULES), "every file in the README's table, once"
+    for position, name in enumerate(table):
+        top, hidden = project_imports(MODULES[name])
+        assert not hidden, f"imports hidden in functions or branches: {hidden}"
+        below = top - set(table[:position])
+        assert not below, f"{name}.py imports {sorted(below)}, which the table lists below it"
+
+
+def test_nondigits_draws_its_sheet_as_its_docstring_says(tmp_path):
+    assert "python nondigits.py" in (ROOT / "nondigits.py").read_text()
+    result = subprocess.run([sys.executable, str(ROOT / "nondigits.py")], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "checkpoints" / "nondigits.png").stat().st_size > 1000
+
+
+def test_the_readme_examples_read_as_the_readme_says(cnn_checkpoint):
+    readme = (ROOT / "README.md").read_text()
+    expected = {"seven.png": "7", "year.png": "2026", "notebook.jpg": "2026", "A.png": None, "smiley.png": None}
+    for name in expected:
+        assert f"python predict.py docs/examples/{name}" in readme or f"docs/examples/{name}" in readme
+    result = subprocess.run([sys.executable, "predict.py", "--checkpoint", str(cnn_checkpoint), "--json",
+                             *(f"docs/examples/{name}" for name in expected)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    readings = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["prediction"] for r in readings] == list(expected.values())

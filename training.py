@@ -1,0 +1,269 @@
+"""The training machinery both trainers share: one epoch, the "not a digit" bar, options, the run.
+
+Read this after common.py, and beside train_cnn.py or train_mlp.py, whose main() calls fit():
+  1. training: one epoch (shuffle, forward, loss, backward, step), with augmentation and, for
+     digits, non-digits that teach the model to be unsure of anything else (nondigits.py);
+  2. the bar below which predict.py says "not a digit", set after training;
+  3. the options both trainers take, and fit(), which trains, tests and saves.
+Resuming an interrupted run is in resume.py; what a learner looks at after training (the report,
+pictures, the CSV log) is in report.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+import common
+import nondigits
+import report
+import resume
+
+# ---------------------------------------------------------------------------------------------
+# 1. Training
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Recipe:
+    """How a model is trained: what each trainer chooses, and all that train_epoch() and fit() use."""
+    optimizer: torch.optim.Optimizer
+    epochs: int
+    batch_size: int
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # stepped after every batch
+    augment: Callable[[Tensor], Tensor] | None = None  # applied to every batch
+    label_smoothing: float = 0.0
+    outliers: Tensor | None = None  # images of no class (non-digits), taught to get a uniform answer
+    mixed_precision: bool = False  # compute in bfloat16 where it is safe (see bf16_is_native)
+
+
+OUTLIER_SHARE = 0.25  # non-digits brought into every batch, per digit in it
+OUTLIER_WEIGHT = 0.5  # their loss's weight against the digits' (as Hendrycks et al., 2019, found best)
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether `device` computes in bfloat16 natively, so that mixed precision makes training faster.
+
+    bfloat16 keeps float32's range with fewer digits, plenty for a network's products and sums.
+    Recent x86 processors (AVX512-BF16, AMX) and NVIDIA GPUs since Ampere have it in hardware;
+    elsewhere it would be emulated, and slower, so training stays in float32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":  # torch's own tests of the processor, under private names that may change
+        tests = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in tests)
+    return False
+
+
+def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """The images and their labels in a fresh random order, `batch_size` at a time, each by one indexing."""
+    order = torch.randperm(len(images), device=images.device)
+    for batch in order.split(batch_size):
+        yield images[batch], labels[batch]
+
+
+def train_epoch(model: nn.Module, recipe: Recipe, batches: Iterable[tuple[Tensor, Tensor]],
+                progress_label: str | None = None) -> tuple[float, float]:
+    """One pass over the training batches; returns the mean loss and the accuracy (%) on them.
+
+    With recipe.outliers, every batch brings OUTLIER_SHARE as many of them, and the model is taught
+    to answer them with every class equally likely. With `progress_label`, such as "epoch 3/10", the
+    epoch's progress shows on one line that keeps being rewritten (for a terminal).
+    """
+    model.train()  # dropout and batch norm behave as in training
+    # Sums stay on the device: calling .item() every step would make the CPU wait for a GPU.
+    loss_sum, correct, seen = 0.0, 0, 0
+    for step, (x, y) in enumerate(batches):
+        n = len(y)
+        if recipe.outliers is not None:
+            picked = torch.randint(len(recipe.outliers), (int(n * OUTLIER_SHARE),), device=x.device)
+            x = torch.cat([x, recipe.outliers[picked]])
+        if recipe.augment is not None:
+            x = recipe.augment(x)
+        # Mixed precision: autocast runs convolutions and matrix products in bfloat16, and keeps
+        # what needs float32's precision (batch norm, the softmax inside the loss) in float32.
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=recipe.mixed_precision):
+            logits = model(x).float()
+        logits, outlier_logits = logits[:n], logits[n:]
+        # cross_entropy takes raw logits: the softmax is inside it, computed stably.
+        loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+        total = loss
+        if recipe.outliers is not None:
+            # Outlier exposure: the target for a non-digit is the uniform distribution over the classes.
+            uniform = torch.full_like(outlier_logits, 1 / logits.shape[1])
+            total = loss + OUTLIER_WEIGHT * F.cross_entropy(outlier_logits, uniform)
+        recipe.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        recipe.optimizer.step()
+        if recipe.scheduler is not None:
+            recipe.scheduler.step()  # our schedules change the learning rate after every batch
+        loss_sum += loss.detach() * n  # the digits' loss only, comparable with validation's
+        correct += (logits.argmax(1) == y).sum()
+        seen += n
+        if progress_label and step % 20 == 0:
+            report.progress(progress_label, seen)
+    mean_loss = float(loss_sum) / seen
+    if not math.isfinite(mean_loss):
+        raise common.UserError("the training loss became NaN or infinite; try a smaller --lr")
+    return mean_loss, 100 * int(correct) / seen
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Not a digit
+# ---------------------------------------------------------------------------------------------
+
+CALIBRATION_RATE = 0.005  # the share of real digits that may be answered "not a digit"
+
+
+def calibrate(digit_logits: Tensor) -> float:
+    """The probability below which predict.py says "not a digit": the bar that CALIBRATION_RATE of
+    these digits' best probabilities fall below (fit() gives it the validation digits' logits)."""
+    confidence = digit_logits.softmax(1).amax(1)
+    return torch.quantile(confidence.float().cpu(), CALIBRATION_RATE).item()
+
+
+def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
+    """Drawn letters, symbols and scribbles, and half as many pairs of training digits run together
+    (nondigits.py), normalised like the digits, on their device."""
+    digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed)])
+    return common.normalise(images, data.mean, data.std).to(data.train_x.device)
+
+
+def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float) -> float:
+    """The share (%) of 2,000 drawn non-digits, never used in training, that fall below the bar."""
+    device = next(model.parameters()).device
+    unseen = common.normalise(nondigits.draw(2000, seed=1_000_000 + seed), mean, std).to(device)
+    return 100 * (common.predict_logits(model, unseen).softmax(1).amax(1) < threshold).float().mean().item()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The whole run: options, then train, test, save
+# ---------------------------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def validation_size(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < common.TRAIN_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be from 0 to {common.TRAIN_SIZE - 1} (the training set has {common.TRAIN_SIZE} images), got {text}")
+    return value
+
+
+def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
+    """The options both trainers share; `epochs`, `batch_size` and `lr` are the script's own defaults."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist", help="which dataset to train on")
+    parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="images per training step")
+    parser.add_argument("--lr", type=positive_float, default=lr, help="peak learning rate")
+    parser.add_argument("--val-size", type=validation_size, default=5000,
+                        help="training images held out to validate each epoch (0: none)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
+    parser.add_argument("--device", choices=common.DEVICES, default="auto",
+                        help="where to train; auto picks a GPU (CUDA), Apple's MPS or Intel's XPU when present")
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="use at most this many images of each split, for a quick trial run")
+    parser.add_argument("--no-samples", action="store_true", help="do not save a picture of training images")
+    parser.add_argument("--no-mistakes", action="store_true", help="do not save a picture of the test mistakes")
+    parser.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                        help="continue an unfinished run from its checkpoint, with the options it started with")
+    parser.add_argument("--out", default=None,
+                        help="checkpoint file to write (default: checkpoints/<model>.pt, "
+                             "checkpoints/<model>-<dataset>.pt for other datasets)")
+    return parser
+
+
+def fit(model_name: str, model: nn.Module, data: common.Data, recipe: Recipe, args: argparse.Namespace,
+        resumed: dict | None = None) -> dict:
+    """Train for recipe.epochs, print one line per epoch, test once, save and return the checkpoint.
+
+    `args` are the run's options (where to save, which pictures), kept in the checkpoint. Beside the
+    checkpoint go a CSV log of the epochs and, unless switched off, pictures of training images and
+    of the test images the model got wrong. After every epoch but the last, the run so far is saved
+    as <out>-in-progress.pt, which --resume continues (`resumed` is that checkpoint).
+    """
+    out = Path(args.out) if args.out else common.default_checkpoint_path(model_name, args.dataset)
+    in_progress = out.with_name(f"{out.stem}-in-progress.pt")
+    common.check_writable(out)
+    print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
+          f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
+          f"device {data.train_x.device}")
+    if not args.no_samples:  # the first look at the data that every course starts with
+        print(f"training images: {report.save_samples(data, out)}")
+
+    def usable(epochs: int, test_accuracy: float | None = None, threshold: float | None = None) -> dict:
+        """What it takes to use the model later: predict.py, evaluate.py and predict.model_from_checkpoint()."""
+        return {"model": model_name, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "mean": data.mean, "std": data.std, "classes": data.classes, "dataset": args.dataset,
+                "epochs": epochs, "test_accuracy": test_accuracy,
+                "threshold": threshold,  # predict.py names a digit only when its probability reaches this
+                "args": dict(vars(args))}  # plain values only, so that weights_only loading works
+
+    log, first = [], 1
+    if resumed:
+        log = resume.restore(resumed, model, recipe.optimizer, recipe.scheduler, data.train_x.device)
+        first = resumed["epochs"] + 1
+        kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in resume.KEPT_BY_RESUME)
+        print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, keeping its options {kept}")
+    terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
+    saved = 0  # the last epoch saved in in_progress
+    try:
+        for epoch in range(first, recipe.epochs + 1):
+            start = time.perf_counter()
+            label = f"epoch {epoch:>{len(str(recipe.epochs))}}/{recipe.epochs}"
+            batches = shuffled_batches(data.train_x, data.train_y, recipe.batch_size)
+            train_loss, train_acc = train_epoch(model, recipe, batches, label if terminal else None)
+            val_logits = common.predict_logits(model, data.val_x)  # the last epoch's also set the bar below
+            val_loss, val_acc = common.loss_and_accuracy(val_logits, data.val_y)
+            log.append(report.log_row(epoch, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
+            if epoch < recipe.epochs:
+                state = resume.training_state(recipe.optimizer, recipe.scheduler, log, data.train_x.device)
+                common.save_checkpoint(usable(epoch) | state, in_progress)
+                saved = epoch
+            print(report.epoch_line(label, log[-1], erase=terminal), flush=True)
+    except KeyboardInterrupt:
+        raise common.Interrupted(f"after epoch {saved}: continue with --resume {in_progress}" if saved else "") \
+            from None
+
+    # The test set is used once, at the very end, so that it stays an honest estimate.
+    logits = common.predict_logits(model, data.test_x)
+    threshold = None
+    if recipe.outliers is not None:  # without a validation split, the bar comes from training digits
+        threshold = calibrate(val_logits if len(data.val_x) else common.predict_logits(model, data.train_x[:5000]))
+    final = usable(recipe.epochs, common.loss_and_accuracy(logits, data.test_y)[1], threshold)
+    common.save_checkpoint(final, out)
+    in_progress.unlink(missing_ok=True)
+    log_path = report.write_log(log, out)
+    print(report.report(logits, data.test_y, data.classes, *common.loss_and_accuracy(logits, data.test_y)))
+    if threshold is not None:
+        print(report.nondigit_line(threshold, nondigit_rate(model, threshold, args.seed, data.mean, data.std)))
+    print(f"saved {out} and the epoch log {log_path}")
+    if not args.no_mistakes:
+        print(report.save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out))
+    return final
