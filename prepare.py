@@ -195,7 +195,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         window = ink[top:group.bottom + pad, left:group.right + pad]
         mask = segment.mask_of(labels, group, pad)
         pieces = [mask]
-        if judge and group.width > 0.7 * group.height:  # narrower, it cannot hold two digits
+        if judge and group.width > 0.9 * group.height:  # narrower, it hardly holds two digits
             pieces = segment.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
                                                                                    for m in masks])))
         for piece in pieces:
