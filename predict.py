@@ -66,7 +66,7 @@ def model_from_checkpoint(checkpoint: dict) -> nn.Module:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError:
         raise common.UserError(f"the checkpoint's weights do not fit the current {checkpoint['model']} model; "
-                        "retrain it with this version of the code") from None
+                               "retrain it with this version of the code") from None
     return model.eval()
 
 
