@@ -18,6 +18,7 @@ in fonts, doodles drawn differently, photos of clothes, noise.
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+import common
 import prepare
 import report
 
@@ -192,8 +194,16 @@ def draw(count: int, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(images))
 
 
-if __name__ == "__main__":
-    path = Path("checkpoints") / "nondigits.png"
-    path.parent.mkdir(exist_ok=True)
-    report.save_picture(draw(100, seed=0)[:, None], [""] * 100, path)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Draw a sheet of 100 non-digits, as the trainers draw them.")
+    parser.add_argument("--out", default="checkpoints/nondigits.png", help="the picture to write")
+    parser.add_argument("--seed", type=int, default=0, help="which non-digits to draw")
+    args = parser.parse_args(argv)
+    path = Path(args.out)
+    common.check_writable(path)
+    report.save_picture(draw(100, seed=args.seed)[:, None], [""] * 100, path)
     print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    common.run(main)
