@@ -1,6 +1,6 @@
 """Resuming an interrupted training run, so that it ends exactly as the uninterrupted run would.
 
-Read this after training.py, whose fit() saves the run so far after every epoch and calls restore()
+Read this after training.py, whose Run saves the run so far after every epoch and calls restore()
 when a run is resumed. Ending "exactly" takes more than the weights: the optimiser's moving
 averages, the learning-rate schedule's position, the random number generators (which shuffle and
 augment), the epoch log, and every option that shapes the training.

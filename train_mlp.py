@@ -46,13 +46,9 @@ DEFAULTS = dict(epochs=15, batch_size=256, lr=3e-3)  # the recipe's options, as 
 
 def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> training.Recipe:
     """How this network is trained: optimiser, schedule, augmentation, label smoothing, non-digits."""
-    # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
-    # One cycle: the learning rate warms up to --lr, then anneals to almost zero by the last batch,
-    # which trains fast at first and settles precisely at the end.
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
-                                                    total_steps=args.epochs * steps_per_epoch)
+    # AdamW and a one-cycle schedule: see training.py.
+    optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, steps_per_epoch, fused=False)
     if args.dataset == "mnist":
         # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
         # random shifts and rotations of every batch teach it that, and it overfits far less.
@@ -75,7 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
     model = new_model(len(data.classes), device)
-    training.fit("mlp", model, data, recipe(model, data, args), args, resumed)
+    run = training.Run("mlp", model, data, recipe(model, data, args), args, resumed)  # prints what it trains
+
+    # The run: one epoch of training, then validation, its line printed and the run so far saved.
+    with run.interruptible():  # Ctrl-C: one line that says how to continue with --resume
+        for epoch in run.epochs():
+            train_loss, train_acc = training.train_epoch(model, run.recipe, run.batches(), run.progress())
+            val_logits = common.predict_logits(model, data.val_x)
+            run.end_epoch(epoch, train_loss, train_acc, val_logits)
+    run.finish()  # tests once, sets the "not a digit" bar, saves the checkpoint and the report
 
 
 if __name__ == "__main__":

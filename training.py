@@ -1,10 +1,13 @@
-"""The training machinery both trainers share: one epoch, the "not a digit" bar, options, the run.
+"""The training machinery both trainers share: one epoch, the "not a digit" bar, options, a run.
 
-Read this after common.py, and beside train_cnn.py or train_mlp.py, whose main() calls fit():
-  1. training: one epoch (shuffle, forward, loss, backward, step), with augmentation and, for
-     digits, non-digits that teach the model to be unsure of anything else (nondigits.py);
+Read this after common.py, and beside train_cnn.py or train_mlp.py, whose main() shows the run
+itself (the epoch loop) and calls on what is here for the details:
+  1. training: the optimiser and schedule, and one epoch (shuffle, forward, loss, backward, step),
+     with augmentation and, for digits, non-digits that teach the model to be unsure of anything
+     else (nondigits.py);
   2. the bar below which predict.py says "not a digit", set after training;
-  3. the options both trainers take, and fit(), which trains, tests and saves.
+  3. the options both trainers take, and Run: what is printed and saved around the epoch loop,
+     resuming, and the end (testing once, the checkpoint, the report).
 Resuming an interrupted run is in resume.py; what a learner looks at after training (the report,
 pictures, the CSV log) is in report.py.
 """
@@ -15,6 +18,7 @@ import argparse
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -34,7 +38,7 @@ import resume
 
 @dataclass
 class Recipe:
-    """How a model is trained: what each trainer chooses, and all that train_epoch() and fit() use."""
+    """How a model is trained: what each trainer chooses, and all that train_epoch() and Run use."""
     optimizer: torch.optim.Optimizer
     epochs: int
     batch_size: int
@@ -43,6 +47,22 @@ class Recipe:
     label_smoothing: float = 0.0
     outliers: Tensor | None = None  # images of no class (non-digits), taught to get a uniform answer
     mixed_precision: bool = False  # compute in bfloat16 where it is safe (see bf16_is_native)
+
+
+def adamw_one_cycle(model: nn.Module, lr: float, epochs: int, steps_per_epoch: int, fused: bool = False,
+                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The optimiser and learning-rate schedule both trainers use."""
+    # AdamW adapts each weight's step size; its weight decay gently pulls unneeded weights to zero.
+    # Fused, its step updates all the weights in one pass instead of a dozen small operations per
+    # tensor: the same arithmetic, in less time. A device without the fused kernel refuses it.
+    try:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2, fused=fused or None)
+    except RuntimeError:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    # One cycle: the learning rate warms up to `lr`, then anneals to almost zero by the last batch,
+    # which trains fast at first and settles precisely at the end.
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    return optimizer, scheduler
 
 
 OUTLIER_SHARE = 0.25  # non-digits brought into every batch, per digit in it
@@ -126,7 +146,7 @@ CALIBRATION_RATE = 0.005  # the share of real digits that may be answered "not a
 
 def calibrate(digit_logits: Tensor) -> float:
     """The probability below which predict.py says "not a digit": the bar that CALIBRATION_RATE of
-    these digits' best probabilities fall below (fit() gives it the validation digits' logits)."""
+    these digits' best probabilities fall below (Run gives it the last epoch's validation logits)."""
     confidence = digit_logits.softmax(1).amax(1)
     return torch.quantile(confidence.float().cpu(), CALIBRATION_RATE).item()
 
@@ -147,7 +167,7 @@ def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, st
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. The whole run: options, then train, test, save
+# 3. A run: its options, and what happens around the epoch loop
 # ---------------------------------------------------------------------------------------------
 
 
@@ -199,71 +219,94 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     return parser
 
 
-def fit(model_name: str, model: nn.Module, data: common.Data, recipe: Recipe, args: argparse.Namespace,
-        resumed: dict | None = None) -> dict:
-    """Train for recipe.epochs, print one line per epoch, test once, save and return the checkpoint.
+class Run:
+    """The bookkeeping around the epoch loop that train_cnn.py and train_mlp.py show: where the run
+    is saved, what it prints, resuming, the run so far saved after every epoch, and the end (testing
+    once, the "not a digit" bar, the checkpoint and the report). `args` are the run's options, kept
+    in the checkpoint; `resumed` is the checkpoint that --resume continues."""
 
-    `args` are the run's options (where to save, which pictures), kept in the checkpoint. Beside the
-    checkpoint go a CSV log of the epochs and, unless switched off, pictures of training images and
-    of the test images the model got wrong. After every epoch but the last, the run so far is saved
-    as <out>-in-progress.pt, which --resume continues (`resumed` is that checkpoint).
-    """
-    out = Path(args.out) if args.out else common.default_checkpoint_path(model_name, args.dataset)
-    in_progress = out.with_name(f"{out.stem}-in-progress.pt")
-    common.check_writable(out)
-    print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
-          f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
-          f"device {data.train_x.device}")
-    if not args.no_samples:  # the first look at the data that every course starts with
-        print(f"training images: {report.save_samples(data, out)}")
+    def __init__(self, model_name: str, model: nn.Module, data: common.Data, recipe: Recipe,
+                 args: argparse.Namespace, resumed: dict | None = None):
+        self.model_name, self.model, self.data, self.recipe, self.args = model_name, model, data, recipe, args
+        self.out = Path(args.out) if args.out else common.default_checkpoint_path(model_name, args.dataset)
+        self.in_progress = self.out.with_name(f"{self.out.stem}-in-progress.pt")
+        common.check_writable(self.out)
+        print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
+              f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
+              f"device {data.train_x.device}")
+        if not args.no_samples:  # the first look at the data that every course starts with
+            print(f"training images: {report.save_samples(data, self.out)}")
+        self.log: list[dict] = []
+        self.first, self.saved = 1, 0  # the first epoch to train; the last one saved in self.in_progress
+        if resumed:
+            self.log = resume.restore(resumed, model, recipe.optimizer, recipe.scheduler, data.train_x.device)
+            self.first = resumed["epochs"] + 1
+            kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in resume.KEPT_BY_RESUME)
+            print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, keeping its options {kept}")
+        self.terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
 
-    def usable(epochs: int, test_accuracy: float | None = None, threshold: float | None = None) -> dict:
+    def epochs(self) -> Iterator[int]:
+        """The epochs still to train, each timed from here to end_epoch()."""
+        for epoch in range(self.first, self.recipe.epochs + 1):
+            self.started = time.perf_counter()
+            self.label = f"epoch {epoch:>{len(str(self.recipe.epochs))}}/{self.recipe.epochs}"
+            yield epoch
+
+    def batches(self) -> Iterator[tuple[Tensor, Tensor]]:
+        return shuffled_batches(self.data.train_x, self.data.train_y, self.recipe.batch_size)
+
+    def progress(self) -> str | None:
+        """What train_epoch() shows of the epoch's progress: its label, in a terminal only."""
+        return self.label if self.terminal else None
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Ctrl-C ends the run in one line that says how to continue it."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            hint = f"after epoch {self.saved}: continue with --resume {self.in_progress}" if self.saved else ""
+            raise common.Interrupted(hint) from None
+
+    def end_epoch(self, epoch: int, train_loss: float, train_acc: float, val_logits: Tensor) -> None:
+        """The epoch's line in the log and on the screen, and the run so far saved, unless it was the last."""
+        self.val_logits = val_logits  # the last epoch's also set the "not a digit" bar, in finish()
+        val_loss, val_acc = common.loss_and_accuracy(val_logits, self.data.val_y)
+        self.log.append(report.log_row(epoch, train_loss, train_acc, val_loss, val_acc,
+                                       time.perf_counter() - self.started))
+        if epoch < self.recipe.epochs:
+            state = resume.training_state(self.recipe.optimizer, self.recipe.scheduler, self.log,
+                                          self.data.train_x.device)
+            common.save_checkpoint(self.checkpoint(epoch) | state, self.in_progress)
+            self.saved = epoch
+        print(report.epoch_line(self.label, self.log[-1], erase=self.terminal), flush=True)
+
+    def checkpoint(self, epochs: int, test_accuracy: float | None = None, threshold: float | None = None) -> dict:
         """What it takes to use the model later: predict.py, evaluate.py and predict.model_from_checkpoint()."""
-        return {"model": model_name, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                "mean": data.mean, "std": data.std, "classes": data.classes, "dataset": args.dataset,
-                "epochs": epochs, "test_accuracy": test_accuracy,
+        return {"model": self.model_name, "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
+                "mean": self.data.mean, "std": self.data.std, "classes": self.data.classes,
+                "dataset": self.args.dataset, "epochs": epochs, "test_accuracy": test_accuracy,
                 "threshold": threshold,  # predict.py names a digit only when its probability reaches this
-                "args": dict(vars(args))}  # plain values only, so that weights_only loading works
+                "args": dict(vars(self.args))}  # plain values only, so that weights_only loading works
 
-    log, first = [], 1
-    if resumed:
-        log = resume.restore(resumed, model, recipe.optimizer, recipe.scheduler, data.train_x.device)
-        first = resumed["epochs"] + 1
-        kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in resume.KEPT_BY_RESUME)
-        print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, keeping its options {kept}")
-    terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
-    saved = 0  # the last epoch saved in in_progress
-    try:
-        for epoch in range(first, recipe.epochs + 1):
-            start = time.perf_counter()
-            label = f"epoch {epoch:>{len(str(recipe.epochs))}}/{recipe.epochs}"
-            batches = shuffled_batches(data.train_x, data.train_y, recipe.batch_size)
-            train_loss, train_acc = train_epoch(model, recipe, batches, label if terminal else None)
-            val_logits = common.predict_logits(model, data.val_x)  # the last epoch's also set the bar below
-            val_loss, val_acc = common.loss_and_accuracy(val_logits, data.val_y)
-            log.append(report.log_row(epoch, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
-            if epoch < recipe.epochs:
-                state = resume.training_state(recipe.optimizer, recipe.scheduler, log, data.train_x.device)
-                common.save_checkpoint(usable(epoch) | state, in_progress)
-                saved = epoch
-            print(report.epoch_line(label, log[-1], erase=terminal), flush=True)
-    except KeyboardInterrupt:
-        raise common.Interrupted(f"after epoch {saved}: continue with --resume {in_progress}" if saved else "") \
-            from None
-
-    # The test set is used once, at the very end, so that it stays an honest estimate.
-    logits = common.predict_logits(model, data.test_x)
-    threshold = None
-    if recipe.outliers is not None:  # without a validation split, the bar comes from training digits
-        threshold = calibrate(val_logits if len(data.val_x) else common.predict_logits(model, data.train_x[:5000]))
-    final = usable(recipe.epochs, common.loss_and_accuracy(logits, data.test_y)[1], threshold)
-    common.save_checkpoint(final, out)
-    in_progress.unlink(missing_ok=True)
-    log_path = report.write_log(log, out)
-    print(report.report(logits, data.test_y, data.classes, *common.loss_and_accuracy(logits, data.test_y)))
-    if threshold is not None:
-        print(report.nondigit_line(threshold, nondigit_rate(model, threshold, args.seed, data.mean, data.std)))
-    print(f"saved {out} and the epoch log {log_path}")
-    if not args.no_mistakes:
-        print(report.save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, out))
-    return final
+    def finish(self) -> dict:
+        """Test once, set the "not a digit" bar, save the checkpoint, the log and the report; return the checkpoint."""
+        model, data = self.model, self.data
+        # The test set is used once, at the very end, so that it stays an honest estimate.
+        logits = common.predict_logits(model, data.test_x)
+        test_loss, test_acc = common.loss_and_accuracy(logits, data.test_y)
+        threshold = None
+        if self.recipe.outliers is not None:  # without a validation split, the bar comes from training digits
+            threshold = calibrate(self.val_logits if len(data.val_x) else
+                                  common.predict_logits(model, data.train_x[:5000]))
+        final = self.checkpoint(self.recipe.epochs, test_acc, threshold)
+        common.save_checkpoint(final, self.out)
+        self.in_progress.unlink(missing_ok=True)
+        log_path = report.write_log(self.log, self.out)
+        print(report.report(logits, data.test_y, data.classes, test_loss, test_acc))
+        if threshold is not None:
+            print(report.nondigit_line(threshold, nondigit_rate(model, threshold, self.args.seed, data.mean, data.std)))
+        print(f"saved {self.out} and the epoch log {log_path}")
+        if not self.args.no_mistakes:
+            print(report.save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, self.out))
+        return final

@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real datasets are, and the data loaded once per test session.
+"""Shared fixtures and helpers: where the real datasets are, the data loaded once per test session,
+running a script, reading pictures as predict.py does, and a tiny training run.
 
 Tests that need the real MNIST look for it in $MNIST_DATA_DIR, then in the project's data/ folder,
 then in ../shared/data beside the project (this project's CI), and finally try to download it into
@@ -6,7 +7,9 @@ data/. Without data and without network they skip, saying why; when CI is set th
 since CI must run them.
 """
 
+import io
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
+import predict  # noqa: E402
+import prepare  # noqa: E402
+import training  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))  # tests run beside other work; two threads are plenty
 
@@ -78,3 +84,47 @@ def test_digits(mnist_dir) -> tuple:
     """The first 1,000 MNIST test images as uint8 numpy arrays, and their labels."""
     images, labels = common.read_dataset("mnist", mnist_dir, train=False)
     return images[:1000].numpy(), labels[:1000].numpy()
+
+
+def run_script(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+def run_predict(*args: str) -> subprocess.CompletedProcess:
+    return run_script("predict.py", *args)
+
+
+def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
+    """predict.py's reading of each file, as its --json would print it."""
+    reader = predict.load_reader(checkpoint)
+    results = []
+    for i, data in enumerate(files):
+        try:
+            found = reader.prepare(prepare.read_image(io.BytesIO(data)))
+        except prepare.ImageError as error:
+            results.append({"path": str(i), "prediction": None, "error": str(error)})
+            continue
+        results.append(predict.read(reader, str(i), found, predict.probabilities(reader, found.items)))
+    return results
+
+
+def tiny_data(n: int = 64) -> common.Data:
+    """Random images and labels: enough to exercise a training run without the real dataset."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+    return common.Data(x, y, x[:8], y[:8], x[:16], y[:16], mean=0.13, std=0.31,
+                       classes=[str(d) for d in range(10)])
+
+
+def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
+    """Two epochs on tiny_data(), by the trainers' own loop, with their own options."""
+    parser = training.make_parser("test", epochs=2, batch_size=16, lr=1e-3)
+    args = parser.parse_args(["--out", str(out), "--val-size", "8", "--no-samples", "--no-mistakes"])
+    data = tiny_data()
+    recipe = training.Recipe(torch.optim.AdamW(model.parameters(), lr=args.lr), args.epochs, args.batch_size)
+    run = training.Run(name, model, data, recipe, args)
+    for epoch in run.epochs():
+        train_loss, train_acc = training.train_epoch(model, recipe, run.batches(), run.progress())
+        run.end_epoch(epoch, train_loss, train_acc, common.predict_logits(model, data.val_x))
+    return run.finish()

@@ -1,4 +1,4 @@
-"""Pictures of numbers as people write them, made from MNIST test digits: for the reading tests.
+"""Pictures of digits and numbers as people make them, from MNIST test digits: for the reading tests.
 
 Each function draws one kind of picture that predict.py must read: numbers whose digits touch or
 overlap, numbers on ruled or squared notebook paper photographed in uneven light, amounts written
@@ -12,7 +12,8 @@ import io
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+import torch
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def ink_crop(digit: np.ndarray) -> np.ndarray:
@@ -228,3 +229,62 @@ def date_or_phone(digits: list[np.ndarray], labels: list[int], rng: np.random.Ge
     darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, separators)
     text = "".join(str(label) + separators.get(i, "") for i, label in enumerate(labels))
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
+
+
+def person_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """An MNIST digit redrawn as a person would make it: dark on white, large, thicker or thinner, off-centre."""
+    size = int(rng.integers(200, 400))
+    big = Image.fromarray(255 - digit).resize((size, size), Image.BICUBIC)
+    stroke = int(rng.choice([0, 3, 5, 7]))
+    if stroke:  # a min filter spreads the dark ink (a thicker pen), a max filter thins it
+        big = big.filter(ImageFilter.MinFilter(stroke) if rng.random() < 0.6 else ImageFilter.MaxFilter(stroke))
+    canvas = Image.new("L", (size + int(rng.integers(50, 400)), size + int(rng.integers(50, 300))), 255)
+    canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
+    return canvas
+
+
+def as_transparent_png(image: Image.Image) -> bytes:
+    """Dark blue ink whose opacity is the darkness of the drawing, on a fully transparent background."""
+    rgba = Image.new("RGBA", image.size, (20, 30, 120, 0))
+    rgba.putalpha(Image.eval(image, lambda v: 255 - v))
+    buffer = io.BytesIO()
+    rgba.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def plain_resize(image: Image.Image) -> torch.Tensor:
+    """What most tutorials do: greyscale, squeeze to 28x28, nothing else."""
+    pixels = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR), dtype=np.float32) / 255
+    return torch.from_numpy(pixels)
+
+
+def shop_photo(item: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A Fashion-MNIST image as a shop photo: the item dark on white, enlarged, with a margin, in colour."""
+    size = int(rng.integers(200, 400))
+    big = Image.fromarray(255 - item).resize((size, size), Image.BICUBIC)
+    canvas = Image.new("L", (int(size * rng.uniform(1.1, 1.6)), int(size * rng.uniform(1.1, 1.6))), 255)
+    canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
+    return Image.merge("RGB", [canvas, canvas, canvas.point(lambda v: v * 0.9 + 20)])  # a bluish tint
+
+
+def number_picture(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
+    """MNIST digits written side by side as a person writes a number: dark on light, uneven sizes,
+    gaps and baseline."""
+    height = int(rng.integers(50, 130))  # of a typical digit, in pixels
+    crops = []
+    for digit in digits:
+        crop = Image.fromarray(255 - ink_crop(digit))
+        scale = height / 20 * rng.uniform(0.85, 1.15)  # MNIST digits are 20 pixels tall
+        crops.append(crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+                                 Image.BICUBIC))
+    gaps = [int(rng.uniform(0.15, 0.6) * height) for _ in crops]
+    margin = int(rng.integers(20, 80))
+    width = 2 * margin + sum(c.width for c in crops) + sum(gaps[1:])
+    canvas = Image.new("L", (width, 2 * margin + int(1.4 * height)), 255)
+    x = margin
+    for crop, gap in zip(crops, gaps):
+        y = margin + int(rng.uniform(0, 0.3) * height)  # a wobbly baseline
+        canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + crop.width, y + crop.height))),
+                                                np.asarray(crop))), (x, y))
+        x += crop.width + gap
+    return canvas

@@ -1,8 +1,6 @@
 """Checkpoints: a faithful round trip, atomic writes, and safe loading."""
 
-import argparse
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,25 +8,9 @@ import torch
 import common
 import predict
 import training
-from conftest import Payload
+from conftest import Payload, tiny_data, train_tiny
 from train_cnn import CNN
 from train_mlp import MLP
-
-
-def tiny_data(n: int = 64) -> common.Data:
-    """Random images and labels: enough to exercise fit() without the real dataset."""
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
-    return common.Data(x, y, x[:8], y[:8], x[:16], y[:16], mean=0.13, std=0.31,
-                       classes=[str(d) for d in range(10)])
-
-
-def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
-    args = argparse.Namespace(dataset="mnist", epochs=2, batch_size=16, lr=1e-3, seed=1, out=str(out),
-                              data_dir="data", val_size=8, device="cpu", limit=None, no_samples=True,
-                              no_mistakes=True)
-    recipe = training.Recipe(torch.optim.AdamW(model.parameters(), lr=args.lr), args.epochs, args.batch_size)
-    return training.fit(name, model, tiny_data(), recipe, args)
 
 
 @pytest.mark.parametrize("name, model_class", [("mlp", MLP), ("cnn", CNN)])

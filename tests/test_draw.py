@@ -22,7 +22,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT
-from test_reading import number_picture
+import pictures
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
@@ -75,7 +75,7 @@ def test_a_drawn_digit_a_number_and_a_blank(server, test_digits):
     assert {"path", "prediction", "probability", "top", "digits"} <= answer.keys()
 
     digits, labels = test_digits
-    number = number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(0))
+    number = pictures.number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(0))
     status, answer = post(server, png(number))
     assert status == 200 and answer["prediction"] == "".join(str(labels[i]) for i in (0, 1, 2))
     assert len(answer["inputs"]) == 3

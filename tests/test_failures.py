@@ -4,7 +4,6 @@ exit code 1, no traceback, and no checkpoint lost or half-written."""
 import errno
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,13 +13,8 @@ from PIL import Image
 import common
 import prepare
 import report
-from conftest import ROOT
-from test_checkpoint import train_tiny
+from conftest import run_script, train_tiny
 from train_mlp import MLP
-
-
-def run_script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:

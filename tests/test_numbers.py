@@ -18,8 +18,7 @@ from PIL import Image, ImageDraw
 import predict
 import prepare
 import pictures
-from test_reading import read_all
-from test_predict import run_predict
+from conftest import read_all, run_predict
 
 
 def numbers(test_digits, count: int, low: int, high: int, seed: int):

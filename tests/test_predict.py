@@ -10,47 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageFilter
+from PIL import Image
 
 import common
 import predict
 import prepare
 import train_cnn
-from conftest import ROOT, Payload
+from conftest import Payload, ROOT, run_predict
+import pictures
 
 N_IMAGES = 1000
-
-
-def run_predict(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "predict.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-
-
-def person_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """An MNIST digit redrawn as a person would make it: dark on white, large, thicker or thinner, off-centre."""
-    size = int(rng.integers(200, 400))
-    big = Image.fromarray(255 - digit).resize((size, size), Image.BICUBIC)
-    stroke = int(rng.choice([0, 3, 5, 7]))
-    if stroke:  # a min filter spreads the dark ink (a thicker pen), a max filter thins it
-        big = big.filter(ImageFilter.MinFilter(stroke) if rng.random() < 0.6 else ImageFilter.MaxFilter(stroke))
-    canvas = Image.new("L", (size + int(rng.integers(50, 400)), size + int(rng.integers(50, 300))), 255)
-    canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
-    return canvas
-
-
-def as_rgb_jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def as_transparent_png(image: Image.Image) -> bytes:
-    """Dark blue ink whose opacity is the darkness of the drawing, on a fully transparent background."""
-    rgba = Image.new("RGBA", image.size, (20, 30, 120, 0))
-    rgba.putalpha(Image.eval(image, lambda v: 255 - v))
-    buffer = io.BytesIO()
-    rgba.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def accuracy(checkpoint: dict, model: torch.nn.Module, images: list[torch.Tensor], labels: np.ndarray) -> float:
@@ -65,12 +34,6 @@ def one_digit(image: Image.Image) -> torch.Tensor:
     return items[0].pixels if len(items) == 1 else torch.zeros(28, 28)
 
 
-def plain_resize(image: Image.Image) -> torch.Tensor:
-    """What most tutorials do: greyscale, squeeze to 28x28, nothing else."""
-    pixels = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR), dtype=np.float32) / 255
-    return torch.from_numpy(pixels)
-
-
 def three_ways(checkpoint_path: Path, originals: np.ndarray, labels: np.ndarray, files: list[bytes],
                prepare) -> tuple[float, float, float, list[torch.Tensor]]:
     """Accuracy (%) on the original 28x28 images, on the files as `prepare` reads them, and on the files
@@ -79,7 +42,7 @@ def three_ways(checkpoint_path: Path, originals: np.ndarray, labels: np.ndarray,
     model = predict.model_from_checkpoint(checkpoint)
     clean = accuracy(checkpoint, model, [torch.from_numpy(o / 255).float() for o in originals], labels)
     prepared = [prepare(Image.open(io.BytesIO(data))) for data in files]
-    plain = [plain_resize(Image.open(io.BytesIO(data))) for data in files]
+    plain = [pictures.plain_resize(Image.open(io.BytesIO(data))) for data in files]
     return clean, accuracy(checkpoint, model, prepared, labels), accuracy(checkpoint, model, plain, labels), prepared
 
 
@@ -109,15 +72,6 @@ def test_clean_pngs_match_in_memory_accuracy(test_digits, cnn_checkpoint, tmp_pa
     assert abs(from_files - in_memory) <= 0.3
 
 
-def shop_photo(item: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """A Fashion-MNIST image as a shop photo: the item dark on white, enlarged, with a margin, in colour."""
-    size = int(rng.integers(200, 400))
-    big = Image.fromarray(255 - item).resize((size, size), Image.BICUBIC)
-    canvas = Image.new("L", (int(size * rng.uniform(1.1, 1.6)), int(size * rng.uniform(1.1, 1.6))), 255)
-    canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
-    return Image.merge("RGB", [canvas, canvas, canvas.point(lambda v: v * 0.9 + 20)])  # a bluish tint
-
-
 def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     import train_mlp  # an MLP: it has no tolerance for a misplaced or blurred input, so it tests that strictly
     train_mlp.main(["--dataset", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "2",
@@ -125,7 +79,7 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     items, labels = common.read_dataset("fashion-mnist", fashion_dir, train=False)
     items, labels = items[:N_IMAGES].numpy(), labels[:N_IMAGES].numpy()
     rng = np.random.default_rng(0)
-    files = [as_rgb_jpeg(shop_photo(item, rng)) for item in items]
+    files = [pictures.jpeg(pictures.shop_photo(item, rng)) for item in items]
     clean, ours_accuracy, plain_accuracy, ours = three_ways(
         tmp_path / "mlp.pt", items, labels, files, lambda image: prepare.prepare_clothing(image).items[0].pixels)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "

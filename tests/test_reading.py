@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -19,49 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 import common
 import predict
 import prepare
-from test_predict import as_rgb_jpeg, as_transparent_png, person_like, plain_resize, run_predict, shop_photo
-
-
-def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
-    """predict.py's reading of each file, as its --json would print it."""
-    reader = predict.load_reader(checkpoint)
-    results = []
-    for i, data in enumerate(files):
-        try:
-            found = reader.prepare(prepare.read_image(io.BytesIO(data)))
-        except prepare.ImageError as error:
-            results.append({"path": str(i), "prediction": None, "error": str(error)})
-            continue
-        results.append(predict.read(reader, str(i), found, predict.probabilities(reader, found.items)))
-    return results
-
-
-def ink_crop(digit: np.ndarray) -> np.ndarray:
-    rows, cols = np.nonzero(digit > 30)
-    return digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-
-
-def number_picture(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
-    """MNIST digits written side by side as a person writes a number: dark on light, uneven sizes,
-    gaps and baseline."""
-    height = int(rng.integers(50, 130))  # of a typical digit, in pixels
-    crops = []
-    for digit in digits:
-        crop = Image.fromarray(255 - ink_crop(digit))
-        scale = height / 20 * rng.uniform(0.85, 1.15)  # MNIST digits are 20 pixels tall
-        crops.append(crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
-                                 Image.BICUBIC))
-    gaps = [int(rng.uniform(0.15, 0.6) * height) for _ in crops]
-    margin = int(rng.integers(20, 80))
-    width = 2 * margin + sum(c.width for c in crops) + sum(gaps[1:])
-    canvas = Image.new("L", (width, 2 * margin + int(1.4 * height)), 255)
-    x = margin
-    for crop, gap in zip(crops, gaps):
-        y = margin + int(rng.uniform(0, 0.3) * height)  # a wobbly baseline
-        canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + crop.width, y + crop.height))),
-                                                np.asarray(crop))), (x, y))
-        x += crop.width + gap
-    return canvas
+from conftest import read_all, run_predict
+import pictures
 
 
 def test_numbers_are_read_digit_by_digit(test_digits, cnn_checkpoint):
@@ -71,8 +29,8 @@ def test_numbers_are_read_digit_by_digit(test_digits, cnn_checkpoint):
     for n in range(300):
         count = int(rng.integers(2, 7))
         chosen = rng.choice(len(digits), count, replace=False)
-        picture = number_picture([digits[i] for i in chosen], rng)
-        files.append(as_rgb_jpeg(picture) if n % 2 == 0 else as_transparent_png(picture))
+        picture = pictures.number_picture([digits[i] for i in chosen], rng)
+        files.append(pictures.jpeg(picture) if n % 2 == 0 else pictures.as_transparent_png(picture))
         truths.append("".join(str(labels[i]) for i in chosen))
     results = read_all(cnn_checkpoint, files)
     exact = 100 * np.mean([r["prediction"] == t for r, t in zip(results, truths)])
@@ -85,7 +43,7 @@ def test_numbers_are_read_digit_by_digit(test_digits, cnn_checkpoint):
 
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
     digits, labels = test_digits
-    picture = number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(2))
+    picture = pictures.number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(2))
     path = tmp_path / "number.png"
     picture.save(path)
     result = run_predict("--checkpoint", str(cnn_checkpoint), "--json", "--save-processed", str(tmp_path / "seen"),
@@ -115,8 +73,8 @@ def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint
 def test_person_like_single_digits_are_rarely_refused(test_digits, cnn_checkpoint):
     digits, labels = test_digits
     rng = np.random.default_rng(0)
-    drawn = [person_like(digit, rng) for digit in digits]
-    files = [as_rgb_jpeg(d) if i % 2 == 0 else as_transparent_png(d) for i, d in enumerate(drawn)]
+    drawn = [pictures.person_like(digit, rng) for digit in digits]
+    files = [pictures.jpeg(d) if i % 2 == 0 else pictures.as_transparent_png(d) for i, d in enumerate(drawn)]
     results = read_all(cnn_checkpoint, files)
     refused = 100 * np.mean([r["prediction"] is None for r in results])
     right = 100 * np.mean([r["prediction"] == str(label) for r, label in zip(results, labels)])
@@ -124,7 +82,7 @@ def test_person_like_single_digits_are_rarely_refused(test_digits, cnn_checkpoin
     clean = 100 * np.mean(predict.probabilities(reader, [prepare.Item(common.torch.from_numpy(d / 255).float(),
                                                                       (0, 0, 28, 28)) for d in digits])
                           .argmax(1).numpy() == labels)
-    plain = 100 * np.mean(predict.probabilities(reader, [prepare.Item(plain_resize(Image.open(io.BytesIO(f))),
+    plain = 100 * np.mean(predict.probabilities(reader, [prepare.Item(pictures.plain_resize(Image.open(io.BytesIO(f))),
                                                                       (0, 0, 28, 28)) for f in files])
                           .argmax(1).numpy() == labels)
     print(f"\n{len(files)} person-like single digits: {right:.2f}% read right (clean {clean:.2f}%, "
@@ -139,12 +97,12 @@ def test_digits_touching_the_edge_are_read_as_well(test_digits, cnn_checkpoint):
     rng = np.random.default_rng(3)
     files = []
     for digit in digits[:500]:  # cropped to the ink, as a tight crop or a phone photo the digit fills
-        crop = Image.fromarray(255 - ink_crop(digit))
+        crop = Image.fromarray(255 - pictures.ink_crop(digit))
         size = int(rng.integers(100, 300))
-        files.append(as_rgb_jpeg(crop.resize((max(1, crop.width * size // crop.height), size), Image.BICUBIC)))
+        files.append(pictures.jpeg(crop.resize((max(1, crop.width * size // crop.height), size), Image.BICUBIC)))
     results = read_all(cnn_checkpoint, files)
     right = 100 * np.mean([r["prediction"] == str(label) for r, label in zip(results, labels[:500])])
-    margin = [as_rgb_jpeg(person_like(d, np.random.default_rng(i))) for i, d in enumerate(digits[:500])]
+    margin = [pictures.jpeg(pictures.person_like(d, np.random.default_rng(i))) for i, d in enumerate(digits[:500])]
     with_margin = 100 * np.mean([r["prediction"] == str(label)
                                  for r, label in zip(read_all(cnn_checkpoint, margin), labels[:500])])
     print(f"\n500 digits touching the picture's edges: {right:.2f}% read right; with a margin {with_margin:.2f}%")
@@ -250,13 +208,13 @@ def test_non_digits_are_answered_not_a_digit(cnn_checkpoint, fashion_dir):
         pictures["letters and symbols in fonts"] += [letter_picture(c, font, rng) for c in CHARACTERS]
     pictures["doodles"] = [doodle(DOODLES[i % len(DOODLES)], rng) for i in range(100)]
     items = common.read_dataset("fashion-mnist", fashion_dir, train=False)[0][:100].numpy()
-    pictures["photos of clothes"] = [shop_photo(item, rng) for item in items]
+    pictures["photos of clothes"] = [pictures.shop_photo(item, rng) for item in items]
     pictures["noise"] = [noise_picture(rng) for _ in range(60)]
 
     refused_all = []
     lines = []
     for kind, images in pictures.items():
-        results = read_all(cnn_checkpoint, [as_rgb_jpeg(image) for image in images])
+        results = read_all(cnn_checkpoint, [pictures.jpeg(image) for image in images])
         refused = [r["prediction"] is None for r in results]
         refused_all += refused
         lines.append(f"  {kind}: {100 * np.mean(refused):.1f}% of {len(images)}")

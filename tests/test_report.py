@@ -12,7 +12,7 @@ from PIL import Image
 import common
 import report
 import training
-from conftest import ROOT
+from conftest import ROOT, train_tiny
 
 
 def test_report_against_a_hand_counted_case():
@@ -107,7 +107,6 @@ def test_mlp_learns_fashion_mnist(fashion_dir, tmp_path):
 
 
 def test_progress_line_only_on_a_terminal(monkeypatch, capsys, tmp_path):
-    from test_checkpoint import train_tiny
     from train_mlp import MLP
 
     train_tiny("mlp", MLP(), tmp_path / "piped.pt")

@@ -12,15 +12,10 @@ import torch
 
 import common
 import train_mlp
-from conftest import ROOT
+from conftest import ROOT, run_script
 
 EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  "
                         r"val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
-
-
-def run_script(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, **kwargs)
 
 
 @pytest.mark.parametrize("script, model", [("train_mlp.py", "mlp"), ("train_cnn.py", "cnn")])
