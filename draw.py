@@ -17,6 +17,8 @@ import base64
 import errno
 import io
 import json
+import re
+import socket
 import sys
 import threading
 from http import HTTPStatus
@@ -31,6 +33,9 @@ import prepare
 
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
+REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
+MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 def png_data_url(picture: Image.Image) -> str:
@@ -40,12 +45,42 @@ def png_data_url(picture: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def cut_off(connection: socket.socket) -> None:
+    """End a connection's reads and writes at once, from another thread."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
 class Handler(BaseHTTPRequestHandler):
     """Answers GET / with the page, POST /predict with a reading, anything else with 404."""
 
     reader: predict.Reader
     page: bytes
     lock = threading.Lock()  # one reading at a time: each already uses every core the model can
+
+    def setup(self) -> None:
+        super().setup()
+        # The whole request must arrive within REQUEST_SECONDS: then the connection is shut, which
+        # ends any read still waiting on it. One request per connection (HTTP/1.0), so one timer.
+        self.deadline = threading.Timer(REQUEST_SECONDS, cut_off, [self.connection])
+        self.deadline.start()
+
+    def finish(self) -> None:
+        self.deadline.cancel()
+        try:
+            super().finish()
+        except CLIENT_GONE:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (a malformed request, headers too long, an unknown
+        method) as JSON like every other answer; a method this server does not serve is a 405."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            code, message = HTTPStatus.METHOD_NOT_ALLOWED, f"method {self.command} not allowed: use GET or POST"
+        self.close_connection = True
+        self.send_json(code, {"error": message or HTTPStatus(code).phrase})
 
     def send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -68,11 +103,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/predict":
             self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
             return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self.send_json(HTTPStatus.LENGTH_REQUIRED, {"error": "send the image with a Content-Length"})
+        length_text = self.headers.get("Content-Length", "")
+        if not re.fullmatch(r"[0-9]{1,12}", length_text):  # digits only: int() would take "1_0" or " 10"
+            self.close_connection = True
+            self.send_json(HTTPStatus.LENGTH_REQUIRED, {"error": "send the image with a Content-Length in digits"})
             return
+        length = int(length_text)
         if length > MAX_BODY:
             # Answer without reading the body, and close the connection rather than read what follows.
             self.close_connection = True
@@ -80,6 +116,9 @@ class Handler(BaseHTTPRequestHandler):
                            {"error": f"image too large: {length:,} bytes, at most {MAX_BODY:,}"})
             return
         body = self.rfile.read(length) if length > 0 else b""
+        self.deadline.cancel()  # all of the request is here: reading it is our time, not the client's
+        if len(body) < length:
+            return  # the client went away, or ran out of time, before sending all it announced
         if not body:
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": "empty request: send an image file as the body"})
             return
@@ -105,6 +144,38 @@ class Handler(BaseHTTPRequestHandler):
         pass  # the page asks after every stroke: a line for each would bury what matters
 
 
+class Server(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS of them; a client that goes away is no error."""
+
+    daemon_threads = True
+    slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: socket.socket, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            body = json.dumps({"error": "too many connections at once: try again in a moment"}).encode()
+            request.settimeout(0.2)
+            try:
+                request.recv(1 << 20)  # what has come already: closing on unread data would reset the connection
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: socket.socket, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: socket.socket, client_address) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, CLIENT_GONE + (OSError,)):  # a client that left needs no word
+            print(f"draw.py: error answering {client_address[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+
+
 def port_number(text: str) -> int:
     port = int(text)
     if not 0 <= port <= 65535:
@@ -125,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     reader = predict.load_reader(Path(args.checkpoint))  # loaded once, for every request
     Handler.reader, Handler.page = reader, PAGE.read_bytes()
     try:
-        # A thread per request: a slow upload from one tab does not hold up the others.
-        server = ThreadingHTTPServer((args.host, args.port), Handler)
+        # A thread per connection (at most MAX_CONNECTIONS): a slow upload does not hold up the others.
+        server = Server((args.host, args.port), Handler)
     except OSError as error:
         advice = "; pick another with --port" if error.errno == errno.EADDRINUSE else ""
         raise common.UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}{advice}") from None

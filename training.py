@@ -78,7 +78,8 @@ def bf16_is_native(device: torch.device) -> bool:
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":  # torch's own tests of the processor, under private names that may change
+    if device.type == "cpu":  # PyTorch has no public test of the processor's bfloat16 instructions:
+        # ask its own private ones, and train in float32 should they ever be gone.
         tests = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(getattr(torch.cpu, name, lambda: False)() for name in tests)
     return False

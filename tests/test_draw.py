@@ -10,8 +10,10 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -220,3 +222,53 @@ def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
     assert wait_for_result(browser, "10") == "10"
     browser.find_element(By.ID, "undo").click()
     assert wait_for_result(browser, "1") == "1"
+
+
+def test_a_server_that_cannot_be_held(cnn_checkpoint):
+    # draw.py with a 1-second limit on sending a request and room for 3 connections, so that the test is quick.
+    code = ("import sys, threading, common, draw; draw.REQUEST_SECONDS = 1; "
+            "draw.Server.slots = threading.BoundedSemaphore(3); common.run(lambda: draw.main(sys.argv[1:]))")
+    process = subprocess.Popen([sys.executable, "-c", code, "--port", "0", "--checkpoint", str(cnn_checkpoint)],
+                               cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = process.stdout.readline().split()[1]
+        host, port = url.removeprefix("http://").split(":")
+        # Three clients that announce a large body and then send nothing fill every slot...
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(3)]
+        for connection in idle:
+            connection.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n")
+        time.sleep(0.3)
+        # ...so a fourth is refused at once, politely, rather than left waiting.
+        status, answer = post(url, drawn_seven())
+        assert status == 503 and "too many connections" in answer["error"]
+        # After the time limit, the server has closed them, and answers again.
+        for connection in idle:
+            assert connection.recv(100) == b""  # closed by the server (the socket's own timeout is 10 s)
+        assert post(url, drawn_seven())[0] == 200
+        # Other methods, and a Content-Length that is not plain digits: a 4xx in JSON.
+        for method in ("PUT", "DELETE", "HEAD"):
+            request = urllib.request.Request(url + "/predict", data=b"x", method=method)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 405
+        status, answer = raw_post(host, int(port), b"Content-Length: 1_0\r\n\r\n0123456789")
+        assert status == 411 and "digits" in answer["error"]
+        # A client that goes away halfway through its upload leaves no traceback behind.
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + drawn_seven()[:100])
+        assert post(url, drawn_seven())[0] == 200
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+
+
+def raw_post(host: str, port: int, rest: bytes) -> tuple[int, dict]:
+    """A POST written by hand, for headers that urllib would not send; its status and JSON answer."""
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n" + rest)
+        answer = b""
+        while chunk := connection.recv(65536):  # bounded: the server closes within its time limit
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
