@@ -202,18 +202,18 @@ def noise_picture(rng: np.random.Generator) -> Image.Image:
 
 def test_non_digits_are_answered_not_a_digit(cnn_checkpoint, fashion_dir):
     rng = np.random.default_rng(4)
-    pictures: dict[str, list[Image.Image]] = {"letters and symbols in fonts": [], "doodles": [],
-                                              "photos of clothes": [], "noise": []}
+    kinds: dict[str, list[Image.Image]] = {"letters and symbols in fonts": [], "doodles": [],
+                                           "photos of clothes": [], "noise": []}
     for font in fonts(200):
-        pictures["letters and symbols in fonts"] += [letter_picture(c, font, rng) for c in CHARACTERS]
-    pictures["doodles"] = [doodle(DOODLES[i % len(DOODLES)], rng) for i in range(100)]
+        kinds["letters and symbols in fonts"] += [letter_picture(c, font, rng) for c in CHARACTERS]
+    kinds["doodles"] = [doodle(DOODLES[i % len(DOODLES)], rng) for i in range(100)]
     items = common.read_dataset("fashion-mnist", fashion_dir, train=False)[0][:100].numpy()
-    pictures["photos of clothes"] = [pictures.shop_photo(item, rng) for item in items]
-    pictures["noise"] = [noise_picture(rng) for _ in range(60)]
+    kinds["photos of clothes"] = [pictures.shop_photo(item, rng) for item in items]
+    kinds["noise"] = [noise_picture(rng) for _ in range(60)]
 
     refused_all = []
     lines = []
-    for kind, images in pictures.items():
+    for kind, images in kinds.items():
         results = read_all(cnn_checkpoint, [pictures.jpeg(image) for image in images])
         refused = [r["prediction"] is None for r in results]
         refused_all += refused
