@@ -14,15 +14,17 @@ build on it.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import pickle
 import struct
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +40,7 @@ class Interrupted(Exception):
 
 
 class WriteError(Exception):
-    """A picture or log that could not be written (report.py); run() shows it as one line."""
+    """A file that could not be written (write_file); run() shows it as one line."""
 
 
 def run(main: Callable[[], None]) -> None:
@@ -54,6 +56,10 @@ def run(main: Callable[[], None]) -> None:
         sys.exit(130)
     except BrokenPipeError:  # the output went to a program that stopped reading it, such as `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that Python's exit can flush
+        sys.exit(1)
+    except OSError as error:  # files are reported where they are written: this is the output failing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -270,28 +276,72 @@ def check_writable(path: Path) -> None:
         raise UserError(f"cannot write in {path.parent}: {error.strerror or error}") from None
 
 
-def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
-    """Write to a temporary file beside `path`, then rename it into place.
+SOFTWARE = "mnist-pytorch"  # written into every picture the scripts make, so that they know their own
 
-    A rename within one folder is atomic, so a crash, a full disk or Ctrl-C leaves either the old
-    file or the new one, never half of one.
-    """
+
+def written_by_us(path: Path) -> bool:
+    """Whether an existing file is one these scripts wrote, and may be written again: a checkpoint,
+    a picture that says so, or an epoch log."""
+    if path.suffix == ".pt":
+        try:
+            load_checkpoint(path)
+            return True
+        except UserError:
+            return False
+    try:
+        with open(path, "rb") as file:
+            start = file.read(1 << 16)
+    except OSError:
+        return False
+    if path.suffix == ".png":
+        return start.startswith(b"\x89PNG") and b"Software\x00" + SOFTWARE.encode() in start
+    return path.suffix == ".csv" and start.startswith(b"epoch,train_loss,")
+
+
+def check_not_clobbering(paths: list[Path], force: bool = False,
+                         advice: str = "give --out another name, or add --force to overwrite it") -> None:
+    """Refuse, in one line, to overwrite a file these scripts did not write (unless `force`), and ever
+    a dataset's file: a typo in --out must not cost a user's own file."""
+    for path in paths:
+        if path.name.removesuffix(".gz") in FILE_SIZES:
+            raise UserError(f"{path} is a dataset file, never overwritten; give --out another name")
+        if path.is_file() and not force and not written_by_us(path):
+            raise UserError(f"{path} exists and was not written by these scripts; {advice}")
+
+
+LEFTOVER_SECONDS = 3600  # a temporary file this old was left by a run that was killed while writing
+
+
+def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file so that it is never seen half-written: `write` fills a temporary file beside
+    `path`, which is flushed to the disk and then renamed into place. A rename within one folder is
+    atomic, so a crash, a full disk or Ctrl-C leaves either the old file or the new one. Whatever
+    fails is one line that names the file; what a killed run left behind is cleared away."""
     path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            if time.time() - old.stat().st_mtime > LEFTOVER_SECONDS:
+                old.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as file:
-            torch.save(checkpoint, file)
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())  # on the disk before the rename makes it the file
         umask = os.umask(0)  # reading the umask means setting it; put it straight back
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual permissions
         os.replace(tmp, path)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
+        raise WriteError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
     finally:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
+    write_file(path, lambda file: torch.save(checkpoint, file))
 
 
 CHECKPOINT_KEYS = {"model", "state_dict", "mean", "std", "classes", "dataset"}
@@ -313,4 +363,39 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(checkpoint, dict) or not CHECKPOINT_KEYS <= checkpoint.keys():
         raise UserError(f"{path} is not a checkpoint written by train_mlp.py or train_cnn.py")
+    problem = checkpoint_problem(checkpoint)
+    if problem:
+        raise UserError(f"{path} is not a usable checkpoint: {problem}")
     return checkpoint
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def checkpoint_problem(checkpoint: dict) -> str | None:
+    """What is wrong with a checkpoint's fields, checked once, before any of them is used; None if nothing."""
+    classes, threshold, weights = checkpoint["classes"], checkpoint.get("threshold"), checkpoint["state_dict"]
+    if not isinstance(checkpoint["model"], str) or not isinstance(checkpoint["dataset"], str):
+        return "its model and dataset must be names"
+    if not isinstance(classes, list) or not 2 <= len(classes) <= 1000 or \
+            not all(isinstance(name, str) and 0 < len(name) <= 100 for name in classes):
+        return "its classes must be a list of 2 to 1000 names"
+    if not is_number(checkpoint["mean"]) or not is_number(checkpoint["std"]) or checkpoint["std"] <= 0:
+        return "its mean and std must be finite numbers, and std above 0"
+    if threshold is not None and not (is_number(threshold) and 0 <= threshold <= 1):
+        return "its threshold must be a probability from 0 to 1, or None"
+    if not isinstance(weights, dict) or not weights or \
+            not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in weights.items()):
+        return "its state_dict must map names to tensors"
+    if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
+        return "its weights hold NaN or infinite values"
+    args, limit = checkpoint.get("args", {}), None
+    if isinstance(args, dict):
+        limit = args.get("limit")
+    if not isinstance(args, dict) or not isinstance(args.get("seed", 1), int) or \
+            not (limit is None or isinstance(limit, int) and limit > 0):
+        return "its args must be a dict of the training options (seed and limit whole numbers)"
+    if not isinstance(checkpoint.get("epochs", 0), int):
+        return "its epochs must be a whole number"
+    return None

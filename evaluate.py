@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     if checkpoint["dataset"] not in common.DATASETS:
         raise common.UserError(f"unknown dataset {checkpoint['dataset']!r} in {args.checkpoint}")
     if not args.no_mistakes:  # the picture goes beside the checkpoint: fail now if it cannot
-        common.check_writable(args.checkpoint.with_name(f"{args.checkpoint.stem}-mistakes.png"))
+        mistakes = report.beside(args.checkpoint, "mistakes.png")
+        common.check_writable(mistakes)
+        common.check_not_clobbering([mistakes], advice="move it, or add --no-mistakes")
 
     # The test images, normalised with the training statistics stored in the checkpoint; a trial
     # run (--limit) was tested on its first images only.

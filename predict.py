@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import common
 import prepare
+import report
 import train_cnn
 import train_mlp
 from prepare import Found, ImageError, Item
@@ -134,9 +135,17 @@ def with_separators(digits: str, separators: list[tuple[int, str]]) -> str:
     return text
 
 
+def printable(path: Path | str) -> str:
+    """A file name as it can be printed on one line: with a newline or another control character in
+    it, escaped as Python writes it."""
+    text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def describe(result: dict) -> str:
     """One line for a person: the digit or the number, with probabilities, or why it is neither."""
     digits, best = result["digits"], result["top"][0]
+    result = result | {"path": printable(result["path"])}
     each = ", ".join(f"{d['class']} {d['probability']:.1%}" for d in digits)
     if result["prediction"] is None and len(digits) == 1:
         return f"{result['path']}: not a digit (best guess {best['class']}, {best['probability']:.1%})"
@@ -212,14 +221,27 @@ def ink_picture(found: Found) -> Image.Image:
 def save_processed(folder: Path, name: str, image: Image.Image, found: Found, result: dict) -> None:
     """Write each digit's 28x28 input (name-0.png, name-1.png, ...), the picture with boxes
     (name-boxes.png) and what was taken for ink (name-ink.png)."""
-    for i, item in enumerate(found.items):
-        enlarged(item.pixels).save(folder / f"{name}-{i}.png")
-    with_boxes(image, result).save(folder / f"{name}-boxes.png")
+    pictures = {f"{name}-{i}.png": enlarged(item.pixels) for i, item in enumerate(found.items)}
+    pictures[f"{name}-boxes.png"] = with_boxes(image, result)
     if found.ink is not None:
-        ink_picture(found).save(folder / f"{name}-ink.png")
+        pictures[f"{name}-ink.png"] = ink_picture(found)
+    for file_name, picture in pictures.items():
+        report.save_png(picture, folder / file_name)
 
 
-def main(argv: list[str] | None = None) -> int:
+def unused_name(folder: Path, stem: str, taken: set[str]) -> str:
+    """A name for one picture's saved files that no file in `folder` starts with: nothing there, an
+    input being read among them, is ever overwritten."""
+    existing = {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+    name, n = stem, 1
+    while name in taken or any(other.startswith(f"{name}-") for other in existing):
+        n += 1
+        name = f"{stem}_{n}"
+    taken.add(name)
+    return name
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("images", nargs="+", help="image files, or folders of them")
@@ -227,9 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image, for scripts")
     parser.add_argument("--save-processed", metavar="DIR", type=Path,
-                        help="also write what the model sees (28x28, enlarged) and the digits found, as PNGs in DIR")
+                        help="also write what the model sees (28x28, enlarged) and the digits found, as PNGs in DIR; "
+                             "no file already there is overwritten")
     args = parser.parse_args(argv)
-
     if args.save_processed:
         if args.save_processed.exists() and not args.save_processed.is_dir():
             raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
@@ -237,38 +259,47 @@ def main(argv: list[str] | None = None) -> int:
             args.save_processed.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise common.UserError(f"cannot create --save-processed {args.save_processed}: {error.strerror}") from None
-    reader = load_reader(Path(args.checkpoint))  # loaded once, however many images
+    return args
 
+
+def prepare_all(reader: Reader, files: list[Path]) -> tuple[list[tuple[Path, Image.Image, Found]], bool]:
+    """Each file read and prepared; a bad one is reported in one line and the others go on. Returns
+    the prepared pictures, and whether any failed."""
+    prepared, failed = [], False
+    for file in files:
+        try:
+            image = prepare.read_image(file)
+            prepared.append((file, image, reader.prepare(image)))
+        except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
+            unforeseen = f"could not process it ({type(error).__name__}: {error})"
+            print(f"error: {printable(file)}: {error if isinstance(error, ImageError) else unforeseen}",
+                  file=sys.stderr)
+            failed = True
+    return prepared, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    reader = load_reader(Path(args.checkpoint))  # loaded once, however many images
     failed = False
-    saved_names: set[str] = set()
+    taken: set[str] = set()  # names given to saved pictures in this run
     files = image_files(args.images)
     # A few dozen pictures at a time: prepare each, then let the model read all their digits at once,
     # which is much faster than one call of the model per digit.
     for start in range(0, len(files), BATCH_FILES):
-        prepared = []
-        for file in files[start:start + BATCH_FILES]:
-            try:
-                image = prepare.read_image(file)
-                prepared.append((file, image, reader.prepare(image)))
-            except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
-                unforeseen = f"could not process it ({type(error).__name__}: {error})"
-                print(f"error: {file}: {error if isinstance(error, ImageError) else unforeseen}", file=sys.stderr)
-                failed = True
+        prepared, batch_failed = prepare_all(reader, files[start:start + BATCH_FILES])
+        failed |= batch_failed
         probs = probabilities(reader, [item for _, _, found in prepared for item in found.items])
         for file, image, found in prepared:
             result = read(reader, str(file), found, probs[:len(found.items)])
             probs = probs[len(found.items):]
             print(json.dumps(result) if args.json else describe(result), flush=True)
             if args.save_processed:
-                name = file.stem
-                while name in saved_names:  # two inputs with the same name in different folders
-                    name += "_"
-                saved_names.add(name)
                 try:
+                    name = unused_name(args.save_processed, file.stem, taken)
                     save_processed(args.save_processed, name, image, found, result)
-                except OSError as error:
-                    print(f"error: {file}: cannot write to {args.save_processed}: {error.strerror or error}",
-                          file=sys.stderr)
+                except (OSError, common.WriteError) as error:
+                    print(f"error: {printable(file)}: {error}", file=sys.stderr)
                     failed = True
     return 1 if failed else 0
 

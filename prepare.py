@@ -63,6 +63,9 @@ class Found:
 
 def read_image(source: Path | str | object) -> Image.Image:
     """Open and fully decode an image (a path, or a file object), refusing what we cannot read faithfully."""
+    if isinstance(source, (str, Path)) and Path(source).exists() and not Path(source).is_file() \
+            and not Path(source).is_dir():  # reading a pipe or a device could wait or run forever
+        raise ImageError("not a file but a device, a pipe or a socket; not read")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -9,11 +9,12 @@ what the model learns.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-from PIL import ImageDraw
+from PIL import Image, ImageDraw, PngImagePlugin
 from torch import Tensor
 
 import common
@@ -51,16 +52,22 @@ def epoch_line(label: str, row: dict, erase: bool = False) -> str:
             f"acc {figures['train_accuracy']:6.2f}%  {validation}  {figures['seconds']:5.1f}s")
 
 
+def beside(out: Path, name: str) -> Path:
+    """A file that goes beside the checkpoint `out`: cnn.pt -> cnn-log.csv, cnn-samples.png, cnn-mistakes.png."""
+    return out.with_name(f"{out.stem}-{name}")
+
+
+SIDE_FILES = ["log.csv", "samples.png", "mistakes.png"]
+
+
 def write_log(rows: list[dict], out: Path) -> Path:
     """The epoch log as <out>-log.csv, one row per epoch, for a spreadsheet or a plot."""
-    path = out.with_name(f"{out.stem}-log.csv")
-    try:
-        with open(path, "w", newline="") as file:
-            writer = csv.DictWriter(file, LOG_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as error:
-        raise common.WriteError(f"cannot write {path}: {error.strerror or error}") from None
+    path = beside(out, "log.csv")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, LOG_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    common.write_file(path, lambda file: file.write(text.getvalue().encode()))
     return path
 
 
@@ -113,10 +120,14 @@ def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int =
         row, column = divmod(i, columns)  # make_grid puts a gap before every tile
         x, y = gap + column * (size + gap), gap + row * (size + band + gap)
         draw.text((x + 2, y + size + 2), caption, fill=(200, 0, 0))
-    try:
-        picture.save(path)
-    except OSError as error:
-        raise common.WriteError(f"cannot write {path}: {error.strerror or error}") from None
+    save_png(picture, path)
+
+
+def save_png(picture: Image.Image, path: Path) -> None:
+    """A picture as a PNG that says it was made here, so that a later run may replace it (common.written_by_us)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", common.SOFTWARE)
+    common.write_file(path, lambda file: picture.save(file, "PNG", pnginfo=info))
 
 
 def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:
@@ -125,7 +136,7 @@ def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:
 
 def save_samples(data: common.Data, out: Path) -> Path:
     """A picture of the first 50 training images with their labels: the first look at the data."""
-    path = out.with_name(f"{out.stem}-samples.png")
+    path = beside(out, "samples.png")
     save_picture(unnormalise(data.train_x[:50], data.mean, data.std),
                  [data.classes[y] for y in data.train_y[:50].tolist()], path)
     return path
@@ -142,6 +153,6 @@ def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[
     # Room for 13 characters under a picture: "Ankle boot" is shown as "Boot", "T-shirt/top" as "T-shir".
     short = [name.split("/")[0].split()[-1][:6].capitalize() for name in classes]
     captions = [f"{short[labels[i]]}>{short[predicted[i]]}" for i in wrong.tolist()]
-    path = out.with_name(f"{out.stem}-mistakes.png")
+    path = beside(out, "mistakes.png")
     save_picture(unnormalise(images[wrong], mean, std), captions, path)
     return f"test images it got wrong (captioned true>predicted): {path}"

@@ -41,10 +41,18 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, model_na
             raise common.UserError(f"{args.resume} has finished all its {checkpoint['epochs']} epochs; "
                                    "nothing to resume")
         raise common.UserError(f"{args.resume} holds no training state to resume from")
-    started = checkpoint["args"]
+    started = checkpoint.get("args", {})
+    if not set(KEPT_BY_RESUME) <= started.keys():
+        raise common.UserError(f"{args.resume} does not hold the options it started with")
+    # Which kept options the command line gives, even at their default value: parse it once more,
+    # with a marker as their default.
+    unset, defaults = object(), {key: parser.get_default(key) for key in KEPT_BY_RESUME}
+    parser.set_defaults(**dict.fromkeys(KEPT_BY_RESUME, unset))
+    explicit = vars(parser.parse_args(argv))
+    parser.set_defaults(**defaults)
     for key in KEPT_BY_RESUME:
-        given = getattr(args, key)
-        if given != parser.get_default(key) and given != started[key]:
+        given = explicit[key]
+        if given is not unset and given != started[key]:
             option = "--" + key.replace("_", "-")
             raise common.UserError(f"--resume continues {args.resume} with the options it started with, "
                                    f"and {option} {given} differs from its {started[key]}: leave {option} out, "

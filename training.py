@@ -217,6 +217,8 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     parser.add_argument("--out", default=None,
                         help="checkpoint file to write (default: checkpoints/<model>.pt, "
                              "checkpoints/<model>-<dataset>.pt for other datasets)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite files at --out and beside it even if these scripts did not write them")
     return parser
 
 
@@ -232,6 +234,8 @@ class Run:
         self.out = Path(args.out) if args.out else common.default_checkpoint_path(model_name, args.dataset)
         self.in_progress = self.out.with_name(f"{self.out.stem}-in-progress.pt")
         common.check_writable(self.out)
+        common.check_not_clobbering([self.out, self.in_progress] + [report.beside(self.out, name)
+                                                                    for name in report.SIDE_FILES], args.force)
         print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
               f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
               f"device {data.train_x.device}")

@@ -12,7 +12,8 @@ import torch
 
 import common
 import train_mlp
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, train_tiny
+from train_cnn import CNN
 
 EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  "
                         r"val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
@@ -92,7 +93,9 @@ def test_out_must_be_a_file(tmp_path, mnist_dir):
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
     out = tmp_path / "cnn.pt"
-    out.write_bytes(b"an earlier checkpoint")
+    train_tiny("cnn", CNN(), out)  # an earlier checkpoint, which the interrupted run must not touch
+    (tmp_path / "cnn-log.csv").unlink()
+    earlier = out.read_bytes()
     process = subprocess.Popen(
         [sys.executable, "train_cnn.py", "--data-dir", str(mnist_dir), "--epochs", "50", "--limit", "3000",
          "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -105,7 +108,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
     in_progress = tmp_path / "cnn-in-progress.pt"
     assert stderr == (f"interrupted after epoch 1: continue with --resume {in_progress}; "
                       "any earlier checkpoint is untouched\n")
-    assert out.read_bytes() == b"an earlier checkpoint"
+    assert out.read_bytes() == earlier
     assert sorted(os.listdir(tmp_path)) == ["cnn-in-progress.pt", "cnn-samples.png", "cnn.pt"]
     assert torch.load(in_progress, weights_only=True)["epochs"] == 1
 
@@ -156,7 +159,7 @@ def test_benchmark_against_a_folder_without_the_project_is_one_line(tmp_path):
 def test_benchmark_with_a_checkpoint_predict_cannot_use_is_one_line(mnist_dir, tmp_path):
     # Such as checkpoints/cnn.pt left by an older version of the model: predict.py refuses it.
     stale = tmp_path / "cnn.pt"
-    torch.save({"model": "cnn", "state_dict": {}, "mean": 0.1, "std": 0.3, "classes": list("0123456789"),
+    torch.save({"model": "cnn", "state_dict": {"fc1.weight": torch.zeros(2, 2)}, "mean": 0.1, "std": 0.3, "classes": list("0123456789"),
                 "dataset": "mnist"}, stale)
     result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--models", "--checkpoint", str(stale))
     assert result.returncode == 1
