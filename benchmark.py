@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw
 from torchvision import datasets, transforms
 
 import common
+import files
 import predict as predict_module
 import train_cnn
 import train_mlp
@@ -87,7 +88,7 @@ def benchmark_predict(args: argparse.Namespace) -> None:
         checkpoint = Path(args.checkpoint)
         if not checkpoint.exists():  # speed does not depend on the weights: an untrained model will do
             checkpoint = folder / "untrained.pt"
-            common.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
+            files.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
                                     "std": 0.3081, "classes": [str(d) for d in range(10)], "dataset": "mnist"},
                                    checkpoint)
         images = folder / "images"
@@ -199,7 +200,7 @@ def benchmark_against(args: argparse.Namespace) -> None:
     print(f"  this copy's epoch takes {ratio:.2f} times as long (medians)")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist")
@@ -215,28 +216,16 @@ def main() -> None:
                         help="only compare train_cnn.py --epochs 1 with the copy of this project in DIR, "
                              "such as an earlier commit checked out with git worktree")
     parser.add_argument("--rounds", type=training.positive_int, default=3, help="runs of each copy for --against")
-    args = parser.parse_args()
-    if args.against:
-        benchmark_against(args)
-        return
+    return parser.parse_args()
 
-    torch.manual_seed(0)
-    data = common.load_data(args.dataset, args.data_dir, args.val_size)
-    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, CPU; {len(data.train_x):,} training images per epoch")
-    print(f"{'':28}{'fast path':>12}{'classic':>12}{'speed-up':>10}")
 
-    def row(label: str, fast: float, classic: float) -> None:
-        print(f"{label:28}{fast:11.2f}s{classic:11.2f}s{classic / fast:9.1f}x", flush=True)
+def row(label: str, fast: float, classic: float) -> None:
+    print(f"{label:28}{fast:11.2f}s{classic:11.2f}s{classic / fast:9.1f}x", flush=True)
 
-    # 1. The data path alone: produce every batch of one epoch and do nothing with it.
-    # The fast path takes a fraction of a second, so the fastest of three runs filters out noise.
-    fast = min(timed(list, training.shuffled_batches(data.train_x, data.train_y, 128)) for _ in range(3))
-    classic = timed(list, classic_loader(args, data, 128))
-    row("data only, batch 128", fast, classic)
 
-    # 2. A real training epoch of each model, with its trainer's own recipe (non-digits included),
-    # fed by each path: training.train_epoch() either way, from the same weights.
+def benchmark_epochs(args: argparse.Namespace, data: common.Data) -> None:
+    """A real training epoch of each model, with its trainer's own recipe (non-digits included), fed
+    by each path: training.train_epoch() either way, from the same weights."""
     for name in args.models:
         trainer = TRAINERS[name]
         options = training.make_parser("", **trainer.DEFAULTS).parse_args(["--dataset", args.dataset])
@@ -253,6 +242,26 @@ def main() -> None:
             times.append(timed(training.train_epoch, model, recipe, batches))
         row(f"{name} training epoch, batch {recipe.batch_size}", *times)
 
+
+def main() -> None:
+    args = parse_args()
+    if args.against:
+        benchmark_against(args)
+        return
+
+    torch.manual_seed(0)
+    data = common.load_data(args.dataset, args.data_dir, args.val_size)
+    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}, CPU; {len(data.train_x):,} training images per epoch")
+    print(f"{'':28}{'fast path':>12}{'classic':>12}{'speed-up':>10}")
+
+    # 1. The data path alone: produce every batch of one epoch and do nothing with it.
+    # The fast path takes a fraction of a second, so the fastest of three runs filters out noise.
+    fast = min(timed(list, training.shuffled_batches(data.train_x, data.train_y, 128)) for _ in range(3))
+    classic = timed(list, classic_loader(args, data, 128))
+    row("data only, batch 128", fast, classic)
+    # 2. Training epochs, each path.
+    benchmark_epochs(args, data)
     # 3. predict.py, start to finish.
     if not args.skip_predict:
         benchmark_predict(args)

@@ -3,8 +3,8 @@
 Read this file first. It holds what training, predict.py, evaluate.py and draw.py all need, in
 the order a script needs it:
   1. errors: a problem the user can fix is one line, never a traceback (run);
-  2. data: the whole dataset decoded once into one normalised tensor on the training device, a
-     fixed train/validation split, batched augmentation;
+  2. data: the whole dataset decoded once into one normalised tensor on the training device, and
+     a fixed train/validation split;
   3. the device to compute on, and seeds that make a run repeatable;
   4. evaluation: a model's logits, loss and accuracy;
   5. checkpoints: everything needed to use a model later, never left half-written, loaded safely.
@@ -14,17 +14,14 @@ build on it.
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 import pickle
 import struct
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -174,28 +171,6 @@ def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: i
                 mean=mean, std=std, classes=CLASSES[dataset])
 
 
-def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
-    """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
-
-    `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
-    relative change of size, and `flip` mirrors half of the images left to right. Digits written by
-    people vary in exactly these ways (except mirroring), so the model learns to ignore them
-    instead of memorising pixel positions.
-    """
-    n, _, height, width = images.shape
-    uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
-    angle = uniform(n) * math.radians(degrees)
-    zoom = 1 + uniform(n) * scale
-    # affine_grid works in coordinates from -1 to 1, so one pixel is 2 / size.
-    dx, dy = uniform(n) * shift * 2 / width, uniform(n) * shift * 2 / height
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    mirror = torch.where(uniform(n) < 0, -1.0, 1.0) if flip else 1.0  # -1 reverses the x axis
-    theta = torch.stack([torch.stack([cos * mirror, -sin, dx], 1), torch.stack([sin * mirror, cos, dy], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    # MNIST's outer rows and columns are always background, so "border" fills with background.
-    return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # 2. The device, and repeatable runs
 # ---------------------------------------------------------------------------------------------
@@ -250,10 +225,6 @@ def loss_and_accuracy(logits: Tensor, labels: Tensor) -> tuple[float, float]:
     return loss, 100 * (logits.argmax(1) == labels).sum().item() / len(labels)
 
 
-def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, float]:
-    return loss_and_accuracy(predict_logits(model, images), labels)
-
-
 # ---------------------------------------------------------------------------------------------
 # 4. Checkpoints
 # ---------------------------------------------------------------------------------------------
@@ -262,86 +233,6 @@ def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[float, f
 def default_checkpoint_path(model_name: str, dataset: str) -> Path:
     suffix = "" if dataset == "mnist" else f"-{dataset}"
     return Path("checkpoints") / f"{model_name}{suffix}.pt"
-
-
-def check_writable(path: Path) -> None:
-    """Fail now, in one line, if a file cannot be written at `path`, not after an hour of training."""
-    if path.exists() and not path.is_file():
-        raise UserError(f"{path} is a {'directory' if path.is_dir() else 'device or other special file'}; "
-                        f"give a file name such as {path / 'model.pt' if path.is_dir() else 'model.pt'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path.parent).close()  # the one sure test: write a file there
-    except OSError as error:
-        raise UserError(f"cannot write in {path.parent}: {error.strerror or error}") from None
-
-
-SOFTWARE = "mnist-pytorch"  # written into every picture the scripts make, so that they know their own
-
-
-def written_by_us(path: Path) -> bool:
-    """Whether an existing file is one these scripts wrote, and may be written again: a checkpoint,
-    a picture that says so, or an epoch log."""
-    if path.suffix == ".pt":
-        try:
-            load_checkpoint(path)
-            return True
-        except UserError:
-            return False
-    try:
-        with open(path, "rb") as file:
-            start = file.read(1 << 16)
-    except OSError:
-        return False
-    if path.suffix == ".png":
-        return start.startswith(b"\x89PNG") and b"Software\x00" + SOFTWARE.encode() in start
-    return path.suffix == ".csv" and start.startswith(b"epoch,train_loss,")
-
-
-def check_not_clobbering(paths: list[Path], force: bool = False,
-                         advice: str = "give --out another name, or add --force to overwrite it") -> None:
-    """Refuse, in one line, to overwrite a file these scripts did not write (unless `force`), and ever
-    a dataset's file: a typo in --out must not cost a user's own file."""
-    for path in paths:
-        if path.name.removesuffix(".gz") in FILE_SIZES:
-            raise UserError(f"{path} is a dataset file, never overwritten; give --out another name")
-        if path.is_file() and not force and not written_by_us(path):
-            raise UserError(f"{path} exists and was not written by these scripts; {advice}")
-
-
-LEFTOVER_SECONDS = 3600  # a temporary file this old was left by a run that was killed while writing
-
-
-def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file so that it is never seen half-written: `write` fills a temporary file beside
-    `path`, which is flushed to the disk and then renamed into place. A rename within one folder is
-    atomic, so a crash, a full disk or Ctrl-C leaves either the old file or the new one. Whatever
-    fails is one line that names the file; what a killed run left behind is cleared away."""
-    path = Path(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            if time.time() - old.stat().st_mtime > LEFTOVER_SECONDS:
-                old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())  # on the disk before the rename makes it the file
-        umask = os.umask(0)  # reading the umask means setting it; put it straight back
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual permissions
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
-        raise WriteError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
-    write_file(path, lambda file: torch.save(checkpoint, file))
 
 
 CHECKPOINT_KEYS = {"model", "state_dict", "mean", "std", "classes", "dataset"}

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 import common
+import files
 import predict
 import report
 import training
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
         raise common.UserError(f"unknown dataset {checkpoint['dataset']!r} in {args.checkpoint}")
     if not args.no_mistakes:  # the picture goes beside the checkpoint: fail now if it cannot
         mistakes = report.beside(args.checkpoint, "mistakes.png")
-        common.check_writable(mistakes)
-        common.check_not_clobbering([mistakes], advice="move it, or add --no-mistakes")
+        files.check_writable(mistakes)
+        files.check_not_clobbering([mistakes], advice="move it, or add --no-mistakes")
 
     # The test images, normalised with the training statistics stored in the checkpoint; a trial
     # run (--limit) was tested on its first images only.

@@ -9,9 +9,14 @@ digit" when the model's best probability falls below a bar calibrated on real di
 Each image here is drawn the way a person draws with a pen: a letter, a symbol or a doodle made of
 strokes, a random scribble or blot, or a solid patch of uneven shade (what a photo of an object or
 a noisy picture leaves after predict.py's preparation), a little wobbly, slanted and turned; then
-fitted into 28x28 as MNIST was (longer side 20 pixels, centred by mass). Shapes that a digit can look like (O, I, S,
-Z, B, G, a plain circle) are left out. The tests check the model on other non-digits: letters set
-in fonts, doodles drawn differently, photos of clothes, noise.
+fitted into 28x28 as MNIST was (longer side 20 pixels, centred by mass). Shapes that a digit can
+look like (O, I, S, Z, B, G, a plain circle) are left out. The tests check the model on other
+non-digits: letters set in fonts, doodles drawn differently, photos of clothes, noise.
+
+Two more kinds are made from training digits, for predict.py's cutting of touching digits (see
+segment.split_touching), which lets the network judge where to cut: two digits run together
+(pairs), which must not be read as one digit, and parts of digits (pieces), which must not be read
+as a whole one, so that a cut in the wrong place reads badly.
 
     python nondigits.py          # writes checkpoints/nondigits.png, a sheet of examples
 """
@@ -21,12 +26,15 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 import common
+import files
 import prepare
 import report
 
@@ -158,21 +166,76 @@ def render(strokes: list, rng: np.random.Generator, filled: bool = False, textur
     return np.roll(pixels, shifts, axis=(0, 1))
 
 
+def ink_of(digit: torch.Tensor, height: int | None = None) -> torch.Tensor:
+    """A digit [28, 28] cropped to its ink, and resized to `height` pixels if given."""
+    rows, cols = (digit > 0.1).nonzero().T
+    ink = digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    if height is None:
+        return ink
+    width = max(1, round(ink.shape[1] * height / ink.shape[0]))
+    return F.interpolate(ink[None, None], size=(height, width), mode="bilinear", antialias=True)[0, 0].clamp(0, 1)
+
+
+def side_by_side(left: torch.Tensor, right: torch.Tensor, gap: int, uniform: Callable[[], float]) -> torch.Tensor:
+    """Two digits' ink on one line, `gap` pixels apart (less than 0: overlapping), each at a slightly
+    different height."""
+    canvas = torch.zeros(max(left.shape[0], right.shape[0]) + 6, left.shape[1] + gap + right.shape[1])
+    for ink, x in ((left, 0), (right, left.shape[1] + gap)):
+        y = int(uniform() * (canvas.shape[0] - ink.shape[0] + 1))
+        place = canvas[y:y + ink.shape[0], x:x + ink.shape[1]]
+        place.copy_(torch.maximum(place, ink))
+    return canvas
+
+
+def joined(canvas: torch.Tensor, start: int, end: int, uniform: Callable[[], float]) -> torch.Tensor:
+    """A stroke of the pen from the ink at column `start` to the ink at column `end`, as in a number
+    written in one movement."""
+    rows = [(canvas[:, x:x + 3].amax(1) > 0.5).nonzero()[:, 0] for x in (start - 3, end)]
+    if not all(len(r) for r in rows):
+        return canvas
+    y0, y1 = (int(r[int(uniform() * len(r))]) for r in rows)
+    picture = Image.fromarray((canvas * 255).byte().numpy())
+    ImageDraw.Draw(picture).line((start - 2, y0, end + 1, y1), fill=255, width=3)
+    return torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255)
+
+
 def pairs(digits: torch.Tensor, count: int, seed: int) -> torch.Tensor:
     """`count` pictures of two digits run together [count, 28, 28], fitted into one digit's place.
 
     predict.py cuts touching digits where the network reads the pieces best: it must not read two
-    digits, or a digit and a half, as one. `digits` are training digits [N, 28, 28] in [0, 1].
+    digits as one. They are written as people write touching digits: about the same height, side
+    by side, overlapping by up to a quarter of the narrower one's width, or joined by a stroke of
+    the pen. `digits` are training digits [N, 28, 28] in [0, 1].
     """
     generator = torch.Generator().manual_seed(seed)
+    uniform = lambda: torch.rand((), generator=generator).item()  # noqa: E731
     images = []
     for a, b in torch.randint(len(digits), (count, 2), generator=generator).tolist():
-        overlap = int(torch.randint(6, 20, (), generator=generator))  # MNIST's digits have margins
-        both = torch.zeros(28, 56 - overlap)
-        both[:, :28] = digits[a]
-        both[:, 28 - overlap:] = torch.maximum(both[:, 28 - overlap:], digits[b])
-        rows, cols = both.nonzero().T
-        images.append(prepare.fit_and_centre(both[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
+        left = ink_of(digits[a], round(40 * (0.9 + 0.2 * uniform())))
+        right = ink_of(digits[b], round(40 * (0.9 + 0.2 * uniform())))
+        if uniform() < 0.3:
+            canvas = joined(side_by_side(left, right, 6, uniform), left.shape[1], left.shape[1] + 6, uniform)
+        else:
+            overlap = int(uniform() * 0.25 * min(left.shape[1], right.shape[1]))
+            canvas = side_by_side(left, right, -overlap, uniform)
+        images.append(prepare.fit_and_centre(ink_of(canvas)))
+    return torch.stack(images)
+
+
+def pieces(digits: torch.Tensor, labels: torch.Tensor, count: int, seed: int) -> torch.Tensor:
+    """`count` parts of digits [count, 28, 28]: a third to three fifths of a digit's width, cut off
+    at its left or its right, as a wrong cut between touching digits leaves them. The network learns
+    that half a digit is no digit, so that cuts in the wrong place read badly. Not of 1s, whose
+    parts are 1s."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    uniform = lambda: torch.rand((), generator=generator).item()  # noqa: E731
+    chosen = (labels != 1).nonzero()[:, 0]
+    images = []
+    for i in chosen[torch.randint(len(chosen), (count,), generator=generator)].tolist():
+        ink = ink_of(digits[i])
+        width = max(1, round((0.3 + 0.3 * uniform()) * ink.shape[1]))
+        part = ink[:, :width] if uniform() < 0.5 else ink[:, -width:]
+        images.append(prepare.fit_and_centre(ink_of(part) if (part > 0.1).any() else ink))
     return torch.stack(images)
 
 
@@ -200,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="which non-digits to draw")
     args = parser.parse_args(argv)
     path = Path(args.out)
-    common.check_writable(path)
+    files.check_writable(path)
     report.save_picture(draw(100, seed=args.seed)[:, None], [""] * 100, path)
     print(f"wrote {path}")
 

@@ -94,8 +94,27 @@ def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     rows, starts = np.nonzero(edges == 1)
     ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in the same row-major order as starts
+    roots = touching_runs(rows, starts, ends, height)
+    part_ids, run_part = np.unique(roots, return_inverse=True)  # parts numbered 0 to n - 1
+    # Paint each run with its part's label (1 to n): +label where a run starts, -label where it ends,
+    # then a running sum along the flattened image.
+    flat = np.zeros(height * width + 1, dtype=np.int64)
+    np.add.at(flat, rows * width + starts, run_part + 1)
+    np.add.at(flat, rows * width + ends, -(run_part + 1))
+    labels = np.cumsum(flat[:-1]).reshape(height, width)
+    boxes = np.empty((len(part_ids), 4), dtype=np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2:] = height, width, 0
+    np.minimum.at(boxes[:, 0], run_part, rows)
+    np.minimum.at(boxes[:, 1], run_part, starts)
+    np.maximum.at(boxes[:, 2], run_part, rows + 1)
+    np.maximum.at(boxes[:, 3], run_part, ends)
+    return labels, boxes
+
+
+def touching_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, height: int) -> np.ndarray:
+    """For runs (row, start, end) in row-major order: a root run for each, shared by all the runs
+    it touches, directly or through others (union-find)."""
     first_run = np.searchsorted(rows, np.arange(height + 1))  # runs of row r: first_run[r] to first_run[r+1]
-    # Union-find: runs in neighbouring rows that touch belong to the same part.
     parent = list(range(len(starts)))
 
     def root(i: int) -> int:
@@ -115,21 +134,7 @@ def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 i += 1
             else:
                 j += 1
-    roots = np.array([root(i) for i in range(len(starts))], dtype=np.int64)
-    part_ids, run_part = np.unique(roots, return_inverse=True)  # parts numbered 0 to n - 1
-    # Paint each run with its part's label (1 to n): +label where a run starts, -label where it ends,
-    # then a running sum along the flattened image.
-    flat = np.zeros(height * width + 1, dtype=np.int64)
-    np.add.at(flat, rows * width + starts, run_part + 1)
-    np.add.at(flat, rows * width + ends, -(run_part + 1))
-    labels = np.cumsum(flat[:-1]).reshape(height, width)
-    boxes = np.empty((len(part_ids), 4), dtype=np.int64)
-    boxes[:, 0], boxes[:, 1], boxes[:, 2:] = height, width, 0
-    np.minimum.at(boxes[:, 0], run_part, rows)
-    np.minimum.at(boxes[:, 1], run_part, starts)
-    np.maximum.at(boxes[:, 2], run_part, rows + 1)
-    np.maximum.at(boxes[:, 3], run_part, ends)
-    return labels, boxes
+    return np.array([root(i) for i in range(len(starts))], dtype=np.int64)
 
 
 def stroke_width(mask: torch.Tensor) -> float:

@@ -36,6 +36,7 @@ from paper import ImageError, bounds, find_ink, label_parts, max_filter, resize,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
 MAX_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+WIDE = 0.9  # a group of ink wider than this many times its height may hold digits that touch
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 
 
@@ -198,7 +199,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         window = ink[top:group.bottom + pad, left:group.right + pad]
         mask = segment.mask_of(labels, group, pad)
         pieces = [mask]
-        if judge and group.width > 0.9 * group.height:  # narrower, it hardly holds two digits
+        if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
             pieces = segment.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
                                                                                    for m in masks])))
         for piece in pieces:

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, PngImagePlugin
 from torch import Tensor
 
 import common
+import files
 
 
 LOG_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -67,7 +68,7 @@ def write_log(rows: list[dict], out: Path) -> Path:
     writer = csv.DictWriter(text, LOG_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    common.write_file(path, lambda file: file.write(text.getvalue().encode()))
+    files.write_file(path, lambda file: file.write(text.getvalue().encode()))
     return path
 
 
@@ -124,10 +125,10 @@ def save_picture(pixels: Tensor, captions: list[str], path: Path, columns: int =
 
 
 def save_png(picture: Image.Image, path: Path) -> None:
-    """A picture as a PNG that says it was made here, so that a later run may replace it (common.written_by_us)."""
+    """A picture as a PNG that says it was made here, so that a later run may replace it (files.written_by_us)."""
     info = PngImagePlugin.PngInfo()
-    info.add_text("Software", common.SOFTWARE)
-    common.write_file(path, lambda file: picture.save(file, "PNG", pnginfo=info))
+    info.add_text("Software", files.SOFTWARE)
+    files.write_file(path, lambda file: picture.save(file, "PNG", pnginfo=info))
 
 
 def unnormalise(images: Tensor, mean: float, std: float) -> Tensor:

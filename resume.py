@@ -18,7 +18,7 @@ from torch import nn
 import common
 
 # The options that shape the training: a resumed run takes them from its checkpoint.
-KEPT_BY_RESUME = ["dataset", "epochs", "batch_size", "lr", "val_size", "seed", "limit", "out"]
+KEPT_BY_RESUME = ["dataset", "epochs", "batch_size", "lr", "val_size", "seed", "limit", "precision", "out"]
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None, model_name: str,

@@ -188,9 +188,9 @@ def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height of their width: a bounded search
-EXTRA_DIGIT = math.log(0.65)  # each digit beyond the first must be read that much more confidently
 ONE = math.log(0.1)  # a cut piece read as a 1 is doubtful: cutting a stroke off any letter leaves a 1
-SURE = 0.6
+SURE = 0.4  # the least probability a piece of a split may be read with: the network was taught that parts of
+# digits and pairs are no digits (nondigits.pieces, nondigits.pairs), so a wrong cut reads below it
 REFUSED = 3.0  # what a piece below the "not a digit" bar costs per digit-height of its width (log probability)
 
 
@@ -252,8 +252,8 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
     confidence, is_digit, one = judge(list(pieces.values()))
     # The whole group is one digit, or no digit at all (which costs by its width, so that a long
     # group of touching digits is not kept whole because each of its pieces would cost as much).
-    # A split must read every piece surely: cutting strokes off a letter leaves pieces that look
-    # like digits (most of all like 1s) to a network that never saw such pieces, but not surely.
+    # A split must read every piece surely enough: the network was taught that parts of digits are
+    # no digit, and a stroke cut off a letter, which looks like a 1, costs more (ONE).
     whole = (0, len(cuts) - 1)
     score = {}
     for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
@@ -263,7 +263,7 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
             score[i, j] = math.log(c) + (ONE if is_one else 0.0)
     best: dict[int, tuple[float, list]] = {0: (0.0, [])}  # the best reading up to each cut
     for j in range(1, len(cuts)):
-        options = [(best[i][0] + score[i, j] + (EXTRA_DIGIT if i else 0.0), best[i][1] + [pieces[i, j]])
+        options = [(best[i][0] + score[i, j], best[i][1] + [pieces[i, j]])
                    for i in range(j) if i in best and (i, j) in score]
         if options:
             best[j] = max(options, key=lambda option: option[0])

@@ -87,17 +87,18 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     # so the network never sees the same image twice and learns the digit, not its exact pixels.
     # Clothes, unlike digits, may be mirrored, and of what we tried, mirroring alone did best on them.
     if args.dataset == "mnist":
-        augment = functools.partial(common.random_affine, degrees=10, shift=2, scale=0.1)
+        augment = functools.partial(training.random_affine, degrees=10, shift=2, scale=0.1)
     else:
-        augment = functools.partial(common.random_affine, degrees=0, shift=0, scale=0, flip=True)
+        augment = functools.partial(training.random_affine, degrees=0, shift=0, scale=0, flip=True)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
     outliers = training.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
-    # Mixed precision where the processor computes bfloat16 fast (see training.bf16_is_native).
+    # Mixed precision where the processor computes bfloat16 fast (see training.bf16_pays), or as asked.
+    bf16 = args.precision == "bf16" or args.precision == "auto" and training.bf16_pays(data.train_x.device)
     return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
-                         outliers=outliers, mixed_precision=training.bf16_is_native(data.train_x.device))
+                           outliers=outliers, mixed_precision=bf16)
 
 
 def main(argv: list[str] | None = None) -> None:

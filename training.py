@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import common
+import files
 import nondigits
 import report
 import resume
@@ -46,7 +47,7 @@ class Recipe:
     augment: Callable[[Tensor], Tensor] | None = None  # applied to every batch
     label_smoothing: float = 0.0
     outliers: Tensor | None = None  # images of no class (non-digits), taught to get a uniform answer
-    mixed_precision: bool = False  # compute in bfloat16 where it is safe (see bf16_is_native)
+    mixed_precision: bool = False  # compute in bfloat16 where it is safe (see bf16_pays)
 
 
 def adamw_one_cycle(model: nn.Module, lr: float, epochs: int, steps_per_epoch: int, fused: bool = False,
@@ -69,20 +70,56 @@ OUTLIER_SHARE = 0.25  # non-digits brought into every batch, per digit in it
 OUTLIER_WEIGHT = 0.5  # their loss's weight against the digits' (as Hendrycks et al., 2019, found best)
 
 
-def bf16_is_native(device: torch.device) -> bool:
-    """Whether `device` computes in bfloat16 natively, so that mixed precision makes training faster.
+PRECISIONS = ["auto", "bf16", "fp32"]  # what --precision accepts
 
-    bfloat16 keeps float32's range with fewer digits, plenty for a network's products and sums.
-    Recent x86 processors (AVX512-BF16, AMX) and NVIDIA GPUs since Ampere have it in hardware;
-    elsewhere it would be emulated, and slower, so training stays in float32.
+
+def processor_maker() -> str:
+    """The processor's maker as Linux names it (AuthenticAMD, GenuineIntel), or "" where unknown."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("vendor_id")), "")
+    except OSError:
+        return ""
+
+
+def bf16_pays(device: torch.device) -> bool:
+    """Whether bfloat16 mixed precision makes training faster on `device`: what --precision auto uses.
+
+    bfloat16 keeps float32's range with fewer digits, plenty for a network's products and sums. It
+    pays only where the hardware computes it fast: NVIDIA GPUs since Ampere, Intel processors with
+    AMX, AMD processors with AVX512-BF16 (Zen 4 and later). An Intel processor with AVX512-BF16 but
+    no AMX trains more slowly in it than in float32 (docs/speed.md); elsewhere it is emulated.
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":  # PyTorch has no public test of the processor's bfloat16 instructions:
-        # ask its own private ones, and train in float32 should they ever be gone.
-        tests = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(getattr(torch.cpu, name, lambda: False)() for name in tests)
-    return False
+    if device.type != "cpu":
+        return False
+    # PyTorch has no public test of the processor's instructions: ask its own private ones, and
+    # train in float32 should they ever be gone.
+    has = lambda name: getattr(torch.cpu, name, lambda: False)()  # noqa: E731
+    return has("_is_amx_tile_supported") or (has("_is_avx512_bf16_supported") and processor_maker() == "AuthenticAMD")
+
+
+def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
+    """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
+
+    `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
+    relative change of size, and `flip` mirrors half of the images left to right. Digits written by
+    people vary in exactly these ways (except mirroring), so the model learns to ignore them
+    instead of memorising pixel positions.
+    """
+    n, _, height, width = images.shape
+    uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
+    angle = uniform(n) * math.radians(degrees)
+    zoom = 1 + uniform(n) * scale
+    # affine_grid works in coordinates from -1 to 1, so one pixel is 2 / size.
+    dx, dy = uniform(n) * shift * 2 / width, uniform(n) * shift * 2 / height
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    mirror = torch.where(uniform(n) < 0, -1.0, 1.0) if flip else 1.0  # -1 reverses the x axis
+    theta = torch.stack([torch.stack([cos * mirror, -sin, dx], 1), torch.stack([sin * mirror, cos, dy], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    # MNIST's outer rows and columns are always background, so "border" fills with background.
+    return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
 
 
 def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
@@ -153,10 +190,11 @@ def calibrate(digit_logits: Tensor) -> float:
 
 
 def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
-    """Drawn letters, symbols and scribbles, and half as many pairs of training digits run together
-    (nondigits.py), normalised like the digits, on their device."""
+    """Drawn letters, symbols and scribbles; half as many pairs of training digits run together, and
+    a quarter as many parts of digits (nondigits.py); normalised like the digits, on their device."""
     digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
-    images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed)])
+    images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
+                        nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])
     return common.normalise(images, data.mean, data.std).to(data.train_x.device)
 
 
@@ -206,6 +244,9 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     parser.add_argument("--val-size", type=validation_size, default=5000,
                         help="training images held out to validate each epoch (0: none)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="bf16: bfloat16 mixed precision; fp32: none; auto: bf16 where it makes this network "
+                             "train faster on this machine")
     parser.add_argument("--device", choices=common.DEVICES, default="auto",
                         help="where to train; auto picks a GPU (CUDA), Apple's MPS or Intel's XPU when present")
     parser.add_argument("--limit", type=positive_int, default=None,
@@ -233,12 +274,12 @@ class Run:
         self.model_name, self.model, self.data, self.recipe, self.args = model_name, model, data, recipe, args
         self.out = Path(args.out) if args.out else common.default_checkpoint_path(model_name, args.dataset)
         self.in_progress = self.out.with_name(f"{self.out.stem}-in-progress.pt")
-        common.check_writable(self.out)
-        common.check_not_clobbering([self.out, self.in_progress] + [report.beside(self.out, name)
+        files.check_writable(self.out)
+        files.check_not_clobbering([self.out, self.in_progress] + [report.beside(self.out, name)
                                                                     for name in report.SIDE_FILES], args.force)
         print(f"{model_name}: {sum(p.numel() for p in model.parameters()):,} parameters; "
               f"{len(data.train_x):,} training, {len(data.val_x):,} validation, {len(data.test_x):,} test images; "
-              f"device {data.train_x.device}")
+              f"device {data.train_x.device}, {'bfloat16 mixed precision' if recipe.mixed_precision else 'float32'}")
         if not args.no_samples:  # the first look at the data that every course starts with
             print(f"training images: {report.save_samples(data, self.out)}")
         self.log: list[dict] = []
@@ -247,7 +288,8 @@ class Run:
             self.log = resume.restore(resumed, model, recipe.optimizer, recipe.scheduler, data.train_x.device)
             self.first = resumed["epochs"] + 1
             kept = " ".join(f"--{key.replace('_', '-')} {getattr(args, key)}" for key in resume.KEPT_BY_RESUME)
-            print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, keeping its options {kept}")
+            print(f"resuming {args.resume} after epoch {resumed['epochs']} of {recipe.epochs}, "
+                  f"keeping its options {kept}")
         self.terminal = sys.stdout.isatty()  # progress within each epoch only where a person watches it
 
     def epochs(self) -> Iterator[int]:
@@ -282,7 +324,7 @@ class Run:
         if epoch < self.recipe.epochs:
             state = resume.training_state(self.recipe.optimizer, self.recipe.scheduler, self.log,
                                           self.data.train_x.device)
-            common.save_checkpoint(self.checkpoint(epoch) | state, self.in_progress)
+            files.save_checkpoint(self.checkpoint(epoch) | state, self.in_progress)
             self.saved = epoch
         print(report.epoch_line(self.label, self.log[-1], erase=self.terminal), flush=True)
 
@@ -305,7 +347,7 @@ class Run:
             threshold = calibrate(self.val_logits if len(data.val_x) else
                                   common.predict_logits(model, data.train_x[:5000]))
         final = self.checkpoint(self.recipe.epochs, test_acc, threshold)
-        common.save_checkpoint(final, self.out)
+        files.save_checkpoint(final, self.out)
         self.in_progress.unlink(missing_ok=True)
         log_path = report.write_log(self.log, self.out)
         print(report.report(logits, data.test_y, data.classes, test_loss, test_acc))

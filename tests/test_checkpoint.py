@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import common
+import files
 import predict
 import training
 from conftest import Payload, tiny_data, train_tiny
@@ -41,7 +42,7 @@ def test_round_trip(name, model_class, tmp_path, capsys):
 
 def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "model.pt"
-    common.save_checkpoint({"version": 1}, path)
+    files.save_checkpoint({"version": 1}, path)
 
     def save_half_then_fail(obj, file):
         file.write(b"half a checkpoint")
@@ -49,7 +50,7 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", save_half_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        common.save_checkpoint({"version": 2}, path)
+        files.save_checkpoint({"version": 2}, path)
     monkeypatch.undo()
     assert torch.load(path, weights_only=True) == {"version": 1}
     assert os.listdir(tmp_path) == ["model.pt"]
@@ -59,7 +60,7 @@ def test_checkpoint_gets_the_usual_file_permissions(tmp_path):
     # The temporary file is created private to its owner; the finished checkpoint must not stay so.
     umask = os.umask(0o022)
     try:
-        common.save_checkpoint({"version": 1}, tmp_path / "model.pt")
+        files.save_checkpoint({"version": 1}, tmp_path / "model.pt")
     finally:
         os.umask(umask)
     assert (tmp_path / "model.pt").stat().st_mode & 0o777 == 0o644
@@ -90,7 +91,7 @@ def test_broken_checkpoints_are_user_errors(tmp_path, content, match):
 
 def test_truncated_and_foreign_checkpoints(tmp_path):
     good = tmp_path / "good.pt"
-    common.save_checkpoint({"model": "mlp", "state_dict": MLP().state_dict(), "mean": 0.1, "std": 0.3,
+    files.save_checkpoint({"model": "mlp", "state_dict": MLP().state_dict(), "mean": 0.1, "std": 0.3,
                             "classes": list("0123456789"), "dataset": "mnist"}, good)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[:1000])

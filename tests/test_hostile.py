@@ -2,6 +2,7 @@
 half-written, checkpoints are checked when loaded, odd paths and failing output end in one line.
 (The server's own defences are in test_draw.py; pictures that cost time, in test_numbers.py.)"""
 
+import copy
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 
 import common
+import files
 from conftest import ROOT, run_predict, run_script, train_tiny
 from train_mlp import MLP
 
@@ -36,7 +38,7 @@ def test_out_never_overwrites_a_file_it_did_not_write(mnist_dir, tmp_path):
     (tmp_path / "m-log.csv").unlink()
     for _ in range(2):  # the second run replaces the first one's files
         assert run_script(*options, "--out", str(tmp_path / "m.pt")).returncode == 0
-    assert common.written_by_us(tmp_path / "m-samples.png") and common.written_by_us(tmp_path / "m-log.csv")
+    assert files.written_by_us(tmp_path / "m-samples.png") and files.written_by_us(tmp_path / "m-log.csv")
     # --force says the user means it; a dataset's file is never overwritten.
     assert run_script(*options, "--out", str(notes), "--force").returncode == 0
     common.load_checkpoint(notes)
@@ -66,8 +68,8 @@ def test_save_processed_never_overwrites_what_it_reads(tmp_path):
 def test_a_killed_write_leaves_the_old_file_and_its_leftover_is_cleared(tmp_path):
     path = tmp_path / "model.pt"
     path.write_bytes(b"the old file")
-    code = ("import sys, time, common; "
-            "common.write_file(sys.argv[1], lambda f: (f.write(b'half'), f.flush(), time.sleep(60)))")
+    code = ("import sys, time, files; "
+            "files.write_file(sys.argv[1], lambda f: (f.write(b'half'), f.flush(), time.sleep(60)))")
     process = subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT)
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".model.pt.*.tmp")) and time.monotonic() < deadline:
@@ -77,9 +79,9 @@ def test_a_killed_write_leaves_the_old_file_and_its_leftover_is_cleared(tmp_path
     leftovers = list(tmp_path.glob(".model.pt.*.tmp"))
     assert path.read_bytes() == b"the old file" and len(leftovers) == 1
     # The next write clears what a killed run left behind, once it is old enough not to be another's.
-    old = time.time() - common.LEFTOVER_SECONDS - 1
+    old = time.time() - files.LEFTOVER_SECONDS - 1
     os.utime(leftovers[0], (old, old))
-    common.write_file(path, lambda f: f.write(b"the new file"))
+    files.write_file(path, lambda f: f.write(b"the new file"))
     assert path.read_bytes() == b"the new file" and not list(tmp_path.glob(".*.tmp"))
 
 
@@ -89,21 +91,34 @@ BAD_FIELDS = {
 }
 
 
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory) -> dict:
+    return train_tiny("mlp", MLP(), tmp_path_factory.mktemp("good") / "m.pt")
+
+
 @pytest.mark.parametrize("field, value", [*BAD_FIELDS.items(), ("classes", 5), ("classes", {"a": 1}),
                                           ("classes", ["x"] * 100_000), ("std", 0.0), ("weights", "nan")])
-def test_a_checkpoint_with_a_bad_field_is_refused_in_one_line(field, value, tmp_path):
-    path = tmp_path / "m.pt"
-    checkpoint = train_tiny("mlp", MLP(), path)
+def test_a_checkpoint_with_a_bad_field_is_refused_when_loaded(field, value, good_checkpoint, tmp_path):
+    checkpoint = copy.deepcopy(good_checkpoint)
     if field == "weights":
         next(iter(checkpoint["state_dict"].values())).fill_(float("nan"))
     else:
         checkpoint[field] = value
+    torch.save(checkpoint, tmp_path / "m.pt")
+    with pytest.raises(common.UserError, match="not a usable checkpoint"):
+        common.load_checkpoint(tmp_path / "m.pt")
+
+
+def test_every_script_refuses_a_bad_checkpoint_in_one_line(good_checkpoint, tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoint = copy.deepcopy(good_checkpoint)
+    next(iter(checkpoint["state_dict"].values())).fill_(float("nan"))
     torch.save(checkpoint, path)
     picture = tmp_path / "digit.png"
     Image.new("L", (50, 50), 255).save(picture)
     for script in (["predict.py", "--checkpoint", str(path), str(picture)], ["evaluate.py", str(path)],
-                   ["draw.py", "--checkpoint", str(path), "--port", "0"]):
-        one_line_error(run_script(*script, timeout=60), str(path), "not a usable checkpoint")
+                   ["draw.py", "--checkpoint", str(path), "--port", "0"]):  # draw.py does not start
+        one_line_error(run_script(*script, timeout=60), str(path), "not a usable checkpoint", "NaN")
 
 
 def test_failing_output_and_odd_paths(tmp_path):

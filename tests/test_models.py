@@ -42,7 +42,7 @@ def test_overfits_one_batch(model_class, mnist):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    loss, accuracy = common.evaluate(model, images, labels)
+    loss, accuracy = common.loss_and_accuracy(common.predict_logits(model, images), labels)
     assert accuracy == 100.0
     assert loss < 0.05
 
@@ -66,3 +66,16 @@ def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mn
             optimizer.zero_grad()
     for mine, theirs in zip(fused.parameters(), plain.parameters()):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("maker, avx512_bf16, amx, expected", [
+    ("AuthenticAMD", True, False, True),    # Zen 4: bfloat16 trains faster
+    ("GenuineIntel", True, False, False),   # AVX512-BF16 without AMX: slower than float32
+    ("GenuineIntel", True, True, True),     # AMX
+    ("AuthenticAMD", False, False, False),  # Zen 3: no AVX-512 at all
+])
+def test_bfloat16_only_where_it_pays(monkeypatch, maker, avx512_bf16, amx, expected):
+    monkeypatch.setattr(training, "processor_maker", lambda: maker)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert training.bf16_pays(torch.device("cpu")) is expected

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 import common
+import files
 import predict
 import prepare
 import train_cnn
@@ -127,7 +128,7 @@ def test_sixteen_bit_greyscale_is_scaled_not_clipped(test_digits):
 
 def untrained_checkpoint(path: Path, classes: list[str] | None = None) -> Path:
     torch.manual_seed(0)
-    common.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
+    files.save_checkpoint({"model": "cnn", "state_dict": train_cnn.CNN().state_dict(), "mean": 0.1307,
                             "std": 0.3081, "classes": classes or [str(d) for d in range(10)],
                             "dataset": "mnist", "epochs": 0, "test_accuracy": 10.0, "args": {}}, path)
     return path

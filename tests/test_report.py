@@ -34,7 +34,7 @@ def test_report_loss_and_accuracy_are_the_trainers(mnist):
     from train_mlp import MLP
     model = MLP()
     logits = common.predict_logits(model, mnist.test_x)
-    loss, accuracy = common.evaluate(model, mnist.test_x, mnist.test_y)
+    loss, accuracy = common.loss_and_accuracy(common.predict_logits(model, mnist.test_x), mnist.test_y)
     assert report.report(logits, mnist.test_y, mnist.classes, loss, accuracy).splitlines()[0] == \
         f"test loss {loss:.4f} acc {accuracy:.2f}% on 10,000 images"
 

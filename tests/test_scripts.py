@@ -19,14 +19,18 @@ EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  "
                         r"val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
 
 
-@pytest.mark.parametrize("script, model", [("train_mlp.py", "mlp"), ("train_cnn.py", "cnn")])
-def test_script_end_to_end_on_a_subset(script, model, mnist_dir, tmp_path):
+@pytest.mark.parametrize("script, model, precision, said", [
+    ("train_mlp.py", "mlp", "bf16", "bfloat16 mixed precision"),
+    ("train_cnn.py", "cnn", "fp32", "float32"),
+])
+def test_script_end_to_end_on_a_subset(script, model, precision, said, mnist_dir, tmp_path):
     out = tmp_path / "nested" / f"{model}.pt"
     result = run_script(script, "--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "2000",
-                        "--val-size", "500", "--out", str(out), "--device", "cpu")
+                        "--val-size", "500", "--out", str(out), "--device", "cpu", "--precision", precision)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{model}: ") and "2,000 training, 500 validation, 2,000 test images" in lines[0]
+    assert lines[0].endswith(f"device cpu, {said}"), lines[0]
     assert lines[1] == f"training images: {out.with_name(f'{model}-samples.png')}"
     assert EPOCH_LINE.match(lines[2]), lines[2]
     assert re.match(r"^test loss \d+\.\d{4} acc +\d+\.\d\d% on 2,000 images$", lines[3]), lines[3]
@@ -159,8 +163,8 @@ def test_benchmark_against_a_folder_without_the_project_is_one_line(tmp_path):
 def test_benchmark_with_a_checkpoint_predict_cannot_use_is_one_line(mnist_dir, tmp_path):
     # Such as checkpoints/cnn.pt left by an older version of the model: predict.py refuses it.
     stale = tmp_path / "cnn.pt"
-    torch.save({"model": "cnn", "state_dict": {"fc1.weight": torch.zeros(2, 2)}, "mean": 0.1, "std": 0.3, "classes": list("0123456789"),
-                "dataset": "mnist"}, stale)
+    torch.save({"model": "cnn", "state_dict": {"fc1.weight": torch.zeros(2, 2)}, "mean": 0.1, "std": 0.3,
+                "classes": list("0123456789"), "dataset": "mnist"}, stale)
     result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--models", "--checkpoint", str(stale))
     assert result.returncode == 1
     assert result.stderr.startswith("error: predict.py failed: the checkpoint's weights do not fit")
