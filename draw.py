@@ -65,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
         # The whole request must arrive within REQUEST_SECONDS: then the connection is shut, which
         # ends any read still waiting on it. One request per connection (HTTP/1.0), so one timer.
         self.deadline = threading.Timer(REQUEST_SECONDS, cut_off, [self.connection])
+        self.deadline.daemon = True  # Ctrl-C need not wait for it
         self.deadline.start()
 
     def finish(self) -> None:

@@ -253,6 +253,8 @@ def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int) -> np.ndarra
     # A line crosses much of the picture, and is longer than a digit could be drawn in a small one.
     across = horizontal_lines(ink, mask, max(40, int(0.4 * (width - 2 * margin))))
     down = horizontal_lines(ink.T.copy(), mask.T.copy(), max(40, int(0.4 * (height - 2 * margin))))
+    if not (across.strength > 0).any() and not (down.strength > 0).any():
+        return np.zeros_like(mask)  # no line at all, as in most drawings: nothing to weigh or remove
     others = mask & (across.labels == 0) & (down.labels.T == 0)
     if not others.any():  # nothing but lines: an empty page if there are several, else a lone 1 or 7
         lines = (across.strength > 0).sum() + (down.strength > 0).sum()
