@@ -39,19 +39,19 @@ SOFTWARE = "mnist-pytorch"  # written into every picture the scripts make, so th
 def written_by_us(path: Path) -> bool:
     """Whether an existing file is one these scripts wrote, and may be written again: a checkpoint,
     a picture that says so, or an epoch log."""
-    if path.suffix == ".pt":
-        try:
-            load_checkpoint(path)
-            return True
-        except UserError:
-            return False
     try:
         with open(path, "rb") as file:
             start = file.read(1 << 16)
     except OSError:
         return False
-    if path.suffix == ".png":
-        return start.startswith(b"\x89PNG") and b"Software\x00" + SOFTWARE.encode() in start
+    if start.startswith(b"\x89PNG"):
+        return b"Software\x00" + SOFTWARE.encode() in start
+    if start.startswith(b"PK"):  # a zip archive, as torch.save writes: one of our checkpoints?
+        try:
+            load_checkpoint(path)
+            return True
+        except UserError:
+            return False
     return path.suffix == ".csv" and start.startswith(b"epoch,train_loss,")
 
 
