@@ -5,7 +5,7 @@ the order a script needs it:
   1. errors: a problem the user can fix is one line, never a traceback (run);
   2. data: the whole dataset decoded once into one normalised tensor on the training device, and
      a fixed train/validation split;
-  3. the device to compute on, and seeds that make a run repeatable;
+  3. the device to compute on, whether bfloat16 pays on it, and seeds that make a run repeatable;
   4. evaluation: a model's logits, loss and accuracy;
   5. checkpoints: everything needed to use a model later, never left half-written, loaded safely.
 It imports no other file of this project: training.py (the training machinery) and the scripts
@@ -193,6 +193,36 @@ def pick_device(name: str = "auto") -> torch.device:
         raise UserError(f"--device {name} was asked for, but this machine's PyTorch cannot use it "
                         "(try --device cpu)")
     return torch.device(name)
+
+
+PRECISIONS = ["auto", "bf16", "fp32"]  # what --precision accepts
+
+
+def processor_maker() -> str:
+    """The processor's maker as Linux names it (AuthenticAMD, GenuineIntel), or "" where unknown."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("vendor_id")), "")
+    except OSError:
+        return ""
+
+
+def bf16_pays(device: torch.device) -> bool:
+    """Whether bfloat16 mixed precision makes training faster on `device`: what --precision auto uses.
+
+    bfloat16 keeps float32's range with fewer digits, plenty for a network's products and sums. It
+    pays only where the hardware computes it fast: NVIDIA GPUs since Ampere, Intel processors with
+    AMX, AMD processors with AVX512-BF16 (Zen 4 and later). An Intel processor with AVX512-BF16 but
+    no AMX trains more slowly in it than in float32 (docs/speed.md); elsewhere it is emulated.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    # PyTorch has no public test of the processor's instructions: ask its own private ones, and
+    # train in float32 should they ever be gone.
+    has = lambda name: getattr(torch.cpu, name, lambda: False)()  # noqa: E731
+    return has("_is_amx_tile_supported") or (has("_is_avx512_bf16_supported") and processor_maker() == "AuthenticAMD")
 
 
 def seed_everything(seed: int) -> None:

@@ -9,7 +9,7 @@ reads digits must never see them:
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page. Each
      is found by its length and straightness, then removed if it is fainter or thinner than the
      pen, keeping every pixel where a pen stroke crosses it: a pixel darker than the line's own
-     print, or one with pen strokes on both sides of the line (find_lines, remove_lines);
+     print, or one with pen strokes on both sides of the line (horizontal_lines, remove_lines);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor).
@@ -54,7 +54,7 @@ def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    return -max_filter(-pixels, size)
+    return -max_filter(-pixels, size)  # the smallest value in each square
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,8 +197,8 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
         return Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
     offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + height  # noqa: E731
     votes = [np.bincount(offset(rows, cols, s), minlength=3 * height) for s in SLOPES]
-    slope = SLOPES[int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))]
-    votes = votes[int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))]
+    best = int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))  # the tilt whose votes pile up most
+    slope, votes = SLOPES[best], votes[best]
     # Neighbouring offsets with votes make one line, a pixel or a few thick.
     busy = votes >= max(3, 0.15 * span)
     line_of_offset = np.cumsum(np.diff(np.concatenate([[0], busy.astype(np.int8)])) == 1) * busy
@@ -304,9 +304,8 @@ def texture_floor(ink: torch.Tensor, pen: float) -> float:
     weak = visible & ~strong
     if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
         return 0.0
-    # Spread over the paper far from the strokes, in most of an 8 x 8 grid's cells: a faint digit
-    # beside a dark one fills a few cells only. Near a stroke: within a stroke's width of it, where
-    # a blurred or enlarged stroke has its soft edge.
+    # Spread far from the strokes (beyond a stroke's soft edge), in most cells of an 8 x 8 grid: a
+    # faint digit beside a dark one fills a few cells only.
     near = max_filter(strong.float(), 2 * round(stroke_width(strong)) + 9) > 0
     return level if spread(weak & ~near) >= 0.5 else 0.0
 
@@ -319,18 +318,15 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
     returns what was taken for paper lines or texture (a boolean mask), for a person to look at."""
-    # Polarity. MNIST is light ink on black. Background covers most of any picture of a digit, even a
-    # photo that shows some of the table around the paper; if most of it is light, this is dark ink
-    # on paper: invert it. But a digit cropped tightly may hold as much ink as paper, or more (a 1);
-    # unless the picture is clearly light, its edge, which such a digit touches in a few places
-    # only, tells the paper's shade.
+    # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
+    # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
+    # ink as paper; unless the picture is clearly light, its edge tells the paper's shade.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     paper = pixels.median() if pixels.median() > 0.65 else edge.median()
     if paper > 0.5:
         pixels = 1 - pixels
-    # A digit cropped tightly, or a photo it fills, touches the edge: paper added around it lets the
-    # background be measured on all its sides. The paper goes on as it is at the edge (so that a
-    # shadow there is no ink), and whatever ink that brings into the margin is dropped.
+    # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
+    # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.
     pixels = F.pad(pixels[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]
     ink = remove_background(pixels)
     ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0

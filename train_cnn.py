@@ -95,8 +95,8 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     outliers = training.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
-    # Mixed precision where the processor computes bfloat16 fast (see training.bf16_pays), or as asked.
-    bf16 = args.precision == "bf16" or args.precision == "auto" and training.bf16_pays(data.train_x.device)
+    # Mixed precision where the processor computes bfloat16 fast (see common.bf16_pays), or as asked.
+    bf16 = args.precision == "bf16" or args.precision == "auto" and common.bf16_pays(data.train_x.device)
     return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
                            outliers=outliers, mixed_precision=bf16)
 

@@ -47,7 +47,7 @@ class Recipe:
     augment: Callable[[Tensor], Tensor] | None = None  # applied to every batch
     label_smoothing: float = 0.0
     outliers: Tensor | None = None  # images of no class (non-digits), taught to get a uniform answer
-    mixed_precision: bool = False  # compute in bfloat16 where it is safe (see bf16_pays)
+    mixed_precision: bool = False  # compute in bfloat16 where it is safe (see common.bf16_pays)
 
 
 def adamw_one_cycle(model: nn.Module, lr: float, epochs: int, steps_per_epoch: int, fused: bool = False,
@@ -68,36 +68,6 @@ def adamw_one_cycle(model: nn.Module, lr: float, epochs: int, steps_per_epoch: i
 
 OUTLIER_SHARE = 0.25  # non-digits brought into every batch, per digit in it
 OUTLIER_WEIGHT = 0.5  # their loss's weight against the digits' (as Hendrycks et al., 2019, found best)
-
-
-PRECISIONS = ["auto", "bf16", "fp32"]  # what --precision accepts
-
-
-def processor_maker() -> str:
-    """The processor's maker as Linux names it (AuthenticAMD, GenuineIntel), or "" where unknown."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("vendor_id")), "")
-    except OSError:
-        return ""
-
-
-def bf16_pays(device: torch.device) -> bool:
-    """Whether bfloat16 mixed precision makes training faster on `device`: what --precision auto uses.
-
-    bfloat16 keeps float32's range with fewer digits, plenty for a network's products and sums. It
-    pays only where the hardware computes it fast: NVIDIA GPUs since Ampere, Intel processors with
-    AMX, AMD processors with AVX512-BF16 (Zen 4 and later). An Intel processor with AVX512-BF16 but
-    no AMX trains more slowly in it than in float32 (docs/speed.md); elsewhere it is emulated.
-    """
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    # PyTorch has no public test of the processor's instructions: ask its own private ones, and
-    # train in float32 should they ever be gone.
-    has = lambda name: getattr(torch.cpu, name, lambda: False)()  # noqa: E731
-    return has("_is_amx_tile_supported") or (has("_is_avx512_bf16_supported") and processor_maker() == "AuthenticAMD")
 
 
 def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
@@ -244,7 +214,7 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     parser.add_argument("--val-size", type=validation_size, default=5000,
                         help="training images held out to validate each epoch (0: none)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+    parser.add_argument("--precision", choices=common.PRECISIONS, default="auto",
                         help="bf16: bfloat16 mixed precision; fp32: none; auto: bf16 where it makes this network "
                              "train faster on this machine")
     parser.add_argument("--device", choices=common.DEVICES, default="auto",

@@ -75,7 +75,7 @@ def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mn
     ("AuthenticAMD", False, False, False),  # Zen 3: no AVX-512 at all
 ])
 def test_bfloat16_only_where_it_pays(monkeypatch, maker, avx512_bf16, amx, expected):
-    monkeypatch.setattr(training, "processor_maker", lambda: maker)
+    monkeypatch.setattr(common, "processor_maker", lambda: maker)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
-    assert training.bf16_pays(torch.device("cpu")) is expected
+    assert common.bf16_pays(torch.device("cpu")) is expected
