@@ -37,6 +37,7 @@ from paper import ImageError, bounds, find_ink, label_parts, max_filter, resize,
 MAX_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 WIDE = 0.9  # a group of ink wider than this many times its height may hold digits that touch
+ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 
 
@@ -91,6 +92,8 @@ def read_image(source: Path | str | object) -> Image.Image:
 
 def upright(image: Image.Image) -> Image.Image:
     """Phone photos are often stored sideways, with a tag saying how to turn them: turn them."""
+    if image.getexif().get(ORIENTATION, 1) == 1:
+        return image  # upright already: no copy of a picture that may be large
     return ImageOps.exif_transpose(image)
 
 
@@ -115,6 +118,11 @@ def to_grey(image: Image.Image) -> torch.Tensor:
 
 def grey_at_working_size(image: Image.Image) -> torch.Tensor:
     """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
+    # A big picture is first shrunk by a whole factor in its own colours (Pillow's reduce averages
+    # blocks of pixels), so that the conversions below handle a few million values, not fifty.
+    factor = max(image.size) // (2 * WORKING_SIZE)
+    if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
+        image = image.reduce(factor)
     pixels = to_grey(image)
     if max(pixels.shape) > WORKING_SIZE:
         scale = WORKING_SIZE / max(pixels.shape)

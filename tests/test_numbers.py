@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 import predict
 import prepare
 import pictures
-from conftest import read_all, run_predict
+from conftest import read_all, run_predict, run_script
 
 
 def numbers(test_digits, count: int, low: int, high: int, seed: int):
@@ -204,3 +204,26 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     seconds = time.perf_counter() - start
     print(f"\n{kind}: {seconds:.2f} s")
     assert seconds < 3  # about half a second at most on a 2-core machine; generous, so as not to flake
+
+
+def test_a_huge_picture_is_shrunk_while_it_is_read(cnn_checkpoint, tmp_path):
+    """49 million pixels, with transparency: shrunk by Pillow before any conversion, and never copied
+    whole to be turned upright; memory is measured in a process of its own."""
+    big = Image.new("RGBA", (7000, 7000), (255, 255, 255, 0))
+    ImageDraw.Draw(big).line((1000, 1000, 6000, 6000), fill=(0, 0, 0, 255), width=300)
+    big.save(tmp_path / "big.png")
+    small = Image.new("L", (100, 100), 255)
+    ImageDraw.Draw(small).line((30, 20, 70, 20, 45, 80), fill=0, width=8)  # a 7
+    small.save(tmp_path / "small.png")
+    code = ("import resource, sys, time, predict, prepare; reader = predict.load_reader(sys.argv[1]); "
+            "start = time.perf_counter(); reader.prepare(prepare.read_image(sys.argv[2])); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, time.perf_counter() - start)")
+    used = {}
+    for name in ("small", "big"):
+        result = run_script("-c", code, str(cnn_checkpoint), str(tmp_path / f"{name}.png"))
+        assert result.returncode == 0, result.stderr
+        used[name] = [float(v) for v in result.stdout.split()]
+    megabytes, seconds = used["big"][0] - used["small"][0], used["big"][1]
+    print(f"\na 7000x7000 transparent PNG: {megabytes:.0f} MB more than a small picture, read in {seconds:.1f} s")
+    assert megabytes < 500  # the decoded picture alone is 196 MB
+    assert seconds < 10
