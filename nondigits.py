@@ -16,7 +16,8 @@ non-digits: letters set in fonts, doodles drawn differently, photos of clothes, 
 Two more kinds are made from training digits, for predict.py's cutting of touching digits (see
 segment.split_touching), which lets the network judge where to cut: two digits run together
 (pairs), which must not be read as one digit, and parts of digits (pieces), which must not be read
-as a whole one, so that a cut in the wrong place reads badly.
+as a whole one, so that a cut in the wrong place reads badly. And one kind of digit: digits cut
+out of touching pairs (cut_from_pairs), which must read as surely as whole ones.
 
     python nondigits.py          # writes checkpoints/nondigits.png, a sheet of examples
 """
@@ -37,6 +38,7 @@ import common
 import files
 import prepare
 import report
+import segment
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
@@ -199,27 +201,52 @@ def joined(canvas: torch.Tensor, start: int, end: int, uniform: Callable[[], flo
     return torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255)
 
 
+def pair(digits: torch.Tensor, a: int, b: int, uniform: Callable[[], float]) -> tuple[torch.Tensor, int, int]:
+    """Digits `a` and `b` written as people write touching digits: about the same height, side by
+    side, overlapping by up to a quarter of the narrower one's width, or joined by a stroke of the
+    pen. Returns the picture, and the columns between which the first one ends and the second begins."""
+    left = ink_of(digits[a], round(40 * (0.9 + 0.2 * uniform())))
+    right = ink_of(digits[b], round(40 * (0.9 + 0.2 * uniform())))
+    if uniform() < 0.3:
+        canvas = joined(side_by_side(left, right, 6, uniform), left.shape[1], left.shape[1] + 6, uniform)
+        return canvas, left.shape[1], left.shape[1] + 6
+    overlap = int(uniform() * 0.25 * min(left.shape[1], right.shape[1]))
+    return side_by_side(left, right, -overlap, uniform), left.shape[1] - overlap, left.shape[1]
+
+
 def pairs(digits: torch.Tensor, count: int, seed: int) -> torch.Tensor:
     """`count` pictures of two digits run together [count, 28, 28], fitted into one digit's place.
-
     predict.py cuts touching digits where the network reads the pieces best: it must not read two
-    digits as one. They are written as people write touching digits: about the same height, side
-    by side, overlapping by up to a quarter of the narrower one's width, or joined by a stroke of
-    the pen. `digits` are training digits [N, 28, 28] in [0, 1].
-    """
+    digits as one. `digits` are training digits [N, 28, 28] in [0, 1]."""
     generator = torch.Generator().manual_seed(seed)
     uniform = lambda: torch.rand((), generator=generator).item()  # noqa: E731
     images = []
     for a, b in torch.randint(len(digits), (count, 2), generator=generator).tolist():
-        left = ink_of(digits[a], round(40 * (0.9 + 0.2 * uniform())))
-        right = ink_of(digits[b], round(40 * (0.9 + 0.2 * uniform())))
-        if uniform() < 0.3:
-            canvas = joined(side_by_side(left, right, 6, uniform), left.shape[1], left.shape[1] + 6, uniform)
-        else:
-            overlap = int(uniform() * 0.25 * min(left.shape[1], right.shape[1]))
-            canvas = side_by_side(left, right, -overlap, uniform)
-        images.append(prepare.fit_and_centre(ink_of(canvas)))
+        images.append(prepare.fit_and_centre(ink_of(pair(digits, a, b, uniform)[0])))
     return torch.stack(images)
+
+
+def cut_from_pairs(digits: torch.Tensor, labels: torch.Tensor, count: int, seed: int,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` digits cut out of touching pairs [count, 28, 28], and their labels: what predict.py
+    gets when it cuts in the right place, a scrap of the neighbour left on, or a sliver of the digit
+    lost where they overlapped. These are digits, not non-digits: the network learns to read them
+    as surely as whole ones, so that the right cut is the one it reads best."""
+    generator = torch.Generator().manual_seed(seed + 2)
+    uniform = lambda: torch.rand((), generator=generator).item()  # noqa: E731
+    images, targets = [], []
+    for a, b in torch.randint(len(digits), (count, 2), generator=generator).tolist():
+        canvas, first_ends, second_begins = pair(digits, a, b, uniform)
+        low, high = sorted((first_ends, second_begins))
+        # Somewhere between the two, give or take 3 pixels (of a digit's 40): cuts are not exact.
+        cut = min(max(round(low + uniform() * (high - low) + 6 * (uniform() - 0.5)), 1), canvas.shape[1] - 1)
+        first = uniform() < 0.5
+        mask = segment.without_scraps(canvas > 0.3, 0, cut) if first else \
+            segment.without_scraps(canvas > 0.3, cut, canvas.shape[1])
+        piece = canvas * mask
+        images.append(prepare.fit_and_centre(ink_of(piece if mask.sum() >= 8 else digits[a if first else b])))
+        targets.append(labels[a if first else b])
+    return torch.stack(images), torch.stack(targets)
 
 
 def pieces(digits: torch.Tensor, labels: torch.Tensor, count: int, seed: int) -> torch.Tensor:

@@ -237,6 +237,7 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask]
+    one_cost = 0.0 if is_digit.item() else ONE
     height = bounds(mask)[2] - bounds(mask)[0]
     cuts = cut_columns(mask)
     pieces = {}
@@ -260,7 +261,7 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
         if (i, j) == whole:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
         elif ok and c >= SURE:
-            score[i, j] = math.log(c) + (ONE if is_one else 0.0)
+            score[i, j] = math.log(c) + (one_cost if is_one else 0.0)
     best: dict[int, tuple[float, list]] = {0: (0.0, [])}  # the best reading up to each cut
     for j in range(1, len(cuts)):
         options = [(best[i][0] + score[i, j], best[i][1] + [pieces[i, j]])

@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
+    if args.dataset == "mnist":  # and digits cut out of touching ones, as predict.py cuts numbers
+        data = training.with_cut_digits(data, args.seed)
     model = new_model(len(data.classes), device)
     run = training.Run("cnn", model, data, recipe(model, data, args), args, resumed)  # prints what it trains
 

@@ -15,11 +15,12 @@ pictures, the CSV log) is in report.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -166,6 +167,16 @@ def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
     images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
                         nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])
     return common.normalise(images, data.mean, data.std).to(data.train_x.device)
+
+
+def with_cut_digits(data: common.Data, seed: int) -> common.Data:
+    """The data with one digit in 23 of its training split cut out of a pair of touching ones
+    (nondigits.cut_from_pairs), so that predict.py's cuts between touching digits read well."""
+    digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    cut, labels = nondigits.cut_from_pairs(digits, data.train_y.cpu(), len(digits) // 22, seed)
+    device = data.train_x.device
+    cut = common.normalise(cut, data.mean, data.std).to(device)
+    return replace(data, train_x=torch.cat([data.train_x, cut]), train_y=torch.cat([data.train_y, labels.to(device)]))
 
 
 def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float) -> float:
