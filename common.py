@@ -91,6 +91,11 @@ CLASSES = {"mnist": [str(digit) for digit in range(10)],
                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]}
 
 
+def class_folder(name: str) -> str:
+    """The folder that holds a class's own examples (draw.py --collect, finetune.py): "7", "T-shirt-top"."""
+    return name.replace("/", "-")
+
+
 def read_idx(path: Path) -> Tensor:
     """One file in the IDX format MNIST comes in: a short header, then every byte of the array.
 

@@ -5,9 +5,12 @@ library serves one page (draw.html, plain HTML, CSS and JavaScript) and answers 
 POST /predict, whose body is an image file. The answer comes from predict.py's own functions, so
 the page shows exactly what `python predict.py` would say about the same picture, numbers and
 "not a digit" included, and the 28x28 inputs the model saw. The page only draws and displays.
+With --collect, it also labels: a button per class saves the drawing as your own example of it,
+for finetune.py to teach the network your handwriting.
 
     python draw.py                                   # then open http://127.0.0.1:8000
     python draw.py --checkpoint checkpoints/cnn-fashion-mnist.pt --port 8001
+    python draw.py --collect my-digits/              # save labelled drawings in my-digits/0 ... my-digits/9
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ import re
 import socket
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from PIL import Image
 
 import common
+import files
 import predict
 import prepare
+import report
 
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
@@ -53,11 +60,95 @@ def cut_off(connection: socket.socket) -> None:
         pass
 
 
+class LabelError(ValueError):
+    """A label that names no class, or does not fit the picture it was given to."""
+
+
+MAX_COLLECTED = 1000  # pictures that one run of --collect saves, at most
+MAX_COLLECTED_BYTES = 50 * 1024 * 1024  # and bytes of them: a full disk must not be one click away
+MAX_NUMBER = 12  # digits in a number labelled as a whole
+
+
+class Collection:
+    """Your labelled examples, for finetune.py: folder/<class>/<time>-<n>.png, one folder per class.
+
+    Only pictures that the server decoded itself are written, re-encoded as PNG, only inside the
+    folder, under names it makes, and never over a file; Undo takes back only what it wrote."""
+
+    def __init__(self, folder: Path, classes: list[str]):
+        self.folder, self.classes = folder, classes
+        self.saved: list[list[Path]] = []  # the files of each save, the newest last
+        self.count, self.bytes = 0, 0
+
+    def state(self) -> dict:
+        """What the page shows: the folder, the classes and how many examples each one has there."""
+        counts = []
+        for name in self.classes:
+            folder = self.folder / common.class_folder(name)
+            counts.append(sum(p.suffix.lower() in predict.IMAGE_SUFFIXES for p in folder.iterdir())
+                          if folder.is_dir() else 0)
+        return {"folder": str(self.folder), "classes": self.classes, "counts": counts}
+
+    def pictures(self, picture: Image.Image, found: prepare.Found, label: str) -> list[tuple[str, Image.Image]]:
+        """What a label means: the whole picture as one class, or each digit of a number on its own."""
+        picture = prepare.upright(picture)
+        if label in self.classes:
+            keep = picture.mode if picture.mode in ("L", "RGB", "RGBA") else "RGBA" if "A" in picture.mode else "RGB"
+            return [(label, picture.convert(keep))]
+        if not (label.isdecimal() and label.isascii() and 1 < len(label) <= MAX_NUMBER and "0" in self.classes):
+            raise LabelError(f"label {label[:20]!r} is neither a class ({', '.join(self.classes)}) nor a number")
+        if len(found.items) != len(label):
+            raise LabelError(f"{len(found.items)} digits found in the picture, but {label} has {len(label)}: "
+                             "leave a little room between them, or save them one by one")
+        paper = Image.new("RGB", picture.size, "white")  # each digit alone on white, a margin around it
+        paper.paste(picture.convert("RGB"), mask=picture.convert("RGBA").getchannel("A"))
+        digits = []
+        for digit, item in zip(label, found.items):
+            left, top, right, bottom = item.box
+            margin = max(4, (bottom - top) // 4)
+            alone = Image.new("RGB", (right - left + 2 * margin, bottom - top + 2 * margin), "white")
+            alone.paste(paper.crop(item.box), (margin, margin))
+            digits.append((digit, alone))
+        return digits
+
+    def save(self, picture: Image.Image, found: prepare.Found, label: str) -> dict:
+        """Save a decoded picture under its label: one file, or one per digit of a number."""
+        pictures = self.pictures(picture, found, label)
+        if self.count + len(pictures) > MAX_COLLECTED or self.bytes > MAX_COLLECTED_BYTES:
+            raise common.WriteError(f"this run of draw.py has saved all it may ({MAX_COLLECTED} pictures, "
+                                    f"{MAX_COLLECTED_BYTES // 2**20} MB); start it again to save more")
+        written: list[Path] = []
+        try:
+            for name, image in pictures:
+                self.count += 1
+                path = self.folder / common.class_folder(name) / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.count}.png"
+                while path.exists():  # never over a file: not ours, or ours from an earlier run
+                    path = path.with_name(f"{path.stem}x.png")
+                report.save_png(image, path)
+                written.append(path)
+                self.bytes += path.stat().st_size
+        except (OSError, common.WriteError) as error:  # a full disk: no half of a number is left behind
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise common.WriteError(str(error)) from None
+        self.saved.append(written)
+        return self.state() | {"saved": [str(path) for path in written]}
+
+    def undo(self) -> dict:
+        """Take back the last save: delete the files it wrote."""
+        removed = self.saved.pop() if self.saved else []
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return self.state() | {"removed": [str(path) for path in removed]}
+
+
 class Handler(BaseHTTPRequestHandler):
-    """Answers GET / with the page, POST /predict with a reading, anything else with 404."""
+    """Answers GET / with the page, POST /predict with a reading, anything else with 404; with
+    --collect also GET /collect, POST /collect?label=7 and POST /collect/undo (see Collection)."""
 
     reader: predict.Reader
     page: bytes
+    collection: Collection | None = None
     lock = threading.Lock()  # one reading at a time: each already uses every core the model can
 
     def setup(self) -> None:
@@ -94,42 +185,64 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status: int, answer: dict) -> None:
         self.send(status, json.dumps(answer).encode())
 
-    def do_GET(self) -> None:
-        if self.path in ("/", "/index.html"):
-            self.send(HTTPStatus.OK, self.page, "text/html; charset=utf-8")
-        else:
-            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
-
-    def do_POST(self) -> None:
-        if self.path != "/predict":
-            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
-            return
+    def read_body(self) -> bytes | None:
+        """The request's body, an image file; None if it was refused (and answered) or never came."""
         length_text = self.headers.get("Content-Length", "")
         if not re.fullmatch(r"[0-9]{1,12}", length_text):  # digits only: int() would take "1_0" or " 10"
             self.close_connection = True
             self.send_json(HTTPStatus.LENGTH_REQUIRED, {"error": "send the image with a Content-Length in digits"})
-            return
+            return None
         length = int(length_text)
         if length > MAX_BODY:
             # Answer without reading the body, and close the connection rather than read what follows.
             self.close_connection = True
             self.send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                            {"error": f"image too large: {length:,} bytes, at most {MAX_BODY:,}"})
-            return
+            return None
         body = self.rfile.read(length) if length > 0 else b""
         self.deadline.cancel()  # all of the request is here: reading it is our time, not the client's
         if len(body) < length:
-            return  # the client went away, or ran out of time, before sending all it announced
+            return None  # the client went away, or ran out of time, before sending all it announced
         if not body:
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": "empty request: send an image file as the body"})
+            return None
+        return body
+
+    def do_GET(self) -> None:
+        if self.path in ("/", "/index.html"):
+            self.send(HTTPStatus.OK, self.page, "text/html; charset=utf-8")
+        elif self.path == "/collect" and self.collection:
+            self.send_json(HTTPStatus.OK, self.collection.state())
+        else:
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
+
+    def do_POST(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == "/collect/undo" and self.collection:
+            with self.lock:
+                self.send_json(HTTPStatus.OK, self.collection.undo())
+            return
+        if path not in ("/predict", "/collect") or path == "/collect" and not self.collection:
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
+            return
+        body = self.read_body()
+        if body is None:
             return
         try:
             with self.lock:
-                found = self.reader.prepare(prepare.read_image(io.BytesIO(body)))
+                picture = prepare.read_image(io.BytesIO(body))
+                found = self.reader.prepare(picture)
+                if path == "/collect":
+                    label = parse_qs(query).get("label", [""])[0]
+                    self.send_json(HTTPStatus.OK, self.collection.save(picture, found, label))
+                    return
                 probs = predict.probabilities(self.reader, found.items)
                 result = predict.read(self.reader, "upload", found, probs)
-        except prepare.ImageError as error:  # not an image, a decompression bomb, a blank drawing
+        except (prepare.ImageError, LabelError) as error:  # not an image, a blank drawing, a bad label
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        except common.WriteError as error:  # the folder is full, or the disk
+            self.send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": str(error)})
             return
         except Exception as error:  # anything unforeseen: an answer, and the server goes on
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": f"could not read it ({type(error).__name__}: {error})"})
@@ -192,10 +305,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; the default lets only this computer in")
     parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: any free port)")
+    parser.add_argument("--collect", metavar="DIR", type=Path,
+                        help="show buttons that save the drawing as an example of a class, in DIR/<class>/, "
+                             "for finetune.py")
     args = parser.parse_args(argv)
 
     reader = predict.load_reader(Path(args.checkpoint))  # loaded once, for every request
     Handler.reader, Handler.page = reader, PAGE.read_bytes()
+    if args.collect:
+        if args.collect.exists() and not args.collect.is_dir():
+            raise common.UserError(f"--collect {args.collect} is a file, not a folder")
+        files.check_writable(args.collect / "example.png")
+        Handler.collection = Collection(args.collect, reader.classes)
     try:
         # A thread per connection (at most MAX_CONNECTIONS): a slow upload does not hold up the others.
         server = Server((args.host, args.port), Handler)

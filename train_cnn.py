@@ -12,7 +12,6 @@ checkpoints) and training.py (one epoch, the "not a digit" bar, the bookkeeping 
 """
 
 import argparse
-import functools
 
 import torch
 import torch.nn.functional as F
@@ -83,13 +82,9 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
     # AdamW and a one-cycle schedule (see training.py), its step fused into one pass over the weights.
     optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, steps_per_epoch, fused=True)
-    # Each batch is freshly rotated (up to 10 degrees), scaled (up to 10%) and shifted (up to 2 pixels),
-    # so the network never sees the same image twice and learns the digit, not its exact pixels.
-    # Clothes, unlike digits, may be mirrored, and of what we tried, mirroring alone did best on them.
-    if args.dataset == "mnist":
-        augment = functools.partial(training.random_affine, degrees=10, shift=2, scale=0.1)
-    else:
-        augment = functools.partial(training.random_affine, degrees=0, shift=0, scale=0, flip=True)
+    # Each batch is freshly moved a little (see training.augmentation), so the network never sees
+    # the same image twice and learns the digit, not its exact pixels.
+    augment = training.augmentation(args.dataset)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
     outliers = training.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None

@@ -1,5 +1,5 @@
 """Shared fixtures and helpers: where the real datasets are, the data loaded once per test session,
-running a script, reading pictures as predict.py does, and a tiny training run.
+running a script, reading pictures as predict.py does, a tiny training run, and draw.py's server.
 
 Tests that need the real MNIST look for it in $MNIST_DATA_DIR, then in the project's data/ folder,
 then in ../shared/data beside the project (this project's CI), and finally try to download it into
@@ -8,13 +8,17 @@ since CI must run them.
 """
 
 import io
+import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,3 +132,54 @@ def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
         train_loss, train_acc = training.train_epoch(model, recipe, run.batches(), run.progress())
         run.end_epoch(epoch, train_loss, train_acc, common.predict_logits(model, data.val_x))
     return run.finish()
+
+
+# ---------------------------------------------------------------------------------------------
+# draw.py's server
+# ---------------------------------------------------------------------------------------------
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    """draw.py on a free port (--port 0); returns the process and its address."""
+    process = subprocess.Popen([sys.executable, "draw.py", "--port", "0", *args], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = process.stdout.readline()  # "open http://127.0.0.1:PORT in your browser; ..."
+    assert line.startswith("open http://"), line + process.stderr.read()
+    return process, line.split()[1]
+
+
+@pytest.fixture(scope="module")
+def server(cnn_checkpoint):
+    process, url = start_server("--checkpoint", str(cnn_checkpoint))
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def post(url: str, body: bytes, path: str = "/predict", headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url + path, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def get(url: str, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url + path, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawn_seven() -> bytes:
+    """A 7 as a person draws it on the page: a 280x280 canvas, black marker on white."""
+    image = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(image).line([(80, 60), (200, 60), (120, 230)], fill="black", width=18, joint="curve")
+    return png(image)

@@ -288,3 +288,26 @@ def number_picture(digits: list[np.ndarray], rng: np.random.Generator) -> Image.
                                                 np.asarray(crop))), (x, y))
         x += crop.width + gap
     return canvas
+
+
+# One writer's digits, far from MNIST's: drawn as a calculator shows them, from seven straight
+# strokes (a to g, clockwise from the top, g across the middle), corners in a unit box.
+SEGMENTS = {"a": ((0, 0), (1, 0)), "b": ((1, 0), (1, 0.5)), "c": ((1, 0.5), (1, 1)), "d": ((0, 1), (1, 1)),
+            "e": ((0, 0.5), (0, 1)), "f": ((0, 0), (0, 0.5)), "g": ((0, 0.5), (1, 0.5))}
+MY_HAND = {0: "abcdef", 1: "bc", 2: "abged", 3: "abgcd", 4: "fgbc", 5: "afgcd", 6: "afedcg", 7: "abc",
+           8: "abcdefg", 9: "gfabcd"}
+
+
+def my_hand(digit: int, rng: np.random.Generator, height: int = 120) -> Image.Image:
+    """A digit as one writer writes it: MY_HAND's straight strokes, half as wide as tall, leaning
+    back (to the left), with a broad pen; each stroke a little different each time. Black on white."""
+    slant, pen = rng.uniform(0.2, 0.35), max(4, round(height * rng.uniform(0.08, 0.11)))
+    picture = Image.new("L", (round(height * 1.5), round(height * 1.5)), 255)
+    draw = ImageDraw.Draw(picture)
+    for segment in MY_HAND[digit]:
+        points = np.array(SEGMENTS[segment], dtype=float)
+        points += 0.06 * (points - points.mean(0)) + rng.normal(0, 0.03, (2, 2))  # a little long: strokes meet
+        x = height * (0.35 + 0.55 * points[:, 0] + slant * points[:, 1])  # leaning back: feet to the right
+        y = height * (0.25 + points[:, 1])
+        draw.line(list(zip(x.tolist(), y.tolist())), fill=0, width=pen)
+    return picture

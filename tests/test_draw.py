@@ -6,7 +6,6 @@ is downloaded. Without them they skip and say why; with CI set they fail instead
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -21,51 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, drawn_seven, png, post, start_server
 import pictures
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-
-
-def start_server(*args: str) -> tuple[subprocess.Popen, str]:
-    """draw.py on a free port (--port 0); returns the process and its address."""
-    process = subprocess.Popen([sys.executable, "draw.py", "--port", "0", *args], cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    line = process.stdout.readline()  # "open http://127.0.0.1:PORT in your browser; ..."
-    assert line.startswith("open http://"), line + process.stderr.read()
-    return process, line.split()[1]
-
-
-@pytest.fixture(scope="module")
-def server(cnn_checkpoint):
-    process, url = start_server("--checkpoint", str(cnn_checkpoint))
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def post(url: str, body: bytes, path: str = "/predict", headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url + path, data=body, method="POST", headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def drawn_seven() -> bytes:
-    """A 7 as a person draws it on the page: a 280x280 canvas, black marker on white."""
-    image = Image.new("RGB", (280, 280), "white")
-    ImageDraw.Draw(image).line([(80, 60), (200, 60), (120, 230)], fill="black", width=18, joint="curve")
-    return png(image)
 
 
 def test_a_drawn_digit_a_number_and_a_blank(server, test_digits):
@@ -222,6 +182,31 @@ def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
     assert wait_for_result(browser, "10") == "10"
     browser.find_element(By.ID, "undo").click()
     assert wait_for_result(browser, "1") == "1"
+
+
+def test_the_page_collects_a_labelled_drawing(browser, cnn_checkpoint, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    process, url = start_server("--checkpoint", str(cnn_checkpoint), "--collect", str(tmp_path / "mine"))
+    try:
+        browser.get(url)
+        label = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#labels [data-label='7']"))
+        assert label.text == "7 (0)"
+        draw_strokes(browser, [[(0.3, 0.22), (0.72, 0.22), (0.45, 0.8)]])  # a 7
+        wait_for_result(browser, "7")
+        label.click()
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#labels [data-label='7']").text
+                                         == "7 (1)")
+        saved = list((tmp_path / "mine" / "7").iterdir())
+        assert len(saved) == 1 and Image.open(saved[0]).size == (560, 560)  # the canvas, as it was drawn
+        assert wait_for_result(browser, "Draw the next one")  # the canvas is cleared for the next one
+        browser.find_element(By.ID, "take-back").click()
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#labels [data-label='7']").text
+                                         == "7 (0)")
+        assert not saved[0].exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_a_server_that_cannot_be_held(cnn_checkpoint):

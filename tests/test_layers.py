@@ -75,7 +75,7 @@ def test_every_command_shown_is_a_script_that_takes_those_options():
     # the commands that end quickly (predict.py on the examples, nondigits.py) run in full above.
     shown = shown_commands()
     assert {"train_cnn.py", "train_mlp.py", "predict.py", "draw.py", "evaluate.py", "benchmark.py",
-            "nondigits.py"} <= set(shown)
+            "nondigits.py", "finetune.py"} <= set(shown)
     for script, options in sorted(shown.items()):
         result = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=120)

@@ -1,0 +1,202 @@
+"""Teaching it your handwriting: draw.py --collect saves labelled examples, finetune.py learns from them.
+
+The writer here (pictures.my_hand) writes digits as a calculator shows them, leaning back, with a
+broad pen: far from MNIST. Run with -s to see the figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import common
+import draw
+import files
+import pictures
+import predict
+import prepare
+from conftest import drawn_seven, get, png, post, read_all, run_script, start_server
+
+
+def my_digits(folder: Path, per_digit: int, seed: int) -> None:
+    """Write `per_digit` examples of each digit in the writer's hand: folder/0/..., folder/9/..."""
+    rng = np.random.default_rng(seed)
+    for digit in range(10):
+        (folder / str(digit)).mkdir(parents=True, exist_ok=True)
+        for k in range(per_digit):
+            pictures.my_hand(digit, rng).save(folder / str(digit) / f"{k}.png")
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_finetune_learns_a_new_hand_and_forgets_nothing(cnn_checkpoint, mnist_dir, tmp_path):
+    start = tmp_path / "cnn.pt"
+    shutil.copy(cnn_checkpoint, start)
+    before_digest = digest(start)
+    my_digits(tmp_path / "mine", 6, seed=1)
+    (tmp_path / "mine" / "3" / "broken.png").write_bytes(b"\x89PNG not really")  # skipped, in one line
+    (tmp_path / "mine" / "3" / "notes.txt").write_text("not a picture, and not read")
+    rng = np.random.default_rng(2)  # ten others of each digit, never seen in fine-tuning
+    tests = [(digit, pictures.jpeg(pictures.my_hand(digit, rng))) for digit in range(10) for _ in range(10)]
+
+    result = run_script("finetune.py", str(tmp_path / "mine"), "--checkpoint", str(start),
+                        "--data-dir", str(mnist_dir))
+    assert result.returncode == 0, result.stderr
+    assert digest(start) == before_digest, "the checkpoint it starts from is never changed"
+    mine = tmp_path / "cnn-mine.pt"  # the default: beside the one it started from
+    right = {name: 100 * np.mean([r["prediction"] == str(d) for r, (d, _) in zip(read_all(path, [t for _, t in tests]),
+                                                                                   tests)])
+             for name, path in (("before", start), ("after", mine))}
+    mnist = common.load_checkpoint(mine)["test_accuracy"]
+    print(f"\n{result.stdout}100 more digits in the same hand: {right['before']:.0f}% read right before, "
+          f"{right['after']:.0f}% after; MNIST test accuracy after: {mnist:.2f}%")
+    assert right["before"] <= 80, "the hand must be one that MNIST's network reads badly"
+    assert right["after"] >= 90 and mnist >= 99.4
+    assert "kept aside" in result.stdout and " before   after" in result.stdout
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("skipped ")]
+    assert any("broken.png: not an image file" in line for line in skipped)
+    assert not any("notes.txt" in line for line in skipped)
+
+
+@pytest.fixture(scope="module")
+def fashion_mlp(fashion_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fashion") / "mlp.pt"
+    result = run_script("train_mlp.py", "--dataset", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "1",
+                        "--limit", "2000", "--out", str(out), "--no-samples", "--no-mistakes")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_finetune_an_mlp_on_clothes_named_by_their_folders(fashion_mlp, fashion_dir, tmp_path):
+    images, labels = common.read_dataset("fashion-mnist", fashion_dir, train=False)
+    rng = np.random.default_rng(0)
+    for name, c in (("Trouser", 1), ("T-shirt-top", 0), ("ankle boot", 9)):  # any case
+        (tmp_path / "mine" / name).mkdir(parents=True)
+        for i in (labels == c).nonzero()[:4, 0].tolist():
+            pictures.shop_photo(images[i].numpy(), rng).save(tmp_path / "mine" / name / f"{i}.jpg")
+    out = tmp_path / "mlp-mine.pt"
+    result = run_script("finetune.py", str(tmp_path / "mine"), "--checkpoint", str(fashion_mlp), "--out", str(out),
+                        "--data-dir", str(fashion_dir), "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "12 examples of 3 classes" in result.stdout
+    checkpoint = common.load_checkpoint(out)
+    assert checkpoint["model"] == "mlp" and checkpoint["classes"][0] == "T-shirt/top"
+    assert run_script("predict.py", "--checkpoint", str(out), str(tmp_path / "mine" / "Trouser")).returncode == 0
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({}, "is not a folder"),
+    ({"7": 0}, "no examples in"),
+    ({"7": 3, "seven": 3}, "seven is not a class of this model: the folders must be named 0, 1,"),
+    ({"7": 3, "1": 2}, "too few examples of 1: at least 3"),
+])
+def test_finetune_refuses_bad_folders_in_one_line(cnn_checkpoint, tmp_path, layout, message):
+    folder = tmp_path / "mine"
+    rng = np.random.default_rng(0)
+    for name, count in layout.items():
+        (folder / name).mkdir(parents=True)
+        for k in range(count):
+            pictures.my_hand(7, rng).save(folder / name / f"{k}.png")
+    result = run_script("finetune.py", str(folder), "--checkpoint", str(cnn_checkpoint),
+                        "--out", str(tmp_path / "o.pt"))
+    assert result.returncode == 1 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.pt").exists()
+
+
+def test_finetune_never_overwrites_its_start_nor_a_file_of_yours(cnn_checkpoint, tmp_path):
+    folder = tmp_path / "mine"
+    my_digits(folder, 3, seed=0)
+    result = run_script("finetune.py", str(folder), "--checkpoint", str(cnn_checkpoint), "--out",
+                        str(cnn_checkpoint))
+    assert result.returncode == 1 and "is the checkpoint it starts from" in result.stderr
+    own = tmp_path / "notes.pt"
+    own.write_text("a file of the user's")
+    result = run_script("finetune.py", str(folder), "--checkpoint", str(cnn_checkpoint), "--out", str(own))
+    assert result.returncode == 1 and "was not written by these scripts" in result.stderr
+    assert own.read_text() == "a file of the user's"
+
+
+# ---------------------------------------------------------------------------------------------
+# draw.py --collect
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def collecting(cnn_checkpoint, tmp_path):
+    process, url = start_server("--checkpoint", str(cnn_checkpoint), "--collect", str(tmp_path / "mine"))
+    yield url, tmp_path / "mine"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, test_digits):
+    url, folder = collecting
+    status, state = get(url, "/collect")
+    assert status == 200 and state["counts"] == [0] * 10 and state["classes"][7] == "7"
+
+    status, answer = post(url, drawn_seven(), "/collect?label=7")
+    assert status == 200 and answer["counts"][7] == 1
+    saved = Path(answer["saved"][0])
+    assert saved.parent == folder / "7" and saved.suffix == ".png" and files.written_by_us(saved)
+    assert prepare.read_image(saved).size == (280, 280)
+
+    # A whole number, labelled as such: each digit in its own folder.
+    digits, labels = test_digits
+    number = pictures.number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(0))
+    label = "".join(str(labels[i]) for i in (0, 1, 2))
+    status, answer = post(url, png(number), f"/collect?label={label}")
+    assert status == 200 and [Path(p).parent.name for p in answer["saved"]] == list(label)
+    status, answer = post(url, png(number), "/collect?label=12")
+    assert status == 400 and "3 digits found in the picture, but 12 has 2" in answer["error"]
+
+    # Undo takes back the last save (all of a number's digits), and only that.
+    status, answer = post(url, b"", "/collect/undo")
+    assert status == 200 and len(answer["removed"]) == 3 and sum(answer["counts"]) == 1
+    assert saved.exists() and not any(Path(p).exists() for p in answer["removed"])
+
+    for query, body in (("label=x", drawn_seven()), ("label=", drawn_seven()), ("label=%2F..%2F7", drawn_seven()),
+                        ("label=7", b"not an image"), ("label=7", png(Image.new("RGB", (50, 50), "white")))):
+        status, answer = post(url, body, f"/collect?{query}")
+        assert status == 400 and answer["error"], query
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) == [saved.relative_to(folder)]
+
+
+def test_without_collect_nothing_is_written(server, tmp_path):
+    assert get(server, "/collect")[0] == 404
+    assert post(server, drawn_seven(), "/collect?label=7")[0] == 404
+    assert post(server, b"", "/collect/undo")[0] == 404
+
+
+def test_collect_stops_at_its_limit_and_on_a_full_disk(cnn_checkpoint, tmp_path, monkeypatch):
+    reader = predict.load_reader(cnn_checkpoint)
+    picture = prepare.read_image(io.BytesIO(drawn_seven()))
+    found = reader.prepare(picture)
+    collection = draw.Collection(tmp_path, reader.classes)
+    monkeypatch.setattr(draw, "MAX_COLLECTED", 2)
+    collection.save(picture, found, "7")
+    collection.save(picture, found, "7")
+    with pytest.raises(common.WriteError, match="has saved all it may"):
+        collection.save(picture, found, "7")
+
+    def full_disk(path, write):
+        raise common.WriteError(f"cannot write {path}: No space left on device")
+    monkeypatch.setattr(draw, "MAX_COLLECTED", 100)
+    monkeypatch.setattr(files, "write_file", full_disk)
+    with pytest.raises(common.WriteError, match="No space left"):
+        collection.save(picture, found, "7")
+    assert len(list((tmp_path / "7").iterdir())) == 2
+
+
+def test_collect_into_a_file_is_refused_in_one_line(cnn_checkpoint, tmp_path):
+    (tmp_path / "mine").write_text("a file, not a folder")
+    result = run_script("draw.py", "--checkpoint", str(cnn_checkpoint), "--collect", str(tmp_path / "mine"),
+                        "--port", "0", timeout=60)
+    assert result.returncode == 1 and result.stderr.strip().endswith("is a file, not a folder")
