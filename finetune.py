@@ -137,6 +137,12 @@ def measure(model: torch.nn.Module, x: Tensor, y: Tensor, data: common.Data, thr
     return yours, common.loss_and_accuracy(common.predict_logits(model, data.test_x), data.test_y)[1]
 
 
+def table(aside: int, test_name: str, before: tuple[float, float], after: tuple[float, float]) -> str:
+    rows = [("", "before", "after"), (f"your {aside} kept-aside examples", f"{before[0]:.1f}%", f"{after[0]:.1f}%"),
+            (test_name, f"{before[1]:.2f}%", f"{after[1]:.2f}%")]
+    return "\n".join(f"{name:36} {then:>7} {now:>7}" for name, then, now in rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     files.check_writable(args.out)
@@ -169,11 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     # After: the "not a digit" bar set again on MNIST's validation digits, then the same two measures.
     threshold = training.calibrate(common.predict_logits(model, data.val_x)) if digits else None
     after = measure(model, x[aside], y[aside], data, threshold)
-    rows = [("", "before", "after"),
-            (f"your {len(aside)} kept-aside examples", f"{before[0]:.1f}%", f"{after[0]:.1f}%"),
-            (f"{checkpoint['dataset']} test images ({len(data.test_y):,})", f"{before[1]:.2f}%", f"{after[1]:.2f}%")]
-    for name, then, now in rows:
-        print(f"{name:36} {then:>7} {now:>7}")
+    print(table(len(aside), f"{checkpoint['dataset']} test images ({len(data.test_y):,})", before, after))
     checkpoint |= {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "threshold": threshold,
                    "test_accuracy": after[1],
                    "args": checkpoint["args"] | {"finetuned_on": str(args.folder), "finetune_epochs": args.epochs}}

@@ -228,9 +228,8 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
 
     Every stretch between two possible cuts is a candidate digit, and the network reads them all in
     one batch: `judge` gives each one's best class's probability, whether that clears the "not a
-    digit" bar, and whether it is a 1. The best way to cut is then found by dynamic programming:
-    the best reading of the group up to each cut is the best reading up to an earlier cut, plus one
-    digit. A single wide digit (a flat 0) stays whole, since its halves are not read as surely.
+    digit" bar, and whether it is a 1. The best way to cut is then found by dynamic programming
+    (best_reading). A single wide digit (a flat 0) stays whole, since its halves are not read as surely.
     """
     # A group that the network reads surely as one digit is one: it was taught that two digits run
     # together are no digit. Only the others are worth the search.
@@ -262,11 +261,17 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
         elif ok and c >= SURE:
             score[i, j] = math.log(c) + (one_cost if is_one else 0.0)
-    best: dict[int, tuple[float, list]] = {0: (0.0, [])}  # the best reading up to each cut
-    for j in range(1, len(cuts)):
+    return best_reading(len(cuts), score, pieces) or [mask]
+
+
+def best_reading(cuts: int, score: dict[tuple[int, int], float], pieces: dict) -> list | None:
+    """The pieces of the best-scoring way from the first cut to the last, by dynamic programming:
+    the best reading up to each cut is the best one up to an earlier cut, plus one piece."""
+    best: dict[int, tuple[float, list]] = {0: (0.0, [])}
+    for j in range(1, cuts):
         options = [(best[i][0] + score[i, j], best[i][1] + [pieces[i, j]])
                    for i in range(j) if i in best and (i, j) in score]
         if options:
             best[j] = max(options, key=lambda option: option[0])
-    return best[len(cuts) - 1][1] if len(cuts) - 1 in best else [mask]
+    return best[cuts - 1][1] if cuts - 1 in best else None
 
