@@ -4,7 +4,8 @@ running a script, reading pictures as predict.py does, a tiny training run, and 
 Tests that need the real MNIST look for it in $MNIST_DATA_DIR, then in the project's data/ folder,
 then in ../shared/data beside the project (this project's CI), and finally try to download it into
 data/. Without data and without network they skip, saying why; when CI is set they fail instead,
-since CI must run them.
+since CI must run them. The CNN they read with is trained once per session, as users train it;
+CNN_CHECKPOINT=path reads with a network trained before instead (another seed, say).
 """
 
 import io
@@ -77,6 +78,8 @@ def mnist(mnist_dir) -> common.Data:
 @pytest.fixture(scope="session")
 def cnn_checkpoint(mnist_dir, tmp_path_factory) -> Path:
     """The CNN as `python train_cnn.py --epochs 10` trains it, with its "not a digit" bar: what users get."""
+    if os.environ.get("CNN_CHECKPOINT"):  # a network trained before, as docs/reading.md reads other seeds
+        return Path(os.environ["CNN_CHECKPOINT"])
     import train_cnn
     out = tmp_path_factory.mktemp("checkpoint") / "cnn.pt"
     train_cnn.main(["--data-dir", str(mnist_dir), "--epochs", "10", "--out", str(out), "--device", "cpu"])
