@@ -92,9 +92,10 @@ class Collection:
     def pictures(self, picture: Image.Image, found: prepare.Found, label: str) -> list[tuple[str, Image.Image]]:
         """What a label means: the whole picture as one class, or each digit of a number on its own."""
         picture = prepare.upright(picture)
+        if picture.mode not in ("L", "LA", "RGB", "RGBA"):  # 16-bit, a palette, CMYK: as the grey predict.py sees
+            picture = Image.fromarray((prepare.to_grey(picture) * 255).round().byte().numpy())
         if label in self.classes:
-            keep = picture.mode if picture.mode in ("L", "RGB", "RGBA") else "RGBA" if "A" in picture.mode else "RGB"
-            return [(label, picture.convert(keep))]
+            return [(label, picture)]
         if not (label.isdecimal() and label.isascii() and 1 < len(label) <= MAX_NUMBER and "0" in self.classes):
             raise LabelError(f"label {label[:20]!r} is neither a class ({', '.join(self.classes)}) nor a number")
         if len(found.items) != len(label):

@@ -200,3 +200,12 @@ def test_collect_into_a_file_is_refused_in_one_line(cnn_checkpoint, tmp_path):
     result = run_script("draw.py", "--checkpoint", str(cnn_checkpoint), "--collect", str(tmp_path / "mine"),
                         "--port", "0", timeout=60)
     assert result.returncode == 1 and result.stderr.strip().endswith("is a file, not a folder")
+
+
+def test_collect_saves_a_sixteen_bit_picture_as_the_grey_it_reads(cnn_checkpoint, tmp_path):
+    reader = predict.load_reader(cnn_checkpoint)
+    grey = np.asarray(Image.open(io.BytesIO(drawn_seven())).convert("L"), dtype=np.uint16)
+    deep = Image.fromarray(grey * 257)  # 16-bit greyscale, which PNG viewers and Pillow treat apart
+    answer = draw.Collection(tmp_path, reader.classes).save(deep, reader.prepare(deep), "7")
+    saved = Image.open(answer["saved"][0])
+    assert saved.mode == "L" and np.array_equal(np.asarray(saved), grey)
