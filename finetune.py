@@ -15,6 +15,10 @@ Two things make that work with a handful of examples:
   * A small learning rate and a short schedule, with your examples shifted, turned and scaled a
     little every time, so that it learns your style rather than your exact pixels.
 
+Every layer is trained. Keeping the first ones as they are (the convolutions, which find strokes
+and shapes) forgets even less, but a hand unlike MNIST's needs new strokes as well, and learns
+less: docs/finetune.md has the figures.
+
 One of every five examples of each digit is kept aside and never trained on: the accuracy on them,
 before and after, tells whether the network learnt your style or merely your examples. Your
 pictures are prepared exactly as predict.py prepares them (prepare.py), so what it learns is what
