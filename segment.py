@@ -188,7 +188,7 @@ def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height of their width: a bounded search
-ONE = math.log(0.1)  # a cut piece read as a 1 is doubtful: cutting a stroke off any letter leaves a 1
+ONE = math.log(0.1)  # a piece read as a 1, cut from a group that is no digit, is doubtful: a letter's stroke is a 1
 SURE = 0.4  # the least probability a piece of a split may be read with: the network was taught that parts of
 # digits and pairs are no digits (nondigits.pieces, nondigits.pairs), so a wrong cut reads below it
 REFUSED = 3.0  # what a piece below the "not a digit" bar costs per digit-height of its width (log probability)
@@ -236,7 +236,7 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask]
-    one_cost = 0.0 if is_digit.item() else ONE
+    one_cost = 0.0 if is_digit.item() else ONE  # see below
     height = bounds(mask)[2] - bounds(mask)[0]
     cuts = cut_columns(mask)
     pieces = {}
@@ -253,7 +253,9 @@ def split_touching(mask: torch.Tensor, judge: Judge) -> list[torch.Tensor]:
     # The whole group is one digit, or no digit at all (which costs by its width, so that a long
     # group of touching digits is not kept whole because each of its pieces would cost as much).
     # A split must read every piece surely enough: the network was taught that parts of digits are
-    # no digit, and a stroke cut off a letter, which looks like a 1, costs more (ONE).
+    # no digit. A stroke cut off a letter looks like a 1: where the whole group is no digit (a
+    # letter, say), a piece read as a 1 costs more (ONE); where it is a doubtful digit, such as a 4
+    # with a 1 run into it, it does not.
     whole = (0, len(cuts) - 1)
     score = {}
     for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
