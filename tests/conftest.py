@@ -11,6 +11,7 @@ CNN_CHECKPOINT=path reads with a network trained before instead (another seed, s
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -141,10 +142,16 @@ def train_tiny(name: str, model: torch.nn.Module, out: Path) -> dict:
 # draw.py's server
 # ---------------------------------------------------------------------------------------------
 
+def ctrl_c_works() -> None:
+    """For a script the tests stop with Ctrl-C (SIGINT): a shell that runs the tests in the background
+    has them ignore it, and Python leaves an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_server(*args: str) -> tuple[subprocess.Popen, str]:
     """draw.py on a free port (--port 0); returns the process and its address."""
     process = subprocess.Popen([sys.executable, "draw.py", "--port", "0", *args], cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_works)
     line = process.stdout.readline()  # "open http://127.0.0.1:PORT in your browser; ..."
     assert line.startswith("open http://"), line + process.stderr.read()
     return process, line.split()[1]

@@ -12,24 +12,24 @@ import torch
 
 import common
 import train_mlp
-from conftest import ROOT, run_script, train_tiny
+from conftest import ROOT, ctrl_c_works, run_script, train_tiny
 from train_cnn import CNN
 
 EPOCH_LINE = re.compile(r"^epoch 1/1  train loss \d+\.\d{4} acc +\d+\.\d\d%  "
                         r"val loss \d+\.\d{4} acc +\d+\.\d\d%  +\d+\.\ds$")
 
 
-@pytest.mark.parametrize("script, model, precision, said", [
-    ("train_mlp.py", "mlp", "bf16", "bfloat16 mixed precision"),
-    ("train_cnn.py", "cnn", "fp32", "float32"),
+@pytest.mark.parametrize("script, model, precision, said, training", [
+    ("train_mlp.py", "mlp", "bf16", "bfloat16 mixed precision", "2,000"),
+    ("train_cnn.py", "cnn", "fp32", "float32", "2,090"),  # and 90 digits cut out of touching pairs
 ])
-def test_script_end_to_end_on_a_subset(script, model, precision, said, mnist_dir, tmp_path):
+def test_script_end_to_end_on_a_subset(script, model, precision, said, training, mnist_dir, tmp_path):
     out = tmp_path / "nested" / f"{model}.pt"
     result = run_script(script, "--data-dir", str(mnist_dir), "--epochs", "1", "--limit", "2000",
                         "--val-size", "500", "--out", str(out), "--device", "cpu", "--precision", precision)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{model}: ") and "2,000 training, 500 validation, 2,000 test images" in lines[0]
+    assert lines[0].startswith(f"{model}: ") and f"{training} training, 500 validation, 2,000 test images" in lines[0]
     assert lines[0].endswith(f"device cpu, {said}"), lines[0]
     assert lines[1] == f"training images: {out.with_name(f'{model}-samples.png')}"
     assert EPOCH_LINE.match(lines[2]), lines[2]
@@ -102,7 +102,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_old_checkpoint(tmp_path, mnist_dir):
     earlier = out.read_bytes()
     process = subprocess.Popen(
         [sys.executable, "train_cnn.py", "--data-dir", str(mnist_dir), "--epochs", "50", "--limit", "3000",
-         "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ctrl_c_works)
     assert process.stdout.readline().startswith("cnn: ")  # set up, now training
     assert process.stdout.readline().startswith("training images: ")
     assert re.match(r"epoch +1/50 ", process.stdout.readline())
