@@ -18,6 +18,7 @@ from PIL import Image
 import common
 import draw
 import files
+import finetune
 import pictures
 import predict
 import prepare
@@ -98,17 +99,18 @@ def test_finetune_an_mlp_on_clothes_named_by_their_folders(fashion_mlp, fashion_
     ({"7": 3, "seven": 3}, "seven is not a class of this model: the folders must be named 0, 1,"),
     ({"7": 3, "1": 2}, "too few examples of 1: at least 3"),
 ])
-def test_finetune_refuses_bad_folders_in_one_line(cnn_checkpoint, tmp_path, layout, message):
+def test_finetune_refuses_bad_folders_in_one_line(cnn_checkpoint, tmp_path, layout, message, capsys):
     folder = tmp_path / "mine"
     rng = np.random.default_rng(0)
     for name, count in layout.items():
         (folder / name).mkdir(parents=True)
         for k in range(count):
             pictures.my_hand(7, rng).save(folder / name / f"{k}.png")
-    result = run_script("finetune.py", str(folder), "--checkpoint", str(cnn_checkpoint),
-                        "--out", str(tmp_path / "o.pt"))
-    assert result.returncode == 1 and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    with pytest.raises(SystemExit) as exit_info:  # in this process, as `python finetune.py` runs it
+        common.run(lambda: finetune.main([str(folder), "--checkpoint", str(cnn_checkpoint),
+                                          "--out", str(tmp_path / "o.pt")]))
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 1 and message in stderr and stderr.count("\n") == 1
     assert not (tmp_path / "o.pt").exists()
 
 
