@@ -170,8 +170,10 @@ def calibrate(digit_logits: Tensor) -> float:
 
 def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
     """Drawn letters, symbols and scribbles; half as many pairs of training digits run together, and
-    a quarter as many parts of digits (nondigits.py); normalised like the digits, on their device."""
+    a quarter as many parts of digits (nondigits.py); normalised like the digits, on their device.
+    No more drawn ones than there are training digits: a trial run on a few hundred needs no more."""
     digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    count = min(count, len(digits))
     images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
                         nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])
     return common.normalise(images, data.mean, data.std).to(data.train_x.device)
