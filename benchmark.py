@@ -94,7 +94,8 @@ def benchmark_predict(args: argparse.Namespace) -> None:
         images = folder / "images"
         images.mkdir()
         for i, digit in enumerate(digits):  # dark ink on white paper, 280x280, as a paint program saves it
-            Image.fromarray(255 - digit.numpy()).resize((280, 280), Image.BICUBIC).save(images / f"{i:04}.png")
+            drawing = Image.fromarray(255 - digit.numpy()).resize((280, 280), Image.Resampling.BICUBIC)
+            drawing.save(images / f"{i:04}.png")
         predict = [sys.executable, "predict.py", "--checkpoint", str(checkpoint)]
         folder_seconds = run_seconds(*predict, str(images))
         one_seconds = run_seconds(*predict, str(images / "0000.png"))
@@ -118,7 +119,7 @@ def hard_pictures(digits: torch.Tensor) -> dict[str, Image.Image]:
         draw.line((v, 0, v, 360), fill=(150, 180, 230))
         draw.line((0, v, 640, v), fill=(150, 180, 230))
     for i, digit in enumerate(digits[:5]):  # a five-digit number written across the lines
-        ink = Image.fromarray(digit.numpy()).resize((90, 90), Image.BICUBIC)
+        ink = Image.fromarray(digit.numpy()).resize((90, 90), Image.Resampling.BICUBIC)
         notebook.paste((30, 40, 110), (70 + 100 * i, 130), ink)
     dots = Image.new("L", (512, 512), 255)
     dots_draw = ImageDraw.Draw(dots)

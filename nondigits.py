@@ -158,7 +158,7 @@ def render(strokes: list, rng: np.random.Generator, filled: bool = False, textur
     pixels = np.asarray(canvas.resize((28, 28), Image.BOX), dtype=np.float32) / 255
     if textured:
         shade = Image.fromarray(rng.uniform(0.2, 1, (int(rng.integers(3, 12)),) * 2).astype(np.float32))
-        pixels *= np.asarray(shade.resize((28, 28), Image.BICUBIC)).clip(0.1, 1)
+        pixels *= np.asarray(shade.resize((28, 28), Image.Resampling.BICUBIC)).clip(0.1, 1)
     # Move the centre of mass to the centre, as MNIST did, as far as the margins allow.
     shifts = []
     for profile in (pixels.sum(1), pixels.sum(0)):  # ink per row, then per column

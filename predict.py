@@ -182,7 +182,7 @@ def as_image(pixels: torch.Tensor) -> Image.Image:
 
 def enlarged(pixels: torch.Tensor) -> Image.Image:
     """A 28x28 input as a 280x280 picture with visible pixels, for a person to look at."""
-    return as_image(pixels).resize((280, 280), Image.NEAREST)
+    return as_image(pixels).resize((280, 280), Image.Resampling.NEAREST)
 
 
 def with_boxes(image: Image.Image, result: dict) -> Image.Image:

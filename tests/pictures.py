@@ -264,7 +264,7 @@ def shop_photo(item: np.ndarray, rng: np.random.Generator) -> Image.Image:
     big = Image.fromarray(255 - item).resize((size, size), Image.BICUBIC)
     canvas = Image.new("L", (int(size * rng.uniform(1.1, 1.6)), int(size * rng.uniform(1.1, 1.6))), 255)
     canvas.paste(big, (int(rng.integers(0, canvas.width - size)), int(rng.integers(0, canvas.height - size))))
-    return Image.merge("RGB", [canvas, canvas, canvas.point(lambda v: v * 0.9 + 20)])  # a bluish tint
+    return Image.merge("RGB", [canvas, canvas, canvas.point(lambda v: round(v * 0.9 + 20))])  # a bluish tint
 
 
 def number_picture(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
