@@ -53,14 +53,18 @@ def test_finetune_learns_a_new_hand_and_forgets_nothing(cnn_checkpoint, mnist_di
     assert result.returncode == 0, result.stderr
     assert digest(start) == before_digest, "the checkpoint it starts from is never changed"
     mine = tmp_path / "cnn-mine.pt"  # the default: beside the one it started from
-    right = {name: 100 * np.mean([r["prediction"] == str(d) for r, (d, _) in zip(read_all(path, [t for _, t in tests]),
-                                                                                   tests)])
-             for name, path in (("before", start), ("after", mine))}
-    mnist = common.load_checkpoint(mine)["test_accuracy"]
-    print(f"\n{result.stdout}100 more digits in the same hand: {right['before']:.0f}% read right before, "
-          f"{right['after']:.0f}% after; MNIST test accuracy after: {mnist:.2f}%")
-    assert right["before"] <= 80, "the hand must be one that MNIST's network reads badly"
-    assert right["after"] >= 90 and mnist >= 99.4
+
+    def read_right(checkpoint: Path) -> float:
+        results = read_all(checkpoint, [picture for _, picture in tests])
+        return 100 * np.mean([r["prediction"] == str(digit) for r, (digit, _) in zip(results, tests)])
+
+    before, after = read_right(start), read_right(mine)
+    new = common.load_checkpoint(mine)
+    print(f"\n{result.stdout}100 more digits in the same hand: {before:.0f}% read right before, {after:.0f}% after; "
+          f"MNIST test accuracy after: {new['test_accuracy']:.2f}%")
+    assert before <= 80, "the hand must be one that MNIST's network reads badly"
+    assert after >= 90 and new["test_accuracy"] >= 99.4
+    assert new["threshold"] != common.load_checkpoint(start)["threshold"], 'the "not a digit" bar is set again'
     assert "kept aside" in result.stdout and " before   after" in result.stdout
     skipped = [line for line in result.stdout.splitlines() if line.startswith("skipped ")]
     assert any("broken.png: not an image file" in line for line in skipped)
