@@ -79,13 +79,15 @@ def read_examples(folder: Path, reader: predict.Reader) -> tuple[Tensor, Tensor]
     Returns their 28x28 inputs [N, 28, 28] and labels [N]; a picture that is not one digit is
     skipped with a line that says why."""
     if not folder.is_dir():
-        raise common.UserError(f"{folder} is not a folder: give the folder that draw.py --collect filled")
+        raise common.UserError(f"{predict.printable(folder)} is not a folder: give the folder that draw.py "
+                               "--collect filled")
     names = {common.class_folder(name).casefold(): c for c, name in enumerate(reader.classes)}
     pixels, labels = [], []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if sub.name.casefold() not in names:
             expected = ", ".join(common.class_folder(name) for name in reader.classes)
-            raise common.UserError(f"{sub} is not a class of this model: the folders must be named {expected}")
+            raise common.UserError(f"{predict.printable(sub)} is not a class of this model: the folders must be "
+                                   f"named {expected}")
         for file in predict.image_files([str(sub)])[:MAX_EXAMPLES - len(labels)]:
             try:
                 found = reader.prepare(prepare.read_image(file))
@@ -98,7 +100,8 @@ def read_examples(folder: Path, reader: predict.Reader) -> tuple[Tensor, Tensor]
             pixels.append(found.items[0].pixels)
             labels.append(names[sub.name.casefold()])
     if not labels:
-        raise common.UserError(f"no examples in {folder}: put your pictures in {folder}/0, {folder}/1, ...")
+        where = predict.printable(folder)
+        raise common.UserError(f"no examples in {where}: put your pictures in {where}/0, {where}/1, ...")
     labels = torch.tensor(labels)
     counts = torch.bincount(labels, minlength=len(reader.classes))
     few = [reader.classes[c] for c in range(len(counts)) if 0 < counts[c] < MIN_EXAMPLES]
