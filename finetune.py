@@ -145,6 +145,7 @@ def measure(model: torch.nn.Module, x: Tensor, y: Tensor, data: common.Data, thr
 
 
 def table(aside: int, test_name: str, before: tuple[float, float], after: tuple[float, float]) -> str:
+    """The two measures, before and after fine-tuning, as three aligned lines."""
     rows = [("", "before", "after"), (f"your {aside} kept-aside examples", f"{before[0]:.1f}%", f"{after[0]:.1f}%"),
             (test_name, f"{before[1]:.2f}%", f"{after[1]:.2f}%")]
     return "\n".join(f"{name:36} {then:>7} {now:>7}" for name, then, now in rows)
@@ -158,8 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     device = common.pick_device(args.device)
 
     # The model to start from, and your examples, prepared as predict.py prepares pictures.
-    checkpoint = common.load_checkpoint(args.checkpoint)
     reader = predict.load_reader(args.checkpoint)
+    checkpoint = reader.checkpoint
     pixels, labels = read_examples(args.folder, reader)
     learn, aside = split_aside(labels, args.seed)
     print(f"{len(labels)} examples of {len(labels.unique())} classes in {predict.printable(args.folder)}: "

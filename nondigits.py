@@ -240,9 +240,8 @@ def cut_from_pairs(digits: torch.Tensor, labels: torch.Tensor, count: int, seed:
         low, high = sorted((first_ends, second_begins))
         # Somewhere between the two, give or take 3 pixels (of a digit's 40): cuts are not exact.
         cut = min(max(round(low + uniform() * (high - low) + 6 * (uniform() - 0.5)), 1), canvas.shape[1] - 1)
-        first = uniform() < 0.5
-        mask = segment.without_scraps(canvas > 0.3, 0, cut) if first else \
-            segment.without_scraps(canvas > 0.3, cut, canvas.shape[1])
+        first = uniform() < 0.5  # the digit left of the cut, or the one right of it
+        mask = segment.without_scraps(canvas > 0.3, *((0, cut) if first else (cut, canvas.shape[1])))
         piece = canvas * mask
         images.append(prepare.fit_and_centre(ink_of(piece if mask.sum() >= 8 else digits[a if first else b])))
         targets.append(labels[a if first else b])

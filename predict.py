@@ -44,6 +44,7 @@ class Reader:
     classes: list[str]
     threshold: float | None  # the lowest probability at which a class is named; None: always name one
     digits: bool  # digits are prepared as MNIST made them, clothes as Fashion-MNIST did
+    checkpoint: dict  # all it was loaded from, which finetune.py carries into the checkpoint it writes
 
     def prepare(self, image: Image.Image) -> Found:
         """The picture's digits (or garment), ready for the model; the model helps to cut touching digits."""
@@ -83,7 +84,7 @@ def load_reader(path: Path) -> Reader:
     digits = checkpoint["dataset"] == "mnist"
     return Reader(model=model_from_checkpoint(checkpoint), mean=checkpoint["mean"], std=checkpoint["std"],
                   classes=checkpoint["classes"], threshold=checkpoint.get("threshold") if digits else None,
-                  digits=digits)
+                  digits=digits, checkpoint=checkpoint)
 
 
 def probabilities(reader: Reader, items: list[Item]) -> torch.Tensor:

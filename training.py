@@ -172,7 +172,7 @@ def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
     """Drawn letters, symbols and scribbles; half as many pairs of training digits run together, and
     a quarter as many parts of digits (nondigits.py); normalised like the digits, on their device.
     No more drawn ones than there are training digits: a trial run on a few hundred needs no more."""
-    digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
     count = min(count, len(digits))
     images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
                         nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])
@@ -182,7 +182,7 @@ def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
 def with_cut_digits(data: common.Data, seed: int) -> common.Data:
     """The data with one digit in 23 of its training split cut out of a pair of touching ones
     (nondigits.cut_from_pairs), so that predict.py's cuts between touching digits read well."""
-    digits = (data.train_x[:, 0].cpu() * data.std + data.mean).clamp(0, 1)
+    digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
     cut, labels = nondigits.cut_from_pairs(digits, data.train_y.cpu(), len(digits) // 22, seed)
     device = data.train_x.device
     cut = common.normalise(cut, data.mean, data.std).to(device)
