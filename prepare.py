@@ -249,7 +249,15 @@ def prepare_clothing(image: Image.Image) -> Found:
     mass = np.bincount(labels.ravel(), weights=pixels.numpy().ravel(), minlength=len(boxes) + 1)[1:]
     kept = 1 + np.nonzero(mass >= 0.05 * mass.sum())[0]
     top, left, bottom, right = bounds(torch.from_numpy(np.isin(labels, kept)))
-    item = pixels[top:bottom, left:right]
+    canvas = fashion_like(pixels[top:bottom, left:right])
+    to_original = max(image.size) / max(pixels.shape)
+    box = (int(left * to_original), int(top * to_original), round(right * to_original), round(bottom * to_original))
+    return Found([Item(canvas, box)], [])
+
+
+def fashion_like(item: torch.Tensor) -> torch.Tensor:
+    """An item trimmed from its photo, light on black -> [28, 28] as Fashion-MNIST's makers made
+    theirs: the longer side resized to 28 pixels, sharpened, and centred."""
     height, width = item.shape
     scale = 28 / max(height, width)
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
@@ -265,6 +273,4 @@ def prepare_clothing(image: Image.Image) -> Found:
     # left, as in Fashion-MNIST.
     offset_y, offset_x = (29 - height) // 2, (29 - width) // 2
     canvas[offset_y:offset_y + height, offset_x:offset_x + width] = item
-    to_original = max(image.size) / max(pixels.shape)
-    box = (int(left * to_original), int(top * to_original), round(right * to_original), round(bottom * to_original))
-    return Found([Item(canvas, box)], [])
+    return canvas

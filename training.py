@@ -75,9 +75,8 @@ def random_affine(images: Tensor, degrees: float, shift: float, scale: float, fl
     """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
 
     `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
-    relative change of size, and `flip` mirrors half of the images left to right. Digits written by
-    people vary in exactly these ways (except mirroring), so the model learns to ignore them
-    instead of memorising pixel positions.
+    relative change of size; `flip` mirrors half of them. Digits written by people vary in these
+    ways (except mirroring), so the model learns to ignore them, not to memorise pixel positions.
     """
     n, _, height, width = images.shape
     uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
@@ -108,6 +107,19 @@ def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int) -> Iterato
         yield images[batch], labels[batch]
 
 
+def with_outliers(x: Tensor, outliers: Tensor | None) -> Tensor:
+    """The batch followed by OUTLIER_SHARE as many non-digits picked at random (without any, as it is)."""
+    if outliers is None:
+        return x
+    picked = torch.randint(len(outliers), (int(len(x) * OUTLIER_SHARE),), device=x.device)
+    return torch.cat([x, outliers[picked]])
+
+
+def outlier_loss(logits: Tensor) -> Tensor:
+    """Outlier exposure: the target for a non-digit is the uniform distribution over the classes."""
+    return F.cross_entropy(logits, torch.full_like(logits, 1 / logits.shape[1]))
+
+
 def train_epoch(model: nn.Module, recipe: Recipe, batches: Iterable[tuple[Tensor, Tensor]],
                 progress_label: str | None = None) -> tuple[float, float]:
     """One pass over the training batches; returns the mean loss and the accuracy (%) on them.
@@ -121,30 +133,23 @@ def train_epoch(model: nn.Module, recipe: Recipe, batches: Iterable[tuple[Tensor
     loss_sum, correct, seen = 0.0, 0, 0
     for step, (x, y) in enumerate(batches):
         n = len(y)
-        if recipe.outliers is not None:
-            picked = torch.randint(len(recipe.outliers), (int(n * OUTLIER_SHARE),), device=x.device)
-            x = torch.cat([x, recipe.outliers[picked]])
+        x = with_outliers(x, recipe.outliers)
         if recipe.augment is not None:
             x = recipe.augment(x)
         # Mixed precision: autocast runs convolutions and matrix products in bfloat16, and keeps
         # what needs float32's precision (batch norm, the softmax inside the loss) in float32.
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=recipe.mixed_precision):
             logits = model(x).float()
-        logits, outlier_logits = logits[:n], logits[n:]
         # cross_entropy takes raw logits: the softmax is inside it, computed stably.
-        loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-        total = loss
-        if recipe.outliers is not None:
-            # Outlier exposure: the target for a non-digit is the uniform distribution over the classes.
-            uniform = torch.full_like(outlier_logits, 1 / logits.shape[1])
-            total = loss + OUTLIER_WEIGHT * F.cross_entropy(outlier_logits, uniform)
+        loss = F.cross_entropy(logits[:n], y, label_smoothing=recipe.label_smoothing)
+        total = loss if recipe.outliers is None else loss + OUTLIER_WEIGHT * outlier_loss(logits[n:])
         recipe.optimizer.zero_grad(set_to_none=True)
         total.backward()
         recipe.optimizer.step()
         if recipe.scheduler is not None:
             recipe.scheduler.step()  # our schedules change the learning rate after every batch
         loss_sum += loss.detach() * n  # the digits' loss only, comparable with validation's
-        correct += (logits.argmax(1) == y).sum()
+        correct += (logits[:n].argmax(1) == y).sum()
         seen += n
         if progress_label and step % 20 == 0:
             report.progress(progress_label, seen)
@@ -169,9 +174,8 @@ def calibrate(digit_logits: Tensor) -> float:
 
 
 def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
-    """Drawn letters, symbols and scribbles; half as many pairs of training digits run together, and
-    a quarter as many parts of digits (nondigits.py); normalised like the digits, on their device.
-    No more drawn ones than there are training digits: a trial run on a few hundred needs no more."""
+    """Drawn letters, symbols and scribbles (no more than there are training digits), half as many
+    pairs of digits run together, a quarter as many parts of digits (nondigits.py); normalised."""
     digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
     count = min(count, len(digits))
     images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
@@ -184,9 +188,8 @@ def with_cut_digits(data: common.Data, seed: int) -> common.Data:
     (nondigits.cut_from_pairs), so that predict.py's cuts between touching digits read well."""
     digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
     cut, labels = nondigits.cut_from_pairs(digits, data.train_y.cpu(), len(digits) // 22, seed)
-    device = data.train_x.device
-    cut = common.normalise(cut, data.mean, data.std).to(device)
-    return replace(data, train_x=torch.cat([data.train_x, cut]), train_y=torch.cat([data.train_y, labels.to(device)]))
+    cut, labels = common.normalise(cut, data.mean, data.std).to(data.train_x.device), labels.to(data.train_y.device)
+    return replace(data, train_x=torch.cat([data.train_x, cut]), train_y=torch.cat([data.train_y, labels]))
 
 
 def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float) -> float:
@@ -199,7 +202,6 @@ def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, st
 # ---------------------------------------------------------------------------------------------
 # 3. A run: its options, and what happens around the epoch loop
 # ---------------------------------------------------------------------------------------------
-
 
 def positive_int(text: str) -> int:
     value = int(text)
