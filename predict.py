@@ -213,9 +213,8 @@ def ink_picture(found: Found) -> Image.Image:
     rgb = torch.stack([ink, torch.where(paper, 170, ink), torch.where(paper, 170, ink)], -1)
     picture = Image.fromarray(rgb.numpy())
     draw = ImageDraw.Draw(picture)
-    for left, top, _, bottom in found.cuts:
-        x = left / found.scale
-        draw.line((x, top / found.scale, x, bottom / found.scale), fill=(0, 90, 255), width=2)
+    for x_top, top, x_bottom, bottom in found.cuts:
+        draw.line([v / found.scale for v in (x_top, top, x_bottom, bottom)], fill=(0, 90, 255), width=2)
     return picture
 
 

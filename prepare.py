@@ -10,7 +10,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   2. find the ink, and tell it from the paper: light, lines, printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, separators (. , ' - /) told apart, in reading order;
-  4. cut digits that touch where the network reads the pieces best (split_touching);
+  4. cut digits that touch, straight or slanted, where the network reads the pieces best (split_touching);
   5. prepare each digit exactly as MNIST did (to_mnist).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on
@@ -55,7 +55,8 @@ class Found:
     separators: list[tuple[int, str]]  # each separator's character, after how many of the digits
     ink: torch.Tensor | None = None  # [H, W] at the working size: what was taken for ink
     paper: torch.Tensor | None = None  # [H, W]: lines and printed patterns taken for paper
-    cuts: list[tuple[int, int, int, int]] = field(default_factory=list)  # where touching digits were cut
+    cuts: list[tuple[int, int, int, int]] = field(default_factory=list)  # each cut between touching digits, as
+    # a line from (x, top) to (x2, bottom) in the picture: (x, top, x2, bottom)
     scale: float = 1.0  # the picture's pixels per working-size pixel
 
 
@@ -200,20 +201,20 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(image.width, round(right * scale)), min(image.height, round(bottom * scale)))
 
-    items, cuts = [], []
+    items, cuts, budget = [], [], segment.Budget()
     for group in digits:
         pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
         top, left = max(0, group.top - pad), max(0, group.left - pad)
         window = ink[top:group.bottom + pad, left:group.right + pad]
         mask = segment.mask_of(labels, group, pad)
-        pieces = [mask]
+        pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces = segment.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
-                                                                                   for m in masks])))
+            pieces, lines = segment.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
+                                                                                          for m in masks])), budget)
         for piece in pieces:
             y0, x0, y1, x1 = bounds(piece)
             items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
-        cuts += [box(group.top, left + bounds(p)[1], group.bottom, left + bounds(p)[1]) for p in pieces[1:]]
+        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom) for x_top, x_bottom in lines]
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     separators = sorted((sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
                         for g, mark in marks)

@@ -13,11 +13,13 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
 import predict
 import prepare
 import pictures
+import segment
 from conftest import read_all, run_predict, run_script
 
 
@@ -43,7 +45,30 @@ def test_touching_and_overlapping_digits_are_cut_apart(test_digits, cnn_checkpoi
     found = 100 * np.mean([len(r.get("digits", [])) == len(t) for r, t in zip(results, truths)])
     print(f"\n200 numbers of 2 to 6 touching or overlapping digits: {exact(results, truths):.1f}% read exactly, "
           f"the right count of digits in {found:.1f}%")
-    assert exact(results, truths) >= 70  # the aim is 90%; seeds 1-3 read 75-76.5%: see docs/reading.md
+    assert exact(results, truths) >= 75  # the aim is 90%; seeds 1-3 read 79-80.5%: see docs/reading.md
+
+
+def test_digits_that_lean_over_each_other_are_cut_on_a_slant(monkeypatch):
+    """Two leaning blocks whose columns overlap: no straight cut parts them, a slanted one does. A
+    judge of our own reads only a whole block as a digit, so the network plays no part."""
+    y, x = torch.meshgrid(torch.arange(40), torch.arange(80), indexing="ij")
+    lean = x + 0.25 * (y - 20)  # leaning forward, as handwriting does: the top to the right
+    blocks = [(lean >= 10) & (lean < 30), (lean >= 34) & (lean < 54)]
+    mask = blocks[0] | blocks[1]
+    assert (blocks[0].any(0) & blocks[1].any(0)).sum() >= 4  # their columns overlap
+
+    def judge(masks):
+        whole = torch.tensor([any(torch.equal(m, b) for b in blocks) for m in masks])
+        return torch.where(whole, 0.9, 0.1), whole, torch.zeros(len(masks), dtype=torch.bool)
+
+    pieces, cuts = segment.split_touching(mask, judge, segment.Budget())
+    assert len(pieces) == 2 and all(torch.equal(p, b) for p, b in zip(pieces, blocks))
+    (x_top, x_bottom), = cuts
+    assert x_top > x_bottom and 28 <= (x_top + x_bottom) / 2 <= 36  # leaning as the blocks do, between them
+    assert torch.equal(segment.unshear(segment.shear(mask, segment.shifts(40, 0.25)), segment.shifts(40, 0.25), 80),
+                       mask)
+    monkeypatch.setattr(segment, "SLANTS", (0.0,))  # straight cuts only
+    assert len(segment.split_touching(mask, judge, segment.Budget())[0]) == 1
 
 
 def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
@@ -178,9 +203,10 @@ def test_a_notebook_photo_shows_the_lines_it_removed(test_digits, cnn_checkpoint
     assert pink.sum() == int((found.paper & (found.ink == 0)).sum())
 
 
-@pytest.mark.parametrize("kind", ["dots", "grid", "noise", "specks"])
+@pytest.mark.parametrize("kind", ["dots", "grid", "noise", "specks", "rings"])
 def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
-    """Pictures made to cost the most: thousands of parts, a grid of lines, noise, scattered specks."""
+    """Pictures made to cost the most: thousands of parts, a grid of lines, noise, scattered specks,
+    and a row of rings run together, thirty times as wide as tall: the most places to cut."""
     size = 512
     page = Image.new("L", (size, size), 255)
     draw = ImageDraw.Draw(page)
@@ -193,6 +219,9 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
         for v in range(0, size, 9):
             draw.line((v, 0, v, size), fill=0)
             draw.line((0, v, size, v), fill=0)
+    elif kind == "rings":
+        for x in range(10, size - 26, 13):
+            draw.ellipse((x, 248, x + 16, 264), outline=0, width=2)
     elif kind == "noise":
         page = Image.fromarray(rng.integers(0, 256, (size, size)).astype(np.uint8))
     else:
@@ -206,7 +235,7 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
         pass
     seconds = time.perf_counter() - start
     print(f"\n{kind}: {seconds:.2f} s")
-    assert seconds < 3  # about half a second at most on a 2-core machine; generous, so as not to flake
+    assert seconds < 2.5  # about a second at most on a 2-core machine; generous, so as not to flake
 
 
 def test_a_huge_picture_is_shrunk_while_it_is_read(cnn_checkpoint, tmp_path):
