@@ -2,8 +2,9 @@
 
 Read this file to learn how a trained model is used on real pictures: the model is loaded once
 from its checkpoint, every picture is prepared the way MNIST was made (prepare.py), the digits
-found in many pictures are classified together in one batch, and a digit is named only when the
-model is confident enough.
+found in many pictures are classified together in one batch (a long list of pictures is prepared
+by worker processes, as a DataLoader prepares training batches), and a digit is named only when
+the model is confident enough.
 The bar it must clear was calibrated after training, on the validation digits, and is stored in
 the checkpoint; the training taught the model to be unsure on drawn letters, symbols and scribbles
 (nondigits.py), so that those fall below it. A number is its digits read left to right.
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 from PIL import Image, ImageDraw, ImageFont
 
 import common
@@ -32,7 +35,7 @@ import train_mlp
 from prepare import Found, ImageError, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
-BATCH_FILES = 64  # pictures prepared before the model reads all their digits in one batch
+BATCH_FILES = 32  # pictures prepared before the model reads all their digits in one batch
 
 
 @dataclass
@@ -262,20 +265,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def prepare_all(reader: Reader, files: list[Path]) -> tuple[list[tuple[Path, Image.Image, Found]], bool]:
-    """Each file read and prepared; a bad one is reported in one line and the others go on. Returns
-    the prepared pictures, and whether any failed."""
-    prepared, failed = [], False
-    for file in files:
+class Pictures(Dataset):
+    """The image files to read, each read and prepared when asked for: a DataLoader can then prepare
+    several at once in worker processes, as it prepares training batches."""
+
+    def __init__(self, reader: Reader, files: list[Path], keep_ink: bool):
+        self.reader, self.files, self.keep_ink = reader, files, keep_ink
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[Path, Found | str]:
+        """A file's digits, or the one line that says why it could not be read."""
+        file = self.files[index]
         try:
-            image = prepare.read_image(file)
-            prepared.append((file, image, reader.prepare(image)))
+            found = self.reader.prepare(prepare.read_image(file))
         except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
-            unforeseen = f"could not process it ({type(error).__name__}: {error})"
-            print(f"error: {printable(file)}: {error if isinstance(error, ImageError) else unforeseen}",
-                  file=sys.stderr)
-            failed = True
-    return prepared, failed
+            return file, str(error) if isinstance(error, ImageError) else \
+                f"could not process it ({type(error).__name__}: {error})"
+        if not self.keep_ink:  # only --save-processed shows it: less to pass between processes
+            found.ink = found.paper = None
+        return file, found
+
+
+def workers(files: int) -> int:
+    """Processes that prepare pictures beside this one: one per processor core for a long list of
+    files (each takes a moment to start), none for a few."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, 8) if files > 2 * BATCH_FILES and cores > 1 else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,21 +301,28 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     taken: set[str] = set()  # names given to saved pictures in this run
     files = image_files(args.images)
-    # A few dozen pictures at a time: prepare each, then let the model read all their digits at once,
-    # which is much faster than one call of the model per digit.
-    for start in range(0, len(files), BATCH_FILES):
-        prepared, batch_failed = prepare_all(reader, files[start:start + BATCH_FILES])
-        failed |= batch_failed
-        probs = probabilities(reader, [item for _, _, found in prepared for item in found.items])
-        for file, image, found in prepared:
+    # Pictures are prepared a few dozen at a time, by other processes where there are many, and the
+    # model reads all the digits of each few dozen at once: much faster than one call per digit.
+    # Saving what was seen needs the pictures of the ink, too large to pass between processes.
+    saving = args.save_processed is not None
+    pictures = Pictures(reader, files, keep_ink=saving)
+    loader = DataLoader(pictures, batch_size=BATCH_FILES, collate_fn=list,
+                        num_workers=0 if saving else workers(len(files)))
+    for batch in loader:
+        for file, error in [(file, found) for file, found in batch if isinstance(found, str)]:
+            print(f"error: {printable(file)}: {error}", file=sys.stderr)
+            failed = True
+        prepared = [(file, found) for file, found in batch if not isinstance(found, str)]
+        probs = probabilities(reader, [item for _, found in prepared for item in found.items])
+        for file, found in prepared:
             result = read(reader, str(file), found, probs[:len(found.items)])
             probs = probs[len(found.items):]
             print(json.dumps(result) if args.json else describe(result), flush=True)
             if args.save_processed:
                 try:
                     name = unused_name(args.save_processed, file.stem, taken)
-                    save_processed(args.save_processed, name, image, found, result)
-                except (OSError, common.WriteError) as error:
+                    save_processed(args.save_processed, name, prepare.read_image(file), found, result)
+                except (OSError, common.WriteError, ImageError) as error:
                     print(f"error: {printable(file)}: {error}", file=sys.stderr)
                     failed = True
     return 1 if failed else 0

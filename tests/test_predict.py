@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -226,6 +227,26 @@ def test_model_is_loaded_once_for_many_images(images, tmp_path, monkeypatch, cap
     assert predict.main(["--checkpoint", str(checkpoint), str(tmp_path)]) == 0
     assert len(loads) == 1
     assert len(capsys.readouterr().out.splitlines()) == 5
+
+
+def test_a_long_folder_is_read_by_worker_processes_as_by_one(test_digits, tmp_path, monkeypatch, capsys):
+    """Enough files for DataLoader workers to prepare them: the same lines, in the same order, bad
+    files included, as when this process prepares them all."""
+    checkpoint = untrained_checkpoint(tmp_path / "cnn.pt")
+    folder = tmp_path / "many"
+    folder.mkdir()
+    count = 2 * predict.BATCH_FILES + 5
+    for i, digit in enumerate(test_digits[0][:count]):
+        Image.fromarray(255 - digit).resize((84, 84)).save(folder / f"{i:03}.png")
+    (folder / "050.png").write_text("not an image")  # one bad file among them
+    assert predict.workers(count) >= 2 or (os.cpu_count() or 1) < 2
+    result = run_predict("--checkpoint", str(checkpoint), str(folder))
+    assert result.returncode == 1 and result.stderr == f"error: {folder / '050.png'}: not an image file that " \
+                                                       "Pillow can read\n"
+    assert len(result.stdout.splitlines()) == count - 1
+    monkeypatch.setattr(predict, "workers", lambda files: 0)
+    assert predict.main(["--checkpoint", str(checkpoint), str(folder)]) == 1
+    assert capsys.readouterr().out == result.stdout
 
 
 @pytest.mark.parametrize("size, line", [((1, 1), None), ((3, 5), None), ((900, 1200), 1), ((400, 300), 3)])
