@@ -309,16 +309,15 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float
     height = bounds(mask)[2] - bounds(mask)[0]
     cuts = cut_columns(mask, per_height)
     whole = (0, len(cuts) - 1)
-    pieces = {}
-    for i in range(len(cuts)):
-        for j in range(i + 1, len(cuts)):
-            if cuts[j] - cuts[i] <= 1.6 * height or (i, j) == whole:  # no wider than a digit, or all of it
-                piece = without_scraps(mask, cuts[i], cuts[j])
-                if piece.sum() >= 8:
-                    pieces[i, j] = piece
-    if not pieces or len(pieces) > budget.left:
+    stretches = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))
+                 if cuts[j] - cuts[i] <= 1.6 * height or (i, j) == whole]  # no wider than a digit, or all of it
+    if len(stretches) > budget.left:
         return -math.inf, [mask], []
-    budget.left -= len(pieces)
+    budget.left -= len(stretches)
+    pieces = {(i, j): without_scraps(mask, cuts[i], cuts[j]) for i, j in stretches}
+    pieces = {stretch: piece for stretch, piece in pieces.items() if piece.sum() >= 8}
+    if not pieces:
+        return -math.inf, [mask], []
     confidence, is_digit, one = judge(list(pieces.values()))
     # The whole group is one digit, or no digit at all (which costs by its width, so that a long
     # group of touching digits is not kept whole because each of its pieces would cost as much).
