@@ -8,8 +8,7 @@ itself (the epoch loop) and calls on what is here for the details:
   2. the bar below which predict.py says "not a digit", set after training;
   3. the options both trainers take, and Run: what is printed and saved around the epoch loop,
      resuming, and the end (testing once, the checkpoint, the report).
-Resuming an interrupted run is in resume.py; what a learner looks at after training (the report,
-pictures, the CSV log) is in report.py.
+Resuming an interrupted run is in resume.py; the report, pictures and CSV log are in report.py.
 """
 
 from __future__ import annotations
@@ -257,10 +256,9 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
 
 
 class Run:
-    """The bookkeeping around the epoch loop that train_cnn.py and train_mlp.py show: where the run
-    is saved, what it prints, resuming, the run so far saved after every epoch, and the end (testing
-    once, the "not a digit" bar, the checkpoint and the report). `args` are the run's options, kept
-    in the checkpoint; `resumed` is the checkpoint that --resume continues."""
+    """The bookkeeping around the epoch loop that train_cnn.py and train_mlp.py show: where the run is saved,
+    what it prints, resuming, the run so far saved after every epoch, and the end (testing once, the "not a
+    digit" bar, the checkpoint, the report). `args`: the run's options; `resumed`: what --resume continues."""
 
     def __init__(self, model_name: str, model: nn.Module, data: common.Data, recipe: Recipe,
                  args: argparse.Namespace, resumed: dict | None = None):
