@@ -148,11 +148,17 @@ def draw_strokes(driver, strokes: list[list[tuple[float, float]]]) -> None:
         actions.release().perform()
 
 
-def wait_for_result(driver, text: str) -> str:
-    from selenium.webdriver.common.by import By
+def wait_for_text(driver, selector: str, text: str) -> str:
+    """Wait until the element `selector` says `text`. Its text is read in one step in the page,
+    since the page may replace the element between finding it and reading it."""
     from selenium.webdriver.support.ui import WebDriverWait
-    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "result").text == text)
-    return driver.find_element(By.ID, "result").text
+    script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null"
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(script, selector) == text)
+    return driver.execute_script(script, selector)
+
+
+def wait_for_result(driver, text: str) -> str:
+    return wait_for_text(driver, "#result", text)
 
 
 def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
@@ -195,14 +201,12 @@ def test_the_page_collects_a_labelled_drawing(browser, cnn_checkpoint, tmp_path)
         draw_strokes(browser, [[(0.3, 0.22), (0.72, 0.22), (0.45, 0.8)]])  # a 7
         wait_for_result(browser, "7")
         label.click()
-        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#labels [data-label='7']").text
-                                         == "7 (1)")
+        wait_for_text(browser, "#labels [data-label='7']", "7 (1)")
         saved = list((tmp_path / "mine" / "7").iterdir())
         assert len(saved) == 1 and Image.open(saved[0]).size == (560, 560)  # the canvas, as it was drawn
         assert wait_for_result(browser, "Draw the next one")  # the canvas is cleared for the next one
         browser.find_element(By.ID, "take-back").click()
-        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#labels [data-label='7']").text
-                                         == "7 (0)")
+        wait_for_text(browser, "#labels [data-label='7']", "7 (0)")
         assert not saved[0].exists()
     finally:
         process.terminate()
