@@ -16,7 +16,8 @@ the worst cases we know of: thousands of specks, noise).
     python benchmark.py --data-dir data --against ../earlier
 
 compares this version's `train_cnn.py --epochs 1` with another copy of the project (for example an
-earlier commit: `git worktree add ../earlier COMMIT`), the two run in turn on the same machine.
+earlier commit: `git worktree add ../earlier COMMIT`), the two run in turn on the same machine;
+`--limit 8000` trains both on fewer images, for a quick look before the full comparison.
 """
 
 import argparse
@@ -186,6 +187,7 @@ def benchmark_against(args: argparse.Namespace) -> None:
             for where in (other, here):
                 command = [sys.executable, "train_cnn.py", "--epochs", "1", "--data-dir", data_dir,
                            "--out", str(Path(folder) / "cnn.pt"), "--no-samples", "--no-mistakes"]
+                command += ["--limit", str(args.limit)] if args.limit else []
                 start = time.perf_counter()
                 result = subprocess.run(command, cwd=where, capture_output=True, text=True)
                 total = time.perf_counter() - start
@@ -221,6 +223,8 @@ def parse_args() -> argparse.Namespace:
                         help="only compare train_cnn.py --epochs 1 with the copy of this project in DIR, "
                              "such as an earlier commit checked out with git worktree")
     parser.add_argument("--rounds", type=training.positive_int, default=3, help="runs of each copy for --against")
+    parser.add_argument("--limit", type=training.positive_int,
+                        help="with --against: both copies train on this many training images only, for a quick look")
     return parser.parse_args()
 
 

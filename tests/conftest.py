@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,16 +105,21 @@ def run_predict(*args: str) -> subprocess.CompletedProcess:
 
 
 def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
-    """predict.py's reading of each file, as its --json would print it."""
+    """predict.py's reading of each file, as its --json would print it: prepared by its Pictures, in
+    worker processes for a long list, as predict.py reads a folder."""
     reader = predict.load_reader(checkpoint)
+    pictures = predict.Pictures(reader, [io.BytesIO(data) for data in files], keep_ink=False)
+    loader = DataLoader(pictures, batch_size=predict.BATCH_FILES, collate_fn=list,
+                        num_workers=predict.workers(len(files)))
     results = []
-    for i, data in enumerate(files):
-        try:
-            found = reader.prepare(prepare.read_image(io.BytesIO(data)))
-        except prepare.ImageError as error:
-            results.append({"path": str(i), "prediction": None, "error": str(error)})
-            continue
-        results.append(predict.read(reader, str(i), found, predict.probabilities(reader, found.items)))
+    for batch in loader:
+        for _, found in batch:
+            i = str(len(results))
+            if isinstance(found, str):  # the one line predict.py prints for a file it cannot read
+                assert not found.startswith("could not process"), found  # a fault, not a bad picture
+                results.append({"path": i, "prediction": None, "error": found})
+            else:
+                results.append(predict.read(reader, i, found, predict.probabilities(reader, found.items)))
     return results
 
 

@@ -144,13 +144,14 @@ def test_benchmark_against_another_copy(mnist_dir, tmp_path):
     other.mkdir()
     for path in ROOT.glob("*.py"):
         (other / path.name).write_bytes(path.read_bytes())
-    result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--against", str(other), "--rounds", "1")
+    result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--against", str(other), "--rounds", "1",
+                        "--limit", "8000")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("python train_cnn.py --epochs 1, in turn 1 times")
     accuracies = [float(re.search(r"epoch [\d.]+   total [\d.]+   ([\d.]+)%$", line)[1]) for line in lines[1:3]]
     assert lines[2].lstrip().startswith(str(other))
-    assert accuracies[0] == accuracies[1] > 98  # the same code, seed and data: the same model
+    assert accuracies[0] == accuracies[1] > 95  # the same code, seed and data: the same model
     ratio = float(re.search(r"takes ([\d.]+) times as long", lines[3])[1])
     assert 0.3 < ratio < 3
 
