@@ -40,6 +40,9 @@ import report
 
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
+# Pictures are decoded whole before they are shrunk: a server that decoded 50 megapixels for
+# anyone who asks could be made to hold gigabytes. 16 is more than a phone's usual photo.
+MAX_PIXELS = 16_000_000
 REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
 MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -231,7 +234,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             with self.lock:
-                picture = prepare.read_image(io.BytesIO(body))
+                picture = prepare.read_image(io.BytesIO(body), MAX_PIXELS)
                 found = self.reader.prepare(picture)
                 if path == "/collect":
                     label = parse_qs(query).get("label", [""])[0]

@@ -64,15 +64,19 @@ class Found:
 # 1. Reading an image file
 # ---------------------------------------------------------------------------------------------
 
-def read_image(source: Path | str | object) -> Image.Image:
-    """Open and fully decode an image (a path, or a file object), refusing what we cannot read faithfully."""
+def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode an image (a path, or a file object), refusing what we cannot read
+    faithfully, and a picture of more than `max_pixels` before decoding it."""
     if isinstance(source, (str, Path)) and Path(source).exists() and not Path(source).is_file() \
             and not Path(source).is_dir():  # reading a pipe or a device could wait or run forever
         raise ImageError("not a file but a device, a pipe or a socket; not read")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(source)
+            image = Image.open(source)  # reads the header only: the size is known before decoding
+            if image.width * image.height > max_pixels:
+                raise ImageError(f"image too large ({image.width}x{image.height} pixels, more than "
+                                 f"{max_pixels:,}); shrink it first")
             if getattr(image, "n_frames", 1) > 1:
                 raise ImageError(f"animated image with {image.n_frames} frames; save the frame you mean as a PNG")
             image.load()  # decode now, so that a truncated file fails here and not later

@@ -48,10 +48,14 @@ def test_a_drawn_digit_a_number_and_a_blank(server, test_digits):
 
 def test_bad_requests_get_their_status_and_the_server_goes_on(server):
     bomb = png(Image.new("L", (8000, 8000), 255))  # 64 megapixels in a few kB
+    # 36 megapixels, which predict.py reads, but not the server; its header only, so that a server
+    # that decoded it would say "truncated".
+    header = png(Image.new("L", (6000, 6000), 255))[:200]
     cases = [
         (post(server, b"this is not an image"), 400, "not an image file"),
         (post(server, b""), 400, "empty request"),
         (post(server, bomb), 400, "image too large"),
+        (post(server, header), 400, "image too large (6000x6000 pixels, more than 16,000,000)"),
         (post(server, b"x", path="/etc/passwd"), 404, "no such page"),
         (post(server, drawn_seven()[:200]), 400, "corrupt or truncated"),
     ]
