@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 import predict  # noqa: E402
-import prepare  # noqa: E402
 import training  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))  # tests run beside other work; two threads are plenty
