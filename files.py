@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -90,8 +91,13 @@ def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; give it the usual permissions
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
-        raise WriteError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:
+        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+    except RuntimeError as error:  # how torch.save's own writer reports a write that failed
+        # Its words ("unexpected pos 1664 vs 1558") name no cause; the usual one is a full disk,
+        # which the unfinished file still fills.
+        full = shutil.disk_usage(path.parent).free < 1 << 20
+        raise WriteError(f"cannot write {path}: {'no space left on the disk' if full else error}") from None
     finally:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)

@@ -103,6 +103,13 @@ def run_predict(*args: str) -> subprocess.CompletedProcess:
     return run_script("predict.py", *args)
 
 
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    """A script failed as it must: exit 1, one line on stderr starting "error: " with `words` in it."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ") and all(word in result.stderr for word in words), result.stderr
+
+
 def read_all(checkpoint: Path, files: list[bytes]) -> list[dict]:
     """predict.py's reading of each file, as its --json would print it: prepared by its Pictures, in
     worker processes for a long list, as predict.py reads a folder."""

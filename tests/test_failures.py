@@ -1,9 +1,12 @@
 """Failing well: each fault is caused here, and must end in one line naming the path and the reason,
 exit code 1, no traceback, and no checkpoint lost or half-written."""
 
+import contextlib
 import errno
 import shutil
 import subprocess
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -13,14 +16,8 @@ from PIL import Image
 import common
 import prepare
 import report
-from conftest import run_script, train_tiny
+from conftest import one_line_error, run_script, train_tiny
 from train_mlp import MLP
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("error: ") and all(word in result.stderr for word in words), result.stderr
 
 
 def test_no_validation_images(mnist_dir, tmp_path):
@@ -82,6 +79,36 @@ def test_full_disk_keeps_the_old_checkpoint(tmp_path, monkeypatch):
             train_tiny("mlp", MLP(), path)
         assert path.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["model-log.csv", "model.pt"]
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A real filesystem of `size` at `folder`: a tmpfs, which only root may mount."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); test_full_disk_keeps_the_old_checkpoint "
+                    "injects the same fault")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def test_a_disk_that_fills_up_leaves_every_file_whole(mnist_dir, tmp_path):
+    options = ["train_mlp.py", "--data-dir", str(mnist_dir), "--limit", "200", "--val-size", "50", "--epochs", "1"]
+    with small_disk(tmp_path / "disk", "8m") as disk:
+        assert run_script(*options, "--out", str(disk / "m.pt")).returncode == 0
+        before = {path.name: path.read_bytes() for path in disk.iterdir()}
+        # Fill the disk but for 100 kB: the pictures and the log fit, the checkpoint is begun and cannot end.
+        (disk / "filler").write_bytes(bytes(shutil.disk_usage(disk).free - 100_000))
+        one_line_error(run_script(*options, "--seed", "2", "--out", str(disk / "m.pt")),
+                       f"cannot write {disk / 'm.pt'}: no space left on the disk")
+        assert sorted(path.name for path in disk.iterdir()) == sorted([*before, "filler"])  # nothing left over
+        assert (disk / "m.pt").read_bytes() == before["m.pt"]
+        common.load_checkpoint(disk / "m.pt")
+        for name in ("m-samples.png", "m-mistakes.png"):  # the old picture or a new one, whole
+            Image.open(disk / name).load()
 
 
 def test_damaged_dataset_file_is_named(mnist_dir, tmp_path):

@@ -15,14 +15,8 @@ from PIL import Image
 
 import common
 import files
-from conftest import ROOT, run_predict, run_script, train_tiny
+from conftest import ROOT, one_line_error, run_predict, run_script, train_tiny
 from train_mlp import MLP
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
-    assert all(word in result.stderr for word in words), result.stderr
 
 
 def test_out_never_overwrites_a_file_it_did_not_write(mnist_dir, tmp_path):
