@@ -258,6 +258,11 @@ def main() -> None:
         benchmark_against(args)
         return
 
+    if not args.skip_predict and Path(args.checkpoint).exists():
+        try:  # a checkpoint that predict.py cannot use is said now, not after minutes of timing
+            predict_module.load_reader(Path(args.checkpoint))
+        except common.UserError as error:
+            raise common.UserError(f"{args.checkpoint}: {error}") from None
     torch.manual_seed(0)
     data = common.load_data(args.dataset, args.data_dir, args.val_size)
     print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "

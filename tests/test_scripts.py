@@ -169,5 +169,6 @@ def test_benchmark_with_a_checkpoint_predict_cannot_use_is_one_line(mnist_dir, t
                 "classes": list("0123456789"), "dataset": "mnist"}, stale)
     result = run_script("benchmark.py", "--data-dir", str(mnist_dir), "--models", "--checkpoint", str(stale))
     assert result.returncode == 1
-    assert result.stderr.startswith("error: predict.py failed: the checkpoint's weights do not fit")
+    assert result.stderr.startswith(f"error: {stale}: the checkpoint's weights do not fit")
+    assert result.stdout == ""  # said before any timing
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
