@@ -139,7 +139,9 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
         return None
     middle = (group.top + group.bottom) / 2 - top
     if middle > 0.6 * size:  # low, on the baseline: a point, or a comma if it hangs below it
-        return "," if group.height > 1.6 * group.width and group.bottom > bottom + 0.1 * size else "."
+        # A comma is a stroke, longer than the pen is wide (and often leaning), that hangs below.
+        long = group.height > 1.6 * group.width or group.height > 3 * pen
+        return "," if long and group.bottom > bottom + 0.1 * size else "."
     if middle < 0.4 * size:
         return "'"
     return "-" if group.width > 1.5 * group.height else None

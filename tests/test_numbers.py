@@ -119,9 +119,9 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
     # The aim is 90%, which the network of seed 1 on an AMD processor reaches; seeds 1-3 read 88.7-91.3%
-    # of the digits and 74.7-76.7% with their separators.
+    # of the digits and 78.0-80.0% with their separators.
     assert digits >= 87
-    assert written >= 72
+    assert written >= 75
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
@@ -168,6 +168,18 @@ def test_paper_alone_is_no_digit(cnn_checkpoint):
         assert not found.items, "paper was read as a digit"
     print(f"\n{len(pages)} empty pages: {refused} answered 'no digit found', the rest found nothing either")
     assert refused == len(pages)
+
+
+def test_a_comma_is_told_from_a_point_by_its_length():
+    def mark(top: int, left: int, bottom: int, right: int) -> str | None:
+        """A mark with this box in a line of digits from row 100 to row 150, written with a 4-pixel pen."""
+        return segment.separator(segment.Group(top, left, bottom, right, [1], 1.0), 100, 150, 4.0)
+
+    assert mark(140, 10, 150, 18) == "."  # a dot on the baseline, twice the pen
+    assert mark(144, 10, 153, 19) == "."  # a round dot that sits a little low
+    assert mark(142, 10, 164, 24) == ","  # a comma leaning 30 degrees: its box is not much taller than wide
+    assert mark(142, 10, 164, 17) == ","  # an upright one
+    assert mark(85, 10, 100, 16) == "'"  # high up: an apostrophe
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
