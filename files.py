@@ -96,7 +96,10 @@ def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     except RuntimeError as error:  # how torch.save's own writer reports a write that failed
         # Its words ("unexpected pos 1664 vs 1558") name no cause; the usual one is a full disk,
         # which the unfinished file still fills.
-        full = shutil.disk_usage(path.parent).free < 1 << 20
+        try:
+            full = shutil.disk_usage(path.parent).free < 1 << 20
+        except OSError:
+            full = False
         raise WriteError(f"cannot write {path}: {'no space left on the disk' if full else error}") from None
     finally:
         if tmp and os.path.exists(tmp):
