@@ -40,8 +40,9 @@ import report
 
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
-# Pictures are decoded whole before they are shrunk: a server that decoded 50 megapixels for
-# anyone who asks could be made to hold gigabytes. 16 is more than a phone's usual photo.
+# A PNG is decoded whole before it is shrunk: a server that decoded 50 megapixels for anyone who
+# asks could be made to hold gigabytes. 16 is more than a phone's usual photo; a JPEG, decoded at
+# a fraction of its size (prepare.shrink_while_decoding), may be as large as predict.py reads.
 MAX_PIXELS = 16_000_000
 REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
 MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
@@ -94,6 +95,7 @@ class Collection:
 
     def pictures(self, picture: Image.Image, found: prepare.Found, label: str) -> list[tuple[str, Image.Image]]:
         """What a label means: the whole picture as one class, or each digit of a number on its own."""
+        scale = prepare.decoded_scale(picture)  # boxes are in the file's pixels; a large JPEG was decoded smaller
         picture = prepare.upright(picture)
         if picture.mode not in ("L", "LA", "RGB", "RGBA"):  # 16-bit, a palette, CMYK: as the grey predict.py sees
             picture = Image.fromarray((prepare.to_grey(picture) * 255).round().byte().numpy())
@@ -108,10 +110,10 @@ class Collection:
         paper.paste(picture.convert("RGB"), mask=picture.convert("RGBA").getchannel("A"))
         digits = []
         for digit, item in zip(label, found.items):
-            left, top, right, bottom = item.box
+            left, top, right, bottom = box = tuple(round(v * scale) for v in item.box)
             margin = max(4, (bottom - top) // 4)
             alone = Image.new("RGB", (right - left + 2 * margin, bottom - top + 2 * margin), "white")
-            alone.paste(paper.crop(item.box), (margin, margin))
+            alone.paste(paper.crop(box), (margin, margin))
             digits.append((digit, alone))
         return digits
 

@@ -199,9 +199,10 @@ def with_boxes(image: Image.Image, result: dict) -> Image.Image:
         font = ImageFont.load_default(size=size)
     except TypeError:  # Pillow before 10.1 has only a small bitmap font
         font = ImageFont.load_default()
+    scale = prepare.decoded_scale(image)  # boxes are in the file's pixels; a large JPEG was decoded smaller
     for digit in result["digits"]:
         colour = (0, 160, 0) if digit["is_digit"] else (220, 0, 0)
-        left, top, right, bottom = digit["box"]
+        left, top, right, bottom = (v * scale for v in digit["box"])
         draw.rectangle((left - line, top - line, right + line, bottom + line), outline=colour, width=line)
         label = f"{digit['class']} {digit['probability']:.0%}" if digit["is_digit"] else "?"
         draw.text((left, max(0, top - 2 * line - size)), label, fill=colour, font=font)

@@ -6,7 +6,8 @@ centre of mass in a 28x28 image. A digit drawn in a paint program or photographe
 on light, large, off-centre, often in colour, on lined paper or on a transparent background;
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
-  1. read the file and turn it into grey (read_image, to_grey);
+  1. read the file (a large JPEG decoded smaller: shrink_while_decoding) and turn it into grey
+     (read_image, to_grey);
   2. find the ink, and tell it from the paper: light, lines, printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, separators (. , ' - /) told apart, in reading order;
@@ -19,6 +20,7 @@ Fashion-MNIST gets a photo of a garment or shoe prepared like those images inste
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +68,8 @@ class Found:
 
 def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open and fully decode an image (a path, or a file object), refusing what we cannot read
-    faithfully, and a picture of more than `max_pixels` before decoding it."""
+    faithfully, and, before decoding it, a picture of more than `max_pixels` as it would be decoded
+    (a large JPEG is decoded smaller: shrink_while_decoding)."""
     if isinstance(source, (str, Path)) and Path(source).exists() and not Path(source).is_file() \
             and not Path(source).is_dir():  # reading a pipe or a device could wait or run forever
         raise ImageError("not a file but a device, a pipe or a socket; not read")
@@ -74,6 +77,7 @@ def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Ima
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(source)  # reads the header only: the size is known before decoding
+            shrink_while_decoding(image)
             if image.width * image.height > max_pixels:
                 raise ImageError(f"image too large ({image.width}x{image.height} pixels, more than "
                                  f"{max_pixels:,}); shrink it first")
@@ -93,6 +97,29 @@ def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Ima
     except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
         raise ImageError(f"corrupt or truncated image ({error})") from None
     return image
+
+
+DECODED_AT = "mnist-pytorch: decoded at"  # in image.info: the image's pixels per pixel of its file
+
+
+def shrink_while_decoding(image: Image.Image) -> None:
+    """A JPEG far larger than the working size is decoded at a half, a quarter or an eighth of its
+    size (Pillow's draft mode: the JPEG decoder itself skips the detail), in a fraction of the time
+    and memory. image.info remembers by how much, so that boxes are given in the file's pixels."""
+    if image.format == "JPEG" and max(image.size) > 4 * WORKING_SIZE:
+        width, scale = image.width, 2 * WORKING_SIZE / max(image.size)
+        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+        image.info[DECODED_AT] = image.width / width
+
+
+def decoded_scale(image: Image.Image) -> float:
+    """The image's pixels per pixel of its file: 1, or less for a large JPEG decoded smaller."""
+    return image.info.get(DECODED_AT, 1.0)
+
+
+def full_size(image: Image.Image) -> tuple[int, int]:
+    """The picture's width and height in its file's pixels, however it was decoded."""
+    return round(image.width / decoded_scale(image)), round(image.height / decoded_scale(image))
 
 
 def upright(image: Image.Image) -> Image.Image:
@@ -197,13 +224,14 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     parts = segment.off_the_edges(labels, boxes, mass, margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
-    scale = max(image.size) / max(pixels.shape)  # from working-size pixels back to the picture's
+    width, height = full_size(image)
+    scale = max(width, height) / max(pixels.shape)  # from working-size pixels back to the picture's
 
     def box(top: int, left: int, bottom: int, right: int) -> tuple[int, int, int, int]:
         """A box in working-size pixels with the margin -> (left, top, right, bottom) in the picture's."""
         top, left, bottom, right = (v - margin for v in (top, left, bottom, right))
         return (max(0, int(left * scale)), max(0, int(top * scale)),
-                min(image.width, round(right * scale)), min(image.height, round(bottom * scale)))
+                min(width, round(right * scale)), min(height, round(bottom * scale)))
 
     items, cuts, budget = [], [], segment.Budget()
     for group in digits:
@@ -255,7 +283,7 @@ def prepare_clothing(image: Image.Image) -> Found:
     kept = 1 + np.nonzero(mass >= 0.05 * mass.sum())[0]
     top, left, bottom, right = bounds(torch.from_numpy(np.isin(labels, kept)))
     canvas = fashion_like(pixels[top:bottom, left:right])
-    to_original = max(image.size) / max(pixels.shape)
+    to_original = max(full_size(image)) / max(pixels.shape)
     box = (int(left * to_original), int(top * to_original), round(right * to_original), round(bottom * to_original))
     return Found([Item(canvas, box)], [])
 

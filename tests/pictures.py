@@ -28,6 +28,15 @@ def jpeg(image: Image.Image, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
+def large_photo_of_ten() -> Image.Image:
+    """A 10 written large across a 7000x5000 picture, as a phone's camera may save it."""
+    picture = Image.new("RGB", (7000, 5000), "white")
+    draw = ImageDraw.Draw(picture)
+    draw.line((2000, 1500, 2000, 3800), fill="black", width=250)
+    draw.ellipse((3000, 1500, 4600, 3800), outline="black", width=250)
+    return picture
+
+
 def scaled_crops(digits: list[np.ndarray], height: float, rng: np.random.Generator) -> list[np.ndarray]:
     """Each digit's ink as darkness in [0, 1], about `height` pixels tall, sizes varying a little."""
     crops = []

@@ -143,7 +143,7 @@ def collecting(cnn_checkpoint, tmp_path):
     process.wait(timeout=30)
 
 
-def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, test_digits):
+def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, test_digits, cnn_checkpoint):
     url, folder = collecting
     status, state = get(url, "/collect")
     assert status == 200 and state["counts"] == [0] * 10 and state["classes"][7] == "7"
@@ -173,6 +173,14 @@ def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, t
         status, answer = post(url, body, f"/collect?{query}")
         assert status == 400 and answer["error"], query
     assert sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file()) == [saved.relative_to(folder)]
+
+    # The number photographed large, as a JPEG that is decoded at a fraction of its size: each digit
+    # is cut out where it lies in the picture as decoded, and reads as the number did from the PNG.
+    big = number.resize((number.width * 10, number.height * 10), Image.Resampling.BICUBIC)
+    status, answer = post(url, pictures.jpeg(big), f"/collect?label={label}")
+    assert status == 200 and max(prepare.read_image(io.BytesIO(pictures.jpeg(big))).size) < max(big.size) / 2
+    readings = [r["prediction"] for r in read_all(cnn_checkpoint, [Path(p).read_bytes() for p in answer["saved"]])]
+    assert readings == list(label) == list(read_all(cnn_checkpoint, [png(number)])[0]["prediction"])
 
 
 def test_without_collect_nothing_is_written(server, tmp_path):

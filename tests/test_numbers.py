@@ -20,7 +20,7 @@ import predict
 import prepare
 import pictures
 import segment
-from conftest import read_all, run_predict, run_script
+from conftest import png, read_all, run_predict, run_script
 
 
 def numbers(test_digits, count: int, low: int, high: int, seed: int):
@@ -248,6 +248,22 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     seconds = time.perf_counter() - start
     print(f"\n{kind}: {seconds:.2f} s")
     assert seconds < 2.5  # about a second at most on a 2-core machine; generous, so as not to flake
+
+
+def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(cnn_checkpoint):
+    reader = predict.load_reader(cnn_checkpoint)
+    picture = pictures.large_photo_of_ten()
+    as_jpeg = prepare.read_image(io.BytesIO(pictures.jpeg(picture, 90)))
+    assert as_jpeg.size == (1750, 1250)  # a quarter of each side: a sixteenth of the pixels decoded
+    as_png = prepare.read_image(io.BytesIO(png(picture)))
+    boxes = [[item.box for item in reader.prepare(image).items] for image in (as_jpeg, as_png)]
+    assert len(boxes[0]) == 2 and all(abs(a - b) <= 8 for one, other in zip(*boxes) for a, b in zip(one, other))
+    # --save-processed draws each box around its digit in the picture as decoded.
+    found = reader.prepare(as_jpeg)
+    result = predict.read(reader, "ten", found, predict.probabilities(reader, found.items))
+    left, top, right, bottom = result["digits"][0]["box"]
+    drawn = predict.with_boxes(as_jpeg, result)
+    assert drawn.getpixel((left // 4 - 4, (top + bottom) // 8)) == (0, 160, 0)
 
 
 def test_a_huge_picture_is_shrunk_while_it_is_read(cnn_checkpoint, tmp_path):
