@@ -309,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     pictures = Pictures(reader, files, keep_ink=saving)
     loader = DataLoader(pictures, batch_size=BATCH_FILES, collate_fn=list,
                         num_workers=0 if saving else workers(len(files)))
-    if loader.num_workers:  # they take the cores; this process's threads would only wait for them
-        torch.set_num_threads(1)
+    if loader.num_workers:  # the workers keep every core busy: more threads here would only take
+        torch.set_num_threads(1)  # turns on the cores with them, and slow them down
     for batch in loader:
         for file, error in [(file, found) for file, found in batch if isinstance(found, str)]:
             print(f"error: {printable(file)}: {error}", file=sys.stderr)
