@@ -15,46 +15,23 @@ reads digits must never see them:
      separates the two (texture_floor).
 
 What is left is scaled so that a typical stroke has brightness one (find_ink). prepare.py then
-finds the digits in it; `--save-processed` shows what was taken for ink and what for paper.
+finds the digits in it; `--save-processed` shows what was taken for ink and what for paper. The
+filters over squares of pixels used here are in pixels.py.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pixels import box_mean, max_filter, min_filter, resize, stroke_width
+
 
 class ImageError(Exception):
     """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Filters over squares of pixels
-# ---------------------------------------------------------------------------------------------
-
-def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize a [H, W] image; when shrinking, anti-alias, so that thin strokes are averaged, not skipped."""
-    shrinking = height < pixels.shape[0] or width < pixels.shape[1]
-    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
-                         align_corners=False)[0, 0]
-
-
-def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """The largest value in the size x size square around each pixel of a [H, W] image (size odd)."""
-    # A square's maximum is the maximum along rows of the maxima along columns: two cheap passes,
-    # each taking every window of `size` pixels in a row (unfold) and its largest value (amax), then
-    # turning the image a quarter (.T) so that the second pass runs along the other direction.
-    for _ in range(2):
-        pixels = F.pad(pixels, (size // 2, size // 2), value=-math.inf).unfold(1, size, 1).amax(-1).T
-    return pixels
-
-
-def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    return -max_filter(-pixels, size)  # the smallest value in each square
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,11 +47,7 @@ def remove_background(pixels: torch.Tensor) -> torch.Tensor:
     size = max(9, max(small.shape) // 4) | 1  # odd, and well wider than a pen stroke
     background = max_filter(min_filter(small, size), size)
     # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
-    # A square's mean is the mean along rows of the means along columns: two cheap passes again.
-    background = F.avg_pool2d(background[None, None], (size, 1), stride=1, padding=(size // 2, 0),
-                              count_include_pad=False)
-    background = F.avg_pool2d(background, (1, size), stride=1, padding=(0, size // 2),
-                              count_include_pad=False)[0, 0]
+    background = box_mean(background, size)
     background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
     return (pixels - background).clamp(min=0)
 
@@ -82,72 +55,6 @@ def remove_background(pixels: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # 2. Ruled lines and grids
 # ---------------------------------------------------------------------------------------------
-
-def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Number the connected parts of a [H, W] boolean mask (diagonal neighbours count as touching).
-
-    Returns the labels ([H, W], 0 for background, 1 to n for the parts) and each part's bounding
-    box [n, 4] as (top, left, bottom, right), bottom and right exclusive.
-    """
-    height, width = mask.shape
-    # Work on runs: a run is a stretch of set pixels within one row. numpy finds them all at once.
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in the same row-major order as starts
-    roots = touching_runs(rows, starts, ends, height)
-    part_ids, run_part = np.unique(roots, return_inverse=True)  # parts numbered 0 to n - 1
-    # Paint each run with its part's label (1 to n): +label where a run starts, -label where it ends,
-    # then a running sum along the flattened image.
-    flat = np.zeros(height * width + 1, dtype=np.int64)
-    np.add.at(flat, rows * width + starts, run_part + 1)
-    np.add.at(flat, rows * width + ends, -(run_part + 1))
-    labels = np.cumsum(flat[:-1]).reshape(height, width)
-    boxes = np.empty((len(part_ids), 4), dtype=np.int64)
-    boxes[:, 0], boxes[:, 1], boxes[:, 2:] = height, width, 0
-    np.minimum.at(boxes[:, 0], run_part, rows)
-    np.minimum.at(boxes[:, 1], run_part, starts)
-    np.maximum.at(boxes[:, 2], run_part, rows + 1)
-    np.maximum.at(boxes[:, 3], run_part, ends)
-    return labels, boxes
-
-
-def touching_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, height: int) -> np.ndarray:
-    """For runs (row, start, end) in row-major order: a root run for each, shared by all the runs
-    it touches, directly or through others (union-find)."""
-    first_run = np.searchsorted(rows, np.arange(height + 1))  # runs of row r: first_run[r] to first_run[r+1]
-    parent = list(range(len(starts)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]  # halve the path as we go, so later searches are short
-            i = parent[i]
-        return i
-
-    starts_list, ends_list = starts.tolist(), ends.tolist()
-    for row in range(1, height):
-        i, i_end = first_run[row - 1], first_run[row]  # runs of the row above
-        j, j_end = first_run[row], first_run[row + 1]  # runs of this row
-        while i < i_end and j < j_end:  # walk both rows left to right, like merging two sorted lists
-            if starts_list[j] <= ends_list[i] and starts_list[i] <= ends_list[j]:  # they touch, or touch diagonally
-                parent[root(j)] = root(i)
-            if ends_list[i] < ends_list[j]:
-                i += 1
-            else:
-                j += 1
-    return np.array([root(i) for i in range(len(starts))], dtype=np.int64)
-
-
-def stroke_width(mask: torch.Tensor) -> float:
-    """The mean width of the strokes in a mask, in pixels: twice their area over their outline."""
-    outline = mask & ~min_filter(mask.float(), 3).bool()
-    return 2 * mask.sum().item() / max(outline.sum().item(), 1)
-
-
-def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right) of a non-empty mask's set pixels; bottom and right exclusive."""
-    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
-    return rows[0].item(), cols[0].item(), rows[-1].item() + 1, cols[-1].item() + 1
-
 
 def shifted(mask: np.ndarray, by: int) -> np.ndarray:
     """`mask` moved down by `by` rows (up if negative), with empty rows coming in."""
@@ -322,7 +229,8 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
     # ink as paper; unless the picture is clearly light, its edge tells the paper's shade.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    paper = pixels.median() if pixels.median() > 0.65 else edge.median()
+    paper = pixels.median()
+    paper = paper if paper > 0.65 else edge.median()
     if paper > 0.5:
         pixels = 1 - pixels
     # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
@@ -345,6 +253,7 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     faintest = max(0.15, 0.8 * float(np.median(values[lines])) if lines.any() else 0.0)
     if (lines.any() or floor > 0) and (ink > faintest).sum() < 20:
         raise ImageError("no digit found: only paper, lines or a printed pattern")
-    peak = ink[ink > ink.max() / 2].median()  # the typical brightness of a stroke
+    if floor > 0:  # the typical brightness of a stroke, without the texture
+        peak = ink[ink > ink.max() / 2].median()
     ink = (ink / peak).clamp(max=1)
     return torch.where(ink > 0.1, ink, 0), removed  # faint noise becomes pure black

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 import segment
-from paper import ImageError, bounds, find_ink, label_parts, max_filter, resize, stroke_width
+from paper import ImageError, find_ink
+from pixels import bounds, label_parts, max_filter, resize, stroke_width
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from paper import ImageError, bounds, label_parts
+from paper import ImageError
+from pixels import bounds, label_parts
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and separators

@@ -1,0 +1,137 @@
+"""Working with pixels: the few image tools that finding ink and digits is built on.
+
+Read this first, or whenever paper.py, segment.py or prepare.py uses one of these. Each works on a
+whole image at once, with a handful of tensor or numpy operations instead of a Python loop over
+pixels, so that a picture takes milliseconds:
+
+  - filters over squares of pixels: the largest, the smallest and the mean value around each
+    pixel (max_filter, min_filter, box_mean), and resizing (resize);
+  - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
+    runs of pixels (touching_runs);
+  - a mask's bounding box (bounds) and the width of its strokes (stroke_width).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# ---------------------------------------------------------------------------------------------
+# Filters over squares of pixels
+# ---------------------------------------------------------------------------------------------
+
+def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize a [H, W] image; when shrinking, anti-alias, so that thin strokes are averaged, not skipped."""
+    shrinking = height < pixels.shape[0] or width < pixels.shape[1]
+    return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
+                         align_corners=False)[0, 0]
+
+
+def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """The largest value in the size x size square around each pixel of a [H, W] image (size odd)."""
+    # A square's maximum is the maximum along rows of the maxima along columns: two passes, the
+    # image turned a quarter (.T) between them. Along a row, the maxima over 2 pixels are the larger
+    # of each pixel and its neighbour, over 4 the larger of two such pairs side by side, and so on,
+    # a last step topping up to `size`: a few elementwise maxima over the image, whatever the size.
+    for _ in range(2):
+        row = F.pad(pixels, (size // 2, size // 2), value=-math.inf)
+        width = 1  # how many pixels each value of `row` is now the maximum of
+        while width < size:
+            step = min(width, size - width)
+            row = torch.maximum(row[:, :-step], row[:, step:])
+            width += step
+        pixels = row.T
+    return pixels
+
+
+def box_mean(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """The mean of the size x size square around each pixel of a [H, W] image (size odd), counting
+    only the part of the square inside the image."""
+    # Two passes again, along rows then along columns. The sum of a window of a row is the
+    # difference of two running sums (cumsum) `size` apart: one subtraction whatever the size.
+    for _ in range(2):
+        width = pixels.shape[1]
+        sums = F.pad(pixels, (size // 2 + 1, size // 2)).cumsum(1)
+        column = torch.arange(width)
+        inside = (column + size // 2).clamp(max=width - 1) - (column - size // 2).clamp(min=0) + 1
+        pixels = ((sums[:, size:] - sums[:, :width]) / inside).T
+    return pixels
+
+
+def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    return -max_filter(-pixels, size)  # the smallest value in each square
+
+
+# ---------------------------------------------------------------------------------------------
+# Connected parts, boxes and strokes
+# ---------------------------------------------------------------------------------------------
+
+def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the connected parts of a [H, W] boolean mask (diagonal neighbours count as touching).
+
+    Returns the labels ([H, W], 0 for background, 1 to n for the parts) and each part's bounding
+    box [n, 4] as (top, left, bottom, right), bottom and right exclusive.
+    """
+    height, width = mask.shape
+    # Work on runs: a run is a stretch of set pixels within one row. numpy finds them all at once.
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, columns = np.nonzero(edges)
+    start = edges[rows, columns] == 1  # in each row, a run starts (+1), then ends (-1, exclusive)
+    rows, starts, ends = rows[start], columns[start], columns[~start]
+    roots = touching_runs(rows, starts, ends, width)
+    part_ids, run_part = np.unique(roots, return_inverse=True)  # parts numbered 0 to n - 1
+    # Paint each run with its part's label (1 to n): +label where a run starts, -label where it ends,
+    # then a running sum along the flattened image.
+    flat = np.zeros(height * width + 1, dtype=np.int64)
+    np.add.at(flat, rows * width + starts, run_part + 1)
+    np.add.at(flat, rows * width + ends, -(run_part + 1))
+    labels = np.cumsum(flat[:-1]).reshape(height, width)
+    boxes = np.empty((len(part_ids), 4), dtype=np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2:] = height, width, 0
+    np.minimum.at(boxes[:, 0], run_part, rows)
+    np.minimum.at(boxes[:, 1], run_part, starts)
+    np.maximum.at(boxes[:, 2], run_part, rows + 1)
+    np.maximum.at(boxes[:, 3], run_part, ends)
+    return labels, boxes
+
+
+def touching_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
+    """For runs (row, start, end) in row-major order: a root run for each, shared by all the runs
+    it touches, directly or through others."""
+    # Number the pixels row after row, with columns to spare between rows, so that the runs of the
+    # next row that touch run i (diagonally too) are found by binary search: from the first that
+    # ends at or after its start to the last that starts at or before its end.
+    line = width + 2
+    start_key, end_key = rows * line + starts, rows * line + ends
+    first = np.searchsorted(end_key, start_key + line)
+    count = np.maximum(np.searchsorted(start_key, end_key + line, side="right") - first, 0)
+    a = np.repeat(np.arange(len(starts)), count)  # every touching pair (a, b), b in the row below a
+    b = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(count.sum())
+    # Union-find for all pairs at once: each root takes the smallest root that its runs touch, then
+    # every run points straight at its root; until nothing changes. Runs only ever point to smaller
+    # ones, so there are no loops, and a few rounds join even a long snake of runs.
+    root = np.arange(len(starts))
+    while True:
+        before = root.copy()
+        smaller = np.minimum(root[a], root[b])
+        np.minimum.at(root, root[a], smaller)
+        np.minimum.at(root, root[b], smaller)
+        while not np.array_equal(root[root], root):
+            root = root[root]
+        if np.array_equal(root, before):
+            return root
+
+
+def stroke_width(mask: torch.Tensor) -> float:
+    """The mean width of the strokes in a mask, in pixels: twice their area over their outline."""
+    outline = mask & ~min_filter(mask.float(), 3).bool()
+    return 2 * mask.sum().item() / max(outline.sum().item(), 1)
+
+
+def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of a non-empty mask's set pixels; bottom and right exclusive."""
+    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+    return rows[0].item(), cols[0].item(), rows[-1].item() + 1, cols[-1].item() + 1

@@ -1,0 +1,70 @@
+"""pixels.py's tools against the plain definitions they make fast."""
+
+import math
+from collections import deque
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pixels import box_mean, label_parts, max_filter, min_filter
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
+@pytest.mark.parametrize("size", [1, 3, 5, 15, 33])
+def test_filters_give_what_each_square_holds(shape, size):
+    image = torch.rand(shape, generator=torch.Generator().manual_seed(size))
+    # Every window of `size` pixels, taken whole, along rows and then columns.
+    padded = F.pad(image[None, None], (size // 2,) * 4, value=-math.inf)[0, 0]
+    squares = padded.unfold(0, size, 1).unfold(1, size, 1)
+    assert torch.equal(max_filter(image, size), squares.amax((-1, -2)))
+    assert torch.equal(min_filter(-image, size), -squares.amax((-1, -2)))
+    mean = F.avg_pool2d(image[None, None], size, stride=1, padding=size // 2, count_include_pad=False)[0, 0]
+    assert torch.allclose(box_mean(image, size), mean, atol=1e-5)
+
+
+def flood_fill(mask: np.ndarray) -> list[set]:
+    """The connected parts of `mask`, diagonal neighbours touching, one pixel at a time."""
+    seen, parts = np.zeros_like(mask), []
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        part, queue = set(), deque([start])
+        seen[start] = True
+        while queue:
+            y, x = queue.popleft()
+            part.add((y, x))
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    near = (y + dy, x + dx)
+                    if 0 <= near[0] < mask.shape[0] and 0 <= near[1] < mask.shape[1] and mask[near] and not seen[near]:
+                        seen[near] = True
+                        queue.append(near)
+        parts.append(part)
+    return parts
+
+
+def comb(size: int) -> np.ndarray:
+    """One long snake: upright teeth joined alternately at the top and at the bottom."""
+    mask = np.zeros((size, size), dtype=bool)
+    mask[:, ::2] = True
+    for column in range(0, size - 2, 4):
+        mask[0, column:column + 3] = True
+        mask[-1, column + 2:column + 5] = True
+    return mask
+
+
+@pytest.mark.parametrize("density", [0.2, 0.45, 0.6])
+def test_parts_are_those_a_flood_fill_finds(density):
+    rng = np.random.default_rng(int(density * 100))
+    for mask in [rng.random((60, 80)) < density, comb(61), comb(61).T.copy(), np.zeros((5, 5), dtype=bool)]:
+        labels, boxes = label_parts(mask.copy())
+        expected = flood_fill(mask)
+        assert len(boxes) == len(expected) and labels.max() == len(expected)
+        for part in expected:
+            label = labels[next(iter(part))]
+            assert set(zip(*np.nonzero(labels == label))) == part
+            rows, columns = zip(*part)
+            assert boxes[label - 1].tolist() == [min(rows), min(columns), max(rows) + 1, max(columns) + 1]
+        assert ((labels > 0) == mask).all()
