@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import ctypes
 import errno
 import io
 import json
@@ -47,6 +48,13 @@ MAX_PIXELS = 16_000_000
 REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
 MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+# Linux's C library (glibc) keeps the memory a large picture took for later, so that the server would
+# go on holding it; after such a picture, malloc_trim hands it back. Other systems go without.
+LARGE_PIXELS = 2_000_000
+try:
+    give_memory_back = ctypes.CDLL(None).malloc_trim
+except (AttributeError, OSError, TypeError):
+    give_memory_back = None
 
 
 def png_data_url(picture: Image.Image) -> str:
@@ -155,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
     reader: predict.Reader
     page: bytes
     collection: Collection | None = None
+    large_picture = False
     lock = threading.Lock()  # one reading at a time: each already uses every core the model can
 
     def setup(self) -> None:
@@ -171,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
             super().finish()
         except CLIENT_GONE:
             pass
+        if self.large_picture and give_memory_back:  # the request's objects are gone by now
+            with self.lock:
+                give_memory_back(0)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (a malformed request, headers too long, an unknown
@@ -237,6 +249,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             with self.lock:
                 picture = prepare.read_image(io.BytesIO(body), MAX_PIXELS)
+                self.large_picture = picture.width * picture.height > LARGE_PIXELS
                 found = self.reader.prepare(picture)
                 if path == "/collect":
                     label = parse_qs(query).get("label", [""])[0]

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, drawn_seven, png, post, start_server
+import draw
 import pictures
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -90,6 +91,34 @@ def test_many_requests_at_once(server, test_digits):
         answers = list(pool.map(lambda i: (i % 20, post(server, bodies[i % 20][0])), range(100)))
     assert all(status == 200 and answer["prediction"] == expected[i] for i, (status, answer) in answers)
     assert sum(expected[i] == str(label) for i, (_, label) in enumerate(bodies)) >= 18
+
+
+def resident_mb(process: subprocess.Popen) -> int:
+    """How much of the computer's memory a process holds now (Linux), in MB."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) // 1024
+
+
+@pytest.mark.skipif(draw.give_memory_back is None, reason="only glibc (Linux) keeps freed memory until asked")
+def test_memory_goes_back_after_large_pictures(cnn_checkpoint):
+    process, url = start_server("--checkpoint", str(cnn_checkpoint))
+    try:
+        assert post(url, drawn_seven())[0] == 200
+        before = resident_mb(process)
+        large = Image.new("RGBA", (4000, 4000), (255, 255, 255, 0))  # 16 megapixels, a 64 MB picture
+        large.paste((0, 0, 0, 255), (1800, 500, 2200, 3500))  # a 1
+        for _ in range(3):
+            assert post(url, png(large))[1]["prediction"] == "1"
+        for _ in range(30):  # the memory goes back just after the answer: wait for it, 3 s at most
+            after = resident_mb(process)
+            if after < before + 30:
+                break
+            time.sleep(0.1)
+        print(f"\ndraw.py held {before} MB after a drawing, {after} MB after three 16-megapixel pictures")
+        assert after < before + 30
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def test_port_in_use_and_ctrl_c(server, cnn_checkpoint):
