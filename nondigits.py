@@ -14,7 +14,7 @@ look like (O, I, S, Z, B, G, a plain circle) are left out. The tests check the m
 non-digits: letters set in fonts, doodles drawn differently, photos of clothes, noise.
 
 Two more kinds are made from training digits, for predict.py's cutting of touching digits (see
-segment.split_touching), which lets the network judge where to cut: two digits run together
+touching.split_touching), which lets the network judge where to cut: two digits run together
 (pairs), which must not be read as one digit, and parts of digits (pieces), which must not be read
 as a whole one, so that a cut in the wrong place reads badly. And one kind of digit: digits cut
 out of touching pairs (cut_from_pairs), which must read as surely as whole ones.
@@ -38,7 +38,7 @@ import common
 import files
 import prepare
 import report
-import segment
+import touching
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
@@ -241,7 +241,7 @@ def cut_from_pairs(digits: torch.Tensor, labels: torch.Tensor, count: int, seed:
         # Somewhere between the two, give or take 3 pixels (of a digit's 40): cuts are not exact.
         cut = min(max(round(low + uniform() * (high - low) + 6 * (uniform() - 0.5)), 1), canvas.shape[1] - 1)
         first = uniform() < 0.5  # the digit left of the cut, or the one right of it
-        mask = segment.without_scraps(canvas > 0.3, *((0, cut) if first else (cut, canvas.shape[1])))
+        mask = touching.without_scraps(canvas > 0.3, *((0, cut) if first else (cut, canvas.shape[1])))
         piece = canvas * mask
         images.append(prepare.fit_and_centre(ink_of(piece if mask.sum() >= 8 else digits[a if first else b])))
         targets.append(labels[a if first else b])

@@ -11,7 +11,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   2. find the ink, and tell it from the paper: light, lines, printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, separators (. , ' - /) told apart, in reading order;
-  4. cut digits that touch, straight or slanted, where the network reads the pieces best (split_touching);
+  4. cut digits that touch, straight or slanted, where the network reads the pieces best (touching.py);
   5. prepare each digit exactly as MNIST did (to_mnist).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 import segment
+import touching
 from paper import ImageError, find_ink
 from pixels import bounds, label_parts, max_filter, resize, stroke_width
 
@@ -234,7 +235,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
 
-    items, cuts, budget = [], [], segment.Budget()
+    items, cuts, budget = [], [], touching.Budget()
     for group in digits:
         pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
         top, left = max(0, group.top - pad), max(0, group.left - pad)
@@ -242,7 +243,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         mask = segment.mask_of(labels, group, pad)
         pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces, lines = segment.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
+            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
                                                                                           for m in masks])), budget)
         for piece in pieces:
             y0, x0, y1, x1 = bounds(piece)

@@ -20,6 +20,7 @@ import predict
 import prepare
 import pictures
 import segment
+import touching
 from conftest import png, read_all, run_predict, run_script
 
 
@@ -61,14 +62,14 @@ def test_digits_that_lean_over_each_other_are_cut_on_a_slant(monkeypatch):
         whole = torch.tensor([any(torch.equal(m, b) for b in blocks) for m in masks])
         return torch.where(whole, 0.9, 0.1), whole, torch.zeros(len(masks), dtype=torch.bool)
 
-    pieces, cuts = segment.split_touching(mask, judge, segment.Budget())
+    pieces, cuts = touching.split_touching(mask, judge, touching.Budget())
     assert len(pieces) == 2 and all(torch.equal(p, b) for p, b in zip(pieces, blocks))
     (x_top, x_bottom), = cuts
     assert x_top > x_bottom and 28 <= (x_top + x_bottom) / 2 <= 36  # leaning as the blocks do, between them
-    assert torch.equal(segment.unshear(segment.shear(mask, segment.shifts(40, 0.25)), segment.shifts(40, 0.25), 80),
+    assert torch.equal(touching.unshear(touching.shear(mask, touching.shifts(40, 0.25)), touching.shifts(40, 0.25), 80),
                        mask)
-    monkeypatch.setattr(segment, "SLANTS", (0.0,))  # straight cuts only
-    assert len(segment.split_touching(mask, judge, segment.Budget())[0]) == 1
+    monkeypatch.setattr(touching, "SLANTS", (0.0,))  # straight cuts only
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
 
 
 def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
@@ -119,9 +120,9 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
     # The aim is 90%, which the network of seed 1 on an AMD processor reaches; seeds 1-3 read 88.7-91.3%
-    # of the digits and 78.0-80.0% with their separators.
+    # of the digits and 82.7-86.0% with their separators.
     assert digits >= 87
-    assert written >= 75
+    assert written >= 80
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
@@ -180,6 +181,30 @@ def test_a_comma_is_told_from_a_point_by_its_length():
     assert mark(142, 10, 164, 24) == ","  # a comma leaning 30 degrees: its box is not much taller than wide
     assert mark(142, 10, 164, 17) == ","  # an upright one
     assert mark(85, 10, 100, 16) == "'"  # high up: an apostrophe
+
+
+def test_a_comma_that_touches_a_digit_is_still_a_comma():
+    def marks(hang: tuple[int, int, int] | None = None, which: int = 1) -> list[str]:
+        """The separators of three digits (rings 40 pixels wide, 20 apart) in a line from row 100 to
+        150; `hang` adds ink to digit `which`, from its column a to b, from row 140 down to row c."""
+        labels = np.zeros((200, 220), dtype=np.int64)
+        groups = []
+        for k in range(3):
+            left = 20 + 60 * k
+            labels[100:150, left:left + 40] = k + 1
+            labels[104:146, left + 4:left + 36] = 0
+            groups.append(segment.Group(100, left, 150, left + 40, [k + 1], 1.0))
+        if hang:
+            a, b, groups[which].bottom = hang
+            labels[140:groups[which].bottom, 20 + 60 * which + a:20 + 60 * which + b] = which + 1
+        return [mark for _, mark in segment.split_separators(labels, groups, [], 4.0)[1]]
+
+    assert marks() == []
+    assert marks((0, 5, 165)) == [","]  # a comma that touches the next digit at its bottom left
+    assert marks((35, 40, 165), which=0) == [","]  # or the digit before it, at its bottom right
+    assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
+    assert marks((0, 40, 160)) == []  # a whole digit that sits low
+    assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):

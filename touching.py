@@ -1,0 +1,192 @@
+"""Digits that touch: cut them apart where the network reads the pieces best.
+
+Read this after segment.py, which finds the groups of ink. People write numbers with digits that
+touch or overlap: a loop run into the next digit, two zeros in one movement. No width rule can
+tell two touching digits from one wide digit (a flat 0, a 7 with a long bar), so the network,
+lent by predict.py, decides:
+
+  1. cut_columns: where a cut may go, the thin places of the ink (minima of its column profile);
+  2. best_split: every stretch between two such places is a candidate digit, all read in one
+     batch; dynamic programming (best_reading) picks the cuts whose pieces are read most surely,
+     or keeps the group whole;
+  3. split_touching: straight down, or slanted as handwriting leans (shear, unshear), more cuts
+     where none parted a wide group, and never more candidate pieces than the picture's budget.
+
+The network was taught that halves of digits and pairs of digits are no digits (nondigits.py), so
+that a wrong cut reads badly and the right one well.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pixels import bounds, label_parts
+
+# What the network says of candidate digits (masks of ink): each one's best class's probability,
+# whether that clears the "not a digit" bar, and whether it is a 1.
+Judge = Callable[[list[torch.Tensor]], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height of their width: a bounded search
+CLOSER_CUTS_PER_HEIGHT = 6  # where none of those parted a wide group: straight down only, to stay bounded
+ONE = math.log(0.1)  # a piece read as a 1, cut from a group that is no digit, is doubtful: a letter's stroke is a 1
+SURE = 0.5  # the least probability a piece of a split may be read with: the network was taught that parts of
+# digits and pairs are no digits (nondigits.pieces, nondigits.pairs), so a wrong cut reads below it
+REFUSED = 3.0  # what a piece below the "not a digit" bar costs per digit-height of its width (log probability)
+# Handwriting leans, so the gap between two touching digits often does too: cuts are tried straight
+# down and leaning about 14 degrees either way (a shift of a quarter of a pixel per row).
+SLANTS = (0.0, 0.25, -0.25)
+# Slanted cuts, and more cuts where none parted the group, are only tried in a group as wide as two
+# digits: each try is one more chance for the pieces of a letter to pass as digits.
+PAIR_WIDTH = 1.3  # in heights
+MAX_JUDGED = 500  # candidate pieces the network may read in one picture: what keeps the search bounded
+
+
+@dataclass
+class Budget:
+    """How many more candidate pieces the network may read in this picture."""
+    left: int = MAX_JUDGED
+
+
+def cut_columns(mask: torch.Tensor, per_height: int = CUTS_PER_HEIGHT) -> list[int]:
+    """Where touching digits may be cut: the columns at each end of the ink, and between them those
+    where it is thinnest (minima of the number of ink pixels in each column), `per_height` for each
+    height of its width at most, the more of them the closer together."""
+    top, left, bottom, right = bounds(mask)
+    height = bottom - top
+    profile = mask.sum(0).float()[None, None]
+    profile = F.avg_pool1d(profile, 3, stride=1, padding=1, count_include_pad=False)[0, 0].tolist()
+    edge = max(1, round(0.15 * height))
+    minima = [c for c in range(left + edge, right - edge) if profile[c - 1] >= profile[c] <= profile[c + 1]]
+    chosen: list[int] = []
+    for column in sorted(minima, key=lambda c: profile[c]):  # the thinnest first
+        if all(abs(column - other) >= 0.4 / per_height * height for other in chosen):
+            chosen.append(column)
+    return [left] + sorted(chosen[:round(per_height * (right - left) / height)]) + [right]
+
+
+def without_scraps(mask: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """The ink of `mask` between columns `left` and `right`, without the scraps that a cut leaves of a
+    neighbour: parts that touch the cut and hold less than a sixth of the piece's ink."""
+    piece = torch.zeros_like(mask)
+    labels, boxes = label_parts(mask[:, left:right].numpy())  # columns from `left` on: boxes[:, 1] == 0 at the cut
+    size = np.bincount(labels.ravel())[1:]
+    scraps = (size < size.sum() / 6) & (((boxes[:, 1] == 0) & (left > 0)) | (boxes[:, 3] >= right - left))
+    if scraps.any() and not scraps.all():
+        piece[:, left:right] = torch.from_numpy((labels > 0) & ~np.isin(labels, 1 + np.nonzero(scraps)[0]))
+    else:
+        piece[:, left:right] = mask[:, left:right]
+    return piece
+
+
+def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
+                   ) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+    """A group of ink that may hold several touching digits -> one mask per digit, left to right,
+    and each cut between them as the columns where it crosses the ink's first and last rows.
+
+    The cuts are tried straight and, in a group as wide as two digits, slanted (SLANTS): a slanted
+    cut is a straight one in the group sheared by that slant, whose pieces are sheared back before
+    the network reads them. Where no cut parts such a group, more are tried, closer together. A
+    search that would read more pieces than the picture's `budget` has left is not made.
+    """
+    # A group that the network reads surely as one digit is one: it was taught that two digits run
+    # together are no digit. Only the others are worth the search.
+    confidence, is_digit, _ = judge([mask])
+    if is_digit.item() and confidence.item() >= 0.8:
+        return [mask], []
+    one_cost = 0.0 if is_digit.item() else ONE  # see best_split
+    top, left, bottom, right = bounds(mask)
+    wide = right - left >= PAIR_WIDTH * (bottom - top)
+    pieces, cuts = slanted_split(mask, judge, budget, one_cost, SLANTS if wide else SLANTS[:1], CUTS_PER_HEIGHT)
+    if len(pieces) == 1 and wide and not is_digit.item():
+        pieces, cuts = slanted_split(mask, judge, budget, one_cost, SLANTS[:1], CLOSER_CUTS_PER_HEIGHT)
+    return pieces, cuts
+
+
+def slanted_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float, slants: tuple[float, ...],
+                  per_height: int) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+    """The best of best_split's ways to cut the group at each slant, the cuts as split_touching gives them."""
+    top, _, bottom, _ = bounds(mask)
+    best = (-math.inf, [mask], [])
+    for slant in slants:
+        shift = shifts(mask.shape[0], slant)
+        unsheared = lambda m: unshear(m, shift, mask.shape[1])  # noqa: E731
+        score, pieces, cuts = best_split(shear(mask, shift), lambda masks: judge([unsheared(m) for m in masks]),
+                                         budget, one_cost, per_height)
+        if score > best[0]:
+            best = (score, [unsheared(p) for p in pieces], [(c - shift[top], c - shift[bottom - 1]) for c in cuts])
+    return best[1], best[2]
+
+
+def shifts(height: int, slant: float) -> list[int]:
+    """How far right each of `height` rows moves when a mask is sheared by `slant` (pixels per row,
+    the top moving most for a positive slant): never left, so that nothing falls off."""
+    moves = [round(-slant * (y - (height - 1) / 2)) for y in range(height)]
+    return [move - min(moves) for move in moves]
+
+
+def shear(mask: torch.Tensor, shift: list[int]) -> torch.Tensor:
+    """Each row of `mask` moved right by its shift, on a canvas wide enough to hold them all."""
+    height, width = mask.shape
+    columns = torch.tensor(shift)[:, None] + torch.arange(width)
+    return torch.zeros(height, width + max(shift), dtype=mask.dtype).scatter_(1, columns, mask)
+
+
+def unshear(mask: torch.Tensor, shift: list[int], width: int) -> torch.Tensor:
+    """What shear() undoes: each row moved back left, the canvas cut back to `width` columns."""
+    return mask.gather(1, torch.tensor(shift)[:, None] + torch.arange(width))
+
+
+def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float, per_height: int,
+               ) -> tuple[float, list[torch.Tensor], list[int]]:
+    """The best way to cut the group straight down: its score, its pieces and the columns cut.
+
+    Every stretch between two possible cuts is a candidate digit, and the network reads them all in
+    one batch: `judge` gives each one's best class's probability, whether that clears the "not a
+    digit" bar, and whether it is a 1. The best way to cut is then found by dynamic programming
+    (best_reading). A single wide digit (a flat 0) stays whole, since its halves are not read as surely.
+    """
+    height = bounds(mask)[2] - bounds(mask)[0]
+    cuts = cut_columns(mask, per_height)
+    whole = (0, len(cuts) - 1)
+    stretches = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))
+                 if cuts[j] - cuts[i] <= 1.6 * height or (i, j) == whole]  # no wider than a digit, or all of it
+    if len(stretches) > budget.left:
+        return -math.inf, [mask], []
+    budget.left -= len(stretches)
+    pieces = {(i, j): without_scraps(mask, cuts[i], cuts[j]) for i, j in stretches}
+    pieces = {stretch: piece for stretch, piece in pieces.items() if piece.sum() >= 8}
+    if not pieces:
+        return -math.inf, [mask], []
+    confidence, is_digit, one = judge(list(pieces.values()))
+    # The whole group is one digit, or no digit at all (which costs by its width, so that a long
+    # group of touching digits is not kept whole because each of its pieces would cost as much).
+    # A split must read every piece surely enough: the network was taught that parts of digits are
+    # no digit. A stroke cut off a letter looks like a 1: where the whole group is no digit (a
+    # letter, say), a piece read as a 1 costs more (ONE); where it is a doubtful digit, such as a 4
+    # with a 1 run into it, it does not.
+    score = {}
+    for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
+        if (i, j) == whole:
+            score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
+        elif ok and c >= SURE:
+            score[i, j] = math.log(c) + (one_cost if is_one else 0.0)
+    total, path = best_reading(len(cuts), score)
+    return total, [pieces[step] for step in path], [cuts[i] for i, _ in path[1:]]
+
+
+def best_reading(cuts: int, score: dict[tuple[int, int], float]) -> tuple[float, list[tuple[int, int]]]:
+    """The best-scoring way from the first cut to the last, as the pieces (i, j) it is made of, by
+    dynamic programming: the best reading up to each cut is the best one up to an earlier cut, plus
+    one piece. No way at all scores -inf."""
+    best: dict[int, tuple[float, list]] = {0: (0.0, [])}
+    for j in range(1, cuts):
+        options = [(best[i][0] + score[i, j], best[i][1] + [(i, j)]) for i in range(j) if i in best and (i, j) in score]
+        if options:
+            best[j] = max(options, key=lambda option: option[0])
+    return best.get(cuts - 1, (-math.inf, []))
