@@ -131,7 +131,10 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
     """What a mark much smaller than the digits between `top` and `bottom` is: '.', ',', "'", '-',
     or None for a speck of dirt (smaller than the pen) or something else."""
     size = bottom - top
-    if max(group.width, group.height) < 0.6 * pen or group.height > 0.5 * size or group.width > 0.8 * size:
+    # A long comma may be as tall as most of a digit, but it starts below the line's middle.
+    hangs = group.top > top + 0.5 * size and group.bottom > bottom + 0.1 * size
+    tallest, widest = (0.8, 0.4) if hangs else (0.5, 0.8)  # of the digits' height
+    if max(group.width, group.height) < 0.6 * pen or group.height > tallest * size or group.width > widest * size:
         return None
     middle = (group.top + group.bottom) / 2 - top
     if middle > 0.6 * size:  # low, on the baseline: a point, or a comma if it hangs below it
@@ -163,7 +166,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     digits, marks = [], []
     for group in groups:
-        mark = separator(group, top, bottom, pen) if group.height < 0.5 * tallest else None
+        mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
         (digits if mark is None else marks).append(group if mark is None else (group, mark))
