@@ -241,6 +241,10 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         top, left = max(0, group.top - pad), max(0, group.left - pad)
         window = ink[top:group.bottom + pad, left:group.right + pad]
         mask = segment.mask_of(labels, group, pad)
+        for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
+            if not mark.parts:
+                mask[max(0, mark.top - top):max(0, mark.bottom - top),
+                     max(0, mark.left - left):max(0, mark.right - left)] = False
         pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
             pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)

@@ -183,14 +183,15 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:
     """The box of a comma that touches a digit, or None: the digit's ink that hangs below the line
     (by a tenth of its height), narrow, at one of its sides, where a comma written between two digits
-    touches one of them. The digit keeps the comma's ink, which the network reads past."""
+    touches one of them. The box holds no part: prepare.py takes the comma out of the digit."""
     size = bottom - top
     if digit.bottom <= bottom + 0.1 * size:
         return None
-    columns = mask_of(labels, digit)[max(0, round(bottom) - digit.top):].any(0).nonzero()[:, 0]
+    below = round(bottom + 0.05 * size)  # digits sit a little above or below the line, commas well below
+    columns = mask_of(labels, digit)[max(0, below - digit.top):].any(0).nonzero()[:, 0]
     left, right = columns[0].item(), columns[-1].item() + 1
     at_a_side = right <= 0.35 * digit.width or left >= 0.65 * digit.width
-    return Group(round(bottom), digit.left + left, digit.bottom, digit.left + right, [], 0.0) \
+    return Group(below, digit.left + left, digit.bottom, digit.left + right, [], 0.0) \
         if at_a_side and right - left <= 0.35 * size else None
 
 

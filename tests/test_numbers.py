@@ -119,10 +119,10 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     digits, written = read_with_separators(cnn_checkpoint, made)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
-    # The aim is 90%, which the networks of seeds 1-3 on an AMD processor reach: they read 90.0-92.7%
-    # of the digits and 84.0-87.3% with their separators.
-    assert digits >= 87
-    assert written >= 80
+    # The aim is 90%, which the networks of seeds 1-3 on an AMD processor reach: they read 92.0-92.7%
+    # of the digits and 86.7-88.0% with their separators.
+    assert digits >= 88
+    assert written >= 82
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
@@ -207,6 +207,17 @@ def test_a_comma_that_touches_a_digit_is_still_a_comma():
     assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
     assert marks((0, 40, 160)) == []  # a whole digit that sits low
     assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
+
+
+def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
+    picture = Image.new("L", (260, 200), 255)
+    draw = ImageDraw.Draw(picture)
+    for k in range(3):  # three rings 40 pixels wide, 50 high, 20 apart, from row 60 to row 110
+        draw.ellipse((30 + 60 * k, 60, 70 + 60 * k, 110), outline=0, width=5)
+    draw.line((84, 128, 94, 100), fill=0, width=5)  # a comma that runs into the middle ring at its bottom left
+    found = prepare.prepare_digits(picture)
+    assert found.separators == [(1, ",")]
+    assert [item.box[3] <= 116 for item in found.items] == [True] * 3  # none holds the tail, down to row 130
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
