@@ -100,14 +100,17 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     """
     height, width = mask.shape
     rows, cols = np.nonzero(thin(mask))
+    none = Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
     if len(rows) < span:
-        return Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
+        return none
     offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + height  # noqa: E731
     votes = [np.bincount(offset(rows, cols, s), minlength=3 * height) for s in SLOPES]
     best = int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))  # the tilt whose votes pile up most
     slope, votes = SLOPES[best], votes[best]
     # Neighbouring offsets with votes make one line, a pixel or a few thick.
     busy = votes >= max(3, 0.15 * span)
+    if busy[height:2 * height].mean() > 0.5:  # votes at most heights: a printed texture, not lines
+        return none
     line_of_offset = np.cumsum(np.diff(np.concatenate([[0], busy.astype(np.int8)])) == 1) * busy
     count = int(line_of_offset.max())
     line = line_of_offset[offset(rows, cols, slope)]
@@ -196,8 +199,9 @@ def spread(marks: torch.Tensor) -> float:
     return (F.adaptive_avg_pool2d(marks.float()[None, None], 8)[0, 0] > 0.01).float().mean().item()
 
 
-def texture_floor(ink: torch.Tensor, pen: float) -> float:
-    """The level of a printed texture under the writing, or 0 if there is none.
+def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
+    """The level of a printed texture under the writing, or 0 if there is none (all the ink, if there
+    is no writing).
 
     A texture is many marks fainter than the pen, spread over the paper far from any stroke; the
     soft edges of the strokes, and the noise of a camera, are faint too, but lie along the strokes
@@ -214,7 +218,12 @@ def texture_floor(ink: torch.Tensor, pen: float) -> float:
     # Spread far from the strokes (beyond a stroke's soft edge), in most cells of an 8 x 8 grid: a
     # faint digit beside a dark one fills a few cells only.
     near = max_filter(strong.float(), 2 * round(stroke_width(strong)) + 9) > 0
-    return level if spread(weak & ~near) >= 0.5 else 0.0
+    if spread(weak & ~near) >= 0.5:
+        return level
+    # Strong marks in every cell of the picture (inside the `margin` of paper added around it), with
+    # faint ones: a printed pattern with nothing written on it. All of it is print.
+    inside = (slice(margin, -margin), slice(margin, -margin))
+    return float(ink.max()) if spread(strong[inside]) >= 0.98 else 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +254,7 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin)
     ink = torch.where(torch.from_numpy(lines), 0, ink)
     peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
-    floor = texture_floor(ink, peak.item())
+    floor = texture_floor(ink, peak.item(), margin)
     removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
     ink = (ink - floor).clamp(min=0)
     # Writing is at least as dark as the print it was written on: what is left fainter than the
