@@ -41,9 +41,8 @@ import report
 
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
-# A PNG is decoded whole before it is shrunk: a server that decoded 50 megapixels for anyone who
-# asks could be made to hold gigabytes. 16 is more than a phone's usual photo; a JPEG, decoded at
-# a fraction of its size (prepare.shrink_while_decoding), may be as large as predict.py reads.
+# A PNG is decoded whole: a server that did so with 50 megapixels for anyone could be made to hold gigabytes.
+# 16 is more than a phone's photo; a JPEG, decoded smaller (prepare.shrink_while_decoding), may be as large.
 MAX_PIXELS = 16_000_000
 REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
 MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
@@ -51,10 +50,7 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, Ti
 # Linux's C library (glibc) keeps the memory a large picture took for later, so that the server would
 # go on holding it; after such a picture, malloc_trim hands it back. Other systems go without.
 LARGE_PIXELS = 2_000_000
-try:
-    give_memory_back = ctypes.CDLL(None).malloc_trim
-except (AttributeError, OSError, TypeError):
-    give_memory_back = None
+give_memory_back = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform == "linux" else None
 
 
 def png_data_url(picture: Image.Image) -> str:
@@ -181,8 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         except CLIENT_GONE:
             pass
         if self.large_picture and give_memory_back:  # the request's objects are gone by now
-            with self.lock:
-                give_memory_back(0)
+            give_memory_back(0)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (a malformed request, headers too long, an unknown
@@ -321,8 +316,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--checkpoint", default=str(predict.DEFAULT_CHECKPOINT),
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on; the default lets only this computer in")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this computer only)")
     parser.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: any free port)")
     parser.add_argument("--collect", metavar="DIR", type=Path,
                         help="show buttons that save the drawing as an example of a class, in DIR/<class>/, "

@@ -248,7 +248,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
             pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
-                                                                                          for m in masks])), budget)
+                                                                                           for m in masks])), budget)
         for piece in pieces:
             y0, x0, y1, x1 = bounds(piece)
             items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
