@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -190,22 +191,29 @@ def test_without_collect_nothing_is_written(server, tmp_path):
 
 
 def test_collect_stops_at_its_limit_and_on_a_full_disk(cnn_checkpoint, tmp_path, monkeypatch):
+    # draw.py's own server and handler, in this process, so that the limit and the disk can be made small.
     reader = predict.load_reader(cnn_checkpoint)
-    picture = prepare.read_image(io.BytesIO(drawn_seven()))
-    found = reader.prepare(picture)
-    collection = draw.Collection(tmp_path, reader.classes)
+    monkeypatch.setattr(draw.Handler, "reader", reader, raising=False)
+    monkeypatch.setattr(draw.Handler, "collection", draw.Collection(tmp_path, reader.classes))
     monkeypatch.setattr(draw, "MAX_COLLECTED", 2)
-    collection.save(picture, found, "7")
-    collection.save(picture, found, "7")
-    with pytest.raises(common.WriteError, match="has saved all it may"):
-        collection.save(picture, found, "7")
+    server = draw.Server(("127.0.0.1", 0), draw.Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert [post(url, drawn_seven(), "/collect?label=7")[0] for _ in range(2)] == [200, 200]
+        status, answer = post(url, drawn_seven(), "/collect?label=7")
+        assert status == 413 and "has saved all it may" in answer["error"]
 
-    def full_disk(path, write):
-        raise common.WriteError(f"cannot write {path}: No space left on device")
-    monkeypatch.setattr(draw, "MAX_COLLECTED", 100)
-    monkeypatch.setattr(files, "write_file", full_disk)
-    with pytest.raises(common.WriteError, match="No space left"):
-        collection.save(picture, found, "7")
+        def full_disk(path, write):
+            raise common.WriteError(f"cannot write {path}: No space left on device")
+        monkeypatch.setattr(draw, "MAX_COLLECTED", 100)
+        monkeypatch.setattr(files, "write_file", full_disk)
+        status, answer = post(url, drawn_seven(), "/collect?label=7")
+        assert status == 413 and answer["error"].endswith("No space left on device")
+        assert post(url, drawn_seven())[0] == 200  # and the server goes on reading
+    finally:
+        server.shutdown()
+        server.server_close()
     assert len(list((tmp_path / "7").iterdir())) == 2
 
 
