@@ -8,8 +8,10 @@ reads digits must never see them:
      than any stroke and subtracted (remove_background);
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page. Each
      is found by its length and straightness, then removed if it is fainter or thinner than the
-     pen, keeping every pixel where a pen stroke crosses it: a pixel darker than the line's own
-     print, or one with pen strokes on both sides of the line (horizontal_lines, remove_lines);
+     pen (or far longer than the writing is tall, as a form's line to write on), keeping every
+     pixel where a pen stroke crosses it: a pixel darker than the line's own print, or one with
+     pen strokes on both sides of the line (horizontal_lines, remove_lines). The short ticks that
+     a form prints on its line between the boxes for digits go with it (ticks);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor).
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pixels import box_mean, max_filter, min_filter, resize, stroke_width
+from pixels import box_mean, label_parts, max_filter, min_filter, resize, stroke_width
 
 
 class ImageError(Exception):
@@ -139,9 +141,13 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     thinner than the pen, except where a pen stroke crosses it. `others` marks the ink that is no
     line; `ruled_page` says the paper is ruled in either direction; `full` is the page's width."""
     # Printed lines are fainter than a pen, or thinner, or ruled evenly across the page, or (the
-    # margin of ruled paper) right across it: a digit's own stroke, however long, is none of these.
+    # margin of ruled paper) right across it, or three times as long as the writing is tall (a
+    # form's line to write on): a digit's own stroke is none of these.
+    rows = np.nonzero(others.any(1))[0]
+    tall = rows[-1] - rows[0] + 1
     fainter, thinner = lines.strength < 0.7 * pen, lines.thickness < 0.6 * pen_width
-    printed = (lines.ruled | (ruled_page & (lines.length >= 0.9 * full))) & (lines.thickness <= 1.5 * pen_width)
+    printed = (lines.ruled | (ruled_page & (lines.length >= 0.9 * full)) | (lines.length >= 3 * tall)) \
+        & (lines.thickness <= 1.5 * pen_width)
     paper = (lines.strength > 0) & (fainter | thinner | printed)
     line = paper[lines.labels]
     # Where a stroke crosses a line, keep the line's pixels: those darker than the print halfway to
@@ -173,8 +179,51 @@ def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int) -> np.ndarra
     pen = float(np.median(pen_pixels[pen_pixels > pen_pixels.max() / 2]))
     pen_width = stroke_width(torch.from_numpy(others))
     ruled = across.ruled or down.ruled
-    return remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
+    lines = remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
         remove_lines(ink.T.copy(), down, others.T.copy(), pen, pen_width, ruled, height - 2 * margin).T
+    return lines | ticks(ink, mask & ~lines, lines, pen, pen_width)
+
+
+def ticks(ink: np.ndarray, rest: np.ndarray, lines: np.ndarray, pen: float, pen_width: float) -> np.ndarray:
+    """The pixels of printed ticks on the `lines` to be removed, among the ink `rest` [H, W] left
+    beside them: a form's comb, short strokes standing on its line between the boxes for digits.
+
+    A tick touches a line, is straight along a row or a column, at least 8 pixels long, and as thin
+    as the line, or as faint as its print, or one of three or more of the same length and width: a
+    pen's strokes (a 1 written on the line) wobble, are as dark and as broad as the pen, and differ.
+    """
+    if not lines.any() or not rest.any():
+        return np.zeros_like(rest)
+    labels, boxes = label_parts(rest)
+    parts = np.arange(1, len(boxes) + 1)
+    near = max_filter(torch.from_numpy(lines).float(), 3).numpy() > 0
+    size = np.bincount(labels.ravel(), minlength=len(parts) + 1)[1:]
+    mean = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=len(parts) + 1)[1:] / size
+    upright = boxes[:, 2] - boxes[:, 0] >= boxes[:, 3] - boxes[:, 1]
+    long = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    thickness, line_width = size / long, stroke_width(torch.from_numpy(lines))
+    # Standing on a line, narrow and long: what a crossing stroke leaves beside a line is shorter.
+    on_a_line = np.isin(parts, labels[near & rest])
+    straight = on_a_line & (short <= 2 * line_width + 2) & (long >= np.maximum(3 * short, 8))
+    thin = (thickness <= max(1.5 * line_width, line_width + 1)) & (thickness < 0.6 * pen_width)
+    print_ = float(np.median(ink[lines]))
+    faint = (mean < (print_ + pen) / 2) & (mean < 0.8 * pen)
+    alike = alike_marks(long, thickness, upright, straight)
+    return np.isin(labels, parts[straight & (thin | faint | (alike >= 3))])
+
+
+def alike_marks(long: np.ndarray, thickness: np.ndarray, upright: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """For each mark, how many of the `chosen` ones run the same way, as long to a tenth (and a pixel)
+    and as thick to a pixel. Sorted by direction, thickness and length, each count is two binary
+    searches: a picture of thousands of marks costs no more than a sort."""
+    key = (np.round(thickness) + 1000 * upright) * 1e6  # lengths stay far below a million pixels
+    values = np.sort((key + long)[chosen])
+    count = np.zeros(len(long), dtype=np.int64)
+    for other in (key - 1e6, key, key + 1e6):  # thicker or thinner by a pixel, or as thick
+        count += np.searchsorted(values, other + 1.1 * long + 1, "right") - \
+            np.searchsorted(values, other + 0.9 * long - 1, "left")
+    return count
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
 
   1. read the file (a large JPEG decoded smaller: shrink_while_decoding) and turn it into grey
      (read_image, to_grey);
-  2. find the ink, and tell it from the paper: light, lines, printed patterns (paper.py);
+  2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed
+     patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, separators (. , ' - /) told apart, in reading order;
   4. cut digits that touch, straight or slanted, where the network reads the pieces best (touching.py);

@@ -171,6 +171,30 @@ def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing
     return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
 
 
+def form_field(digits: list[np.ndarray], rng: np.random.Generator, print_colour: tuple[int, int, int]) -> Image.Image:
+    """Digits written one to a cell of a form's comb field: a printed line to write on, with short ticks
+    standing on it between the cells, in `print_colour`, photographed in uneven light, as JPEG."""
+    height = float(rng.integers(36, 80))
+    crops = scaled_crops(digits, height, rng)
+    cell, thickness, margin = int(rng.uniform(1.05, 1.4) * height), int(rng.integers(1, 4)), 20
+    tick, baseline = int(rng.uniform(0.25, 0.6) * cell), margin + int(1.3 * height)
+    lines = np.zeros((baseline + margin + 10, 2 * margin + len(crops) * cell + thickness), dtype=np.float32)
+    lines[baseline:baseline + thickness, margin:margin + len(crops) * cell + thickness] = 1
+    for k in range(len(crops) + 1):
+        lines[baseline - tick:baseline, margin + k * cell:margin + k * cell + thickness] = 1
+    darkness = np.zeros_like(lines)
+    for k, crop in enumerate(crops):  # in the middle of its cell, give or take a little
+        x = margin + k * cell + max(0, (cell - crop.shape[1]) // 2 + int(rng.integers(-3, 4)))
+        y = baseline - crop.shape[0] + int(rng.integers(-4, 5))
+        region = darkness[y:y + crop.shape[0], x:x + crop.shape[1]]
+        np.maximum(region, crop[:region.shape[0], :region.shape[1]], out=region)
+    rgb = 1 - lines[..., None] * (1 - np.array(print_colour, dtype=np.float32) / 255)
+    ink = np.array(INK_COLOURS[rng.integers(len(INK_COLOURS))], dtype=np.float32) / 255
+    rgb = rgb * (1 - darkness[..., None]) + ink * darkness[..., None]
+    rgb *= lighting(lines.shape, rng)[..., None]
+    return Image.fromarray(((rgb + rng.normal(0, 0.015, rgb.shape)).clip(0, 1) * 255).astype(np.uint8))
+
+
 def separated_number(digits: list[np.ndarray], rng: np.random.Generator, height: float | None = None) -> np.ndarray:
     """Darkness of digits written apart, as in a notebook."""
     height = height or float(rng.integers(45, 100))

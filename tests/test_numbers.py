@@ -1,4 +1,4 @@
-"""predict.py on numbers as people really write them: touching digits, notebook paper, printed
+"""predict.py on numbers as people really write them: touching digits, notebook paper, forms, printed
 patterns, separators, small and faint writing; and the paper itself, which is never a digit.
 
 Every picture is made here (tests/pictures.py) from MNIST's test digits and our own pens and
@@ -16,7 +16,6 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-import paper
 import predict
 import prepare
 import pictures
@@ -102,6 +101,21 @@ def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper):
         print(f"\n150 {name} on {paper} paper, lines crossing them, in uneven light: "
               f"{exact(results, truths):.1f}% read exactly")
         assert exact(results, truths) >= bar
+
+
+def test_numbers_in_a_forms_comb_fields(test_digits, cnn_checkpoint):
+    """A form's printed line with ticks between the cells: neither the line nor its ticks are digits,
+    whether printed in a colour, in grey, or in black as thick as the pen."""
+    colours = {"blue": (80, 110, 220), "red": (230, 120, 120), "grey": (140, 140, 140), "black": (25, 25, 25)}
+    files, truths = [], []
+    for k, (digits, labels, rng) in enumerate(numbers(test_digits, 100, 3, 6, seed=26)):
+        files.append(pictures.jpeg(pictures.form_field(digits, rng, list(colours.values())[k % 4])))
+        truths.append("".join(map(str, labels)))
+    results = read_all(cnn_checkpoint, files)
+    each = {name: exact(results[k::4], truths[k::4]) for k, name in enumerate(colours)}
+    print(f"\n100 numbers in a form's comb fields: {exact(results, truths):.1f}% read exactly ("
+          + ", ".join(f"{name} print {right:.0f}%" for name, right in each.items()) + ")")
+    assert exact(results, truths) >= 85 and min(each.values()) >= 76
 
 
 def read_with_separators(checkpoint, made) -> tuple[float, float]:
@@ -254,18 +268,7 @@ def test_a_notebook_photo_shows_the_lines_it_removed(test_digits, cnn_checkpoint
     assert pink.sum() == int((found.paper & (found.ink == 0)).sum())
 
 
-def test_a_texture_is_no_ruled_lines():
-    # A fine lattice of crossing diagonal lines, as a cheque's pattern can be, has marks at every
-    # height: taken for lines, it would take the writing on it with it. A ruled page's lines are found.
-    y, x = np.mgrid[:200, :400]
-    lattice = ((x + y) % 6 == 0) | ((x - y) % 6 == 0)
-    ruled = y % 25 == 0
-    for mask, lines in ((lattice, 0), (ruled, 8)):
-        found = paper.horizontal_lines(mask.astype(float), mask, 160)
-        assert (found.strength > 0).sum() == lines
-
-
-@pytest.mark.parametrize("kind", ["dots", "grid", "noise", "specks", "rings"])
+@pytest.mark.parametrize("kind", ["dots", "grid", "noise", "specks", "rings", "combs"])
 def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     """Pictures made to cost the most: thousands of parts, a grid of lines, noise, scattered specks,
     and a row of rings run together: many places to cut."""
@@ -284,6 +287,12 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     elif kind == "rings":  # the longest search for cuts we know that stays within the budget
         for x in range(20, size - 80, 48):
             draw.ellipse((x, 226, x + 60, 286), outline=0, width=5)
+    elif kind == "combs":  # lines with ticks standing on them every 3-5 pixels: 3,000 marks to compare
+        for y in range(20, size, 20):
+            draw.line((0, y, size, y), fill=0)
+            for x in np.cumsum(rng.integers(3, 6, size // 3)):
+                draw.line((int(x), y - 10, int(x), y), fill=0)
+        draw.ellipse((200, 200, 300, 330), outline=0, width=7)  # and something written
     elif kind == "noise":
         page = Image.fromarray(rng.integers(0, 256, (size, size)).astype(np.uint8))
     else:

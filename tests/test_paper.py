@@ -1,0 +1,33 @@
+"""paper.py on marks drawn here, pixel by pixel: what of the paper's print is found as lines and
+taken away, and what of the writing stays. (Whole pictures of writing on paper: test_numbers.py.)"""
+
+import numpy as np
+import pytest
+
+import paper
+
+
+def test_a_texture_is_no_ruled_lines():
+    # A fine lattice of crossing diagonal lines, as a cheque's pattern can be, has marks at every
+    # height: taken for lines, it would take the writing on it with it. A ruled page's lines are found.
+    y, x = np.mgrid[:200, :400]
+    lattice = ((x + y) % 6 == 0) | ((x - y) % 6 == 0)
+    ruled = y % 25 == 0
+    for mask, lines in ((lattice, 0), (ruled, 8)):
+        found = paper.horizontal_lines(mask.astype(float), mask, 160)
+        assert (found.strength > 0).sum() == lines
+
+
+@pytest.mark.parametrize("print_, tick_width", [(0.5, 2), (1.0, 5)])
+def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
+    # A form's line to write on, with ticks standing on it between the cells: printed faint and
+    # thin, or as dark and as broad as the pen. A 1 written straight down onto the line stays ink.
+    ink = np.zeros((120, 300))
+    ink[90:93, 10:290] = print_
+    for x in (10, 100, 190, 280):
+        ink[70:90, x:x + tick_width] = print_
+    ink[30:90, 140:145] = 1.0  # the 1, as tall as the writing
+    removed = paper.lines_to_remove(ink, ink > 0.1, margin=5)
+    assert removed[90:93, 20:130].all() and not removed[30:89, 140:145].any()
+    for x in (10, 100, 190, 280):
+        assert removed[70:90, x:x + tick_width].all()
