@@ -8,12 +8,14 @@ Python loop over pixels, so that a picture takes milliseconds:
     pixel (max_filter, min_filter, box_mean), and resizing (resize);
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
     runs of pixels (touching_runs);
-  - a mask's bounding box (bounds) and the width of its strokes (stroke_width).
+  - a mask's bounding box (bounds) and the width of its strokes (stroke_width);
+  - an image turned by an angle, on a canvas that holds all of it (turned).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -135,3 +137,24 @@ def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of a non-empty mask's set pixels; bottom and right exclusive."""
     rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
     return rows[0].item(), cols[0].item(), rows[-1].item() + 1, cols[-1].item() + 1
+
+
+def turned(pixels: torch.Tensor, degrees: float) -> tuple[torch.Tensor, Callable]:
+    """`pixels` [H, W] turned back by `degrees` (clockwise as seen) on a canvas large enough to hold
+    them all, and a function from (x, y) on it to (x, y) in `pixels`: pixels' edges at whole numbers."""
+    height, width = pixels.shape
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    new_height = math.ceil(abs(width * sin) + abs(height * cos) - 1e-6)  # not one more for a rounding error
+    new_width = math.ceil(abs(width * cos) + abs(height * sin) - 1e-6)
+
+    def back(x, y):
+        u, v = x - new_width / 2, y - new_height / 2
+        return width / 2 + cos * u - sin * v, height / 2 + sin * u + cos * v
+
+    # Each pixel of the new canvas takes its value from where its centre falls in the old one.
+    y, x = torch.meshgrid(torch.arange(new_height) + 0.5, torch.arange(new_width) + 0.5, indexing="ij")
+    source_x, source_y = back(x, y)
+    grid = torch.stack([2 * source_x / width - 1, 2 * source_y / height - 1], -1)  # grid_sample's -1 to 1
+    mode = "nearest" if pixels.dtype == torch.bool else "bilinear"
+    result = F.grid_sample(pixels[None, None].float(), grid[None], mode, align_corners=False)[0, 0]
+    return result.to(pixels.dtype), back

@@ -11,7 +11,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed
      patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
-     table around the paper dropped, separators (. , ' - /) told apart, in reading order;
+     table around the paper dropped, a line of writing photographed turned levelled, separators
+     (. , ' - /) told apart, in reading order;
   4. cut digits that touch, straight or slanted, where the network reads the pieces best (touching.py);
   5. prepare each digit exactly as MNIST did (to_mnist).
 
@@ -35,7 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import segment
 import touching
 from paper import ImageError, find_ink
-from pixels import bounds, label_parts, max_filter, resize, stroke_width
+from pixels import bounds, label_parts, max_filter, resize, stroke_width, turned
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -61,7 +62,7 @@ class Found:
     ink: torch.Tensor | None = None  # [H, W] at the working size: what was taken for ink
     paper: torch.Tensor | None = None  # [H, W]: lines and printed patterns taken for paper
     cuts: list[tuple[int, int, int, int]] = field(default_factory=list)  # each cut between touching digits, as
-    # a line from (x, top) to (x2, bottom) in the picture: (x, top, x2, bottom)
+    # a line from (x, top) to (x2, bottom) in the picture's pixels, on `ink` (levelled, if the line was turned)
     scale: float = 1.0  # the picture's pixels per working-size pixel
 
 
@@ -225,13 +226,26 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     ink, paper = find_ink(pixels, margin)
     labels, boxes, mass = segment.find_parts(ink)
     parts = segment.off_the_edges(labels, boxes, mass, margin)
+    # A number photographed turned: level its ink (the table left out), and find its parts again.
+    degrees = segment.tilt(ink, labels, boxes, mass, parts)
+    back = None  # how a point of the levelled ink goes back to the picture as it was
+    if degrees:
+        ink, back = turned(ink * torch.from_numpy(np.isin(labels, parts + 1)), degrees)
+        paper = turned(paper, degrees)[0]
+        labels, boxes, mass = segment.find_parts(ink)
+        parts = segment.off_the_edges(labels, boxes, mass, margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
     width, height = full_size(image)
     scale = max(width, height) / max(pixels.shape)  # from working-size pixels back to the picture's
 
-    def box(top: int, left: int, bottom: int, right: int) -> tuple[int, int, int, int]:
-        """A box in working-size pixels with the margin -> (left, top, right, bottom) in the picture's."""
+    def box(top: int, left: int, bottom: int, right: int, turn=back) -> tuple[int, int, int, int]:
+        """A box in working-size pixels with the margin, levelled -> (left, top, right, bottom) around
+        it in the picture's pixels (`turn` takes a point back to the picture as it was turned)."""
+        if turn:
+            corners = [turn(x, y) for x in (left, right) for y in (top, bottom)]
+            left, right = min(x for x, _ in corners), max(x for x, _ in corners)
+            top, bottom = min(y for _, y in corners), max(y for _, y in corners)
         top, left, bottom, right = (v - margin for v in (top, left, bottom, right))
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
@@ -253,7 +267,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         for piece in pieces:
             y0, x0, y1, x1 = bounds(piece)
             items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
-        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom) for x_top, x_bottom in lines]
+        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     separators = sorted((sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
                         for g, mark in marks)

@@ -6,7 +6,8 @@ between them, and specks of dirt and the table around the paper are no digit at 
 
   1. find_parts: the connected parts of the ink;
   2. off_the_edges, group_parts, one_line: the table dropped, pieces of one digit grouped, specks
-     set apart, the line of writing kept, left to right;
+     set apart, the line of writing kept, left to right (a line photographed turned is first
+     levelled by prepare.py, by the angle tilt finds);
   3. split_separators: the small marks and far-leaning strokes that separate digits, and commas
      that touch a digit.
 
@@ -125,6 +126,35 @@ def one_line(groups: list[Group], specks: list[Group]) -> tuple[list[Group], lis
     on_line = lambda g: g.top < main.bottom and g.bottom > main.top  # noqa: E731
     groups = sorted((g for g in groups[:MAX_DIGITS] if on_line(g)), key=lambda g: g.left + g.right)
     return groups, [s for s in specks if on_line(s)]
+
+
+TURNED = (16.0, 40.0)  # degrees: a line of writing turned by less reads as it is, by more is no line
+
+
+def tilt(ink: torch.Tensor, labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, parts: np.ndarray) -> float:
+    """How far a line of writing is turned from level, in degrees (clockwise as seen), or 0 where it
+    is level enough or no line. Two things must agree: the direction along which the ink of the
+    `parts` spreads most (half as far again as across it), and the line through the centres of
+    those that could be digits (with a quarter of the heaviest's `mass` or more: two at least). A
+    single digit drawn slanted has one of these at most."""
+    big = parts[mass[parts] >= mass[parts[0]] / 4] if len(parts) else parts
+    if len(big) < 2:
+        return 0.0
+    # The line through the centres first: it costs least, and most lines of writing are level.
+    x, y = boxes[big][:, [1, 3]].mean(1), boxes[big][:, [0, 2]].mean(1)
+    through = math.degrees(math.atan2(((x - x.mean()) * (y - y.mean())).sum(), ((x - x.mean()) ** 2).sum()))
+    if not TURNED[0] - 10 <= abs(through) <= TURNED[1] + 10:
+        return 0.0
+    ink = ink * torch.from_numpy(np.isin(labels, parts + 1))  # not the table's
+    y, x = torch.nonzero(ink, as_tuple=True)
+    weight = ink[y, x] / ink[y, x].sum()
+    dx, dy = x - (weight * x).sum(), y - (weight * y).sum()
+    xx, yy, xy = (weight * dx * dx).sum().item(), (weight * dy * dy).sum().item(), (weight * dx * dy).sum().item()
+    angle = math.degrees(0.5 * math.atan2(2 * xy, xx - yy))  # the ink's longest axis
+    across, along = np.linalg.eigvalsh([[xx, xy], [xy, yy]])
+    if along < 1.5 ** 2 * across or not TURNED[0] <= abs(angle) <= TURNED[1] or abs(through - angle) > 10:
+        return 0.0
+    return angle
 
 
 def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import box_mean, label_parts, max_filter, min_filter
+from pixels import box_mean, label_parts, max_filter, min_filter, turned
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -68,3 +68,18 @@ def test_parts_are_those_a_flood_fill_finds(density):
             rows, columns = zip(*part)
             assert boxes[label - 1].tolist() == [min(rows), min(columns), max(rows) + 1, max(columns) + 1]
         assert ((labels > 0) == mask).all()
+
+
+def test_turning_by_a_quarter_is_rot90_and_points_go_back():
+    pixels = torch.rand(5, 8)
+    for image in (pixels, pixels > 0.5):  # grey values, and a mask (nearest pixel, still a mask)
+        quarter, back = turned(image, 90)
+        assert quarter.dtype == image.dtype and torch.allclose(quarter.float(), torch.rot90(image, 1, (0, 1)).float())
+    for row, column in ((0, 0), (3, 2), (7, 4)):  # a pixel's centre on the turned canvas, back where it was
+        x, y = back(column + 0.5, row + 0.5)
+        assert math.isclose(x, 8 - 1 - row + 0.5, abs_tol=1e-9) and math.isclose(y, column + 0.5, abs_tol=1e-9)
+    # Turned by an angle, the canvas holds every pixel: the ink's total stays, and turning back undoes it.
+    disc = ((torch.arange(40)[:, None] - 20) ** 2 + (torch.arange(60) - 25) ** 2 < 64).float()
+    there, _ = turned(disc, 30)
+    again, _ = turned(there, -30)
+    assert abs(there.sum() - disc.sum()) < 0.02 * disc.sum() and abs(again.sum() - disc.sum()) < 0.03 * disc.sum()
