@@ -219,6 +219,8 @@ def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -
         return None
     below = round(bottom + 0.05 * size)  # digits sit a little above or below the line, commas well below
     columns = mask_of(labels, digit)[max(0, below - digit.top):].any(0).nonzero()[:, 0]
+    if len(columns) == 0:  # the box reaches a little further than the ink: parts are found on grown ink
+        return None
     left, right = columns[0].item(), columns[-1].item() + 1
     at_a_side = right <= 0.35 * digit.width or left >= 0.65 * digit.width
     return Group(below, digit.left + left, digit.bottom, digit.left + right, [], 0.0) \

@@ -222,6 +222,10 @@ def test_a_comma_that_touches_a_digit_is_still_a_comma():
     assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
     assert marks((0, 40, 160)) == []  # a whole digit that sits low
     assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
+    # A box that reaches below its ink (parts are found on ink grown by a pixel or two): no comma, no error.
+    labels = np.zeros((200, 220), dtype=np.int64)
+    labels[100:150, 20:60] = 1
+    assert segment.hanging_comma(labels, segment.Group(100, 20, 170, 60, [1], 1.0), 100.0, 150.0) is None
 
 
 def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
