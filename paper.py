@@ -6,12 +6,13 @@ reads digits must never see them:
 
   1. uneven light and shadows: the paper's own brightness, estimated everywhere by a filter wider
      than any stroke and subtracted (remove_background);
-  2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page. Each
-     is found by its length and straightness, then removed if it is fainter or thinner than the
-     pen (or far longer than the writing is tall, as a form's line to write on), keeping every
-     pixel where a pen stroke crosses it: a pixel darker than the line's own print, or one with
-     pen strokes on both sides of the line (horizontal_lines, remove_lines). The short ticks that
-     a form prints on its line between the boxes for digits go with it (ticks);
+  2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, level
+     or tilted as in a photo. Each is found by its length and straightness, then removed if it is
+     fainter or thinner than the pen (or far longer than the writing is tall, as a form's line to
+     write on), keeping every pixel where a pen stroke crosses it: a pixel darker than the line's
+     own print, or one with pen strokes on both sides of the line (horizontal_lines,
+     remove_lines). The short ticks that a form prints on its line between the boxes for digits
+     go with it (ticks);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor).
@@ -78,7 +79,10 @@ class Lines:
     length: np.ndarray  # [count + 1]: how many columns each line covers
 
 
-SLOPES = np.linspace(-0.06, 0.06, 13)  # lines tilted by up to about 3.5 degrees, as in a photo
+# A photo of a page is seldom square to it: lines tilted by up to about 35 degrees are looked for,
+# first among SLOPES on a quarter of the pixels, then closer around the best of them (FINE).
+SLOPES = np.linspace(-0.7, 0.7, 36)
+FINE = np.linspace(-0.02, 0.02, 5)
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -94,24 +98,28 @@ def thin(mask: np.ndarray) -> np.ndarray:
 
 
 def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
-    """The straight, roughly horizontal lines in `mask` [H, W] that cover at least `span` columns.
+    """The straight lines in `mask` [H, W], within 35 degrees of horizontal, that cover at least
+    `span` columns.
 
-    Every thin pixel votes for the lines through it at each tilt in SLOPES (a Hough transform):
-    the tilt whose votes pile up most sharply is the page's, and the offsets with many votes are
-    its lines, each measured on its thin pixels (where no stroke crosses it).
+    Every thin pixel votes for the lines through it at each tilt in SLOPES (a Hough transform; a
+    quarter of the pixels, then all of them at the tilts FINE around the best): the tilt whose
+    votes pile up most sharply is the page's, and the offsets with many votes are its lines, each
+    measured on its thin pixels (where no stroke crosses it).
     """
     height, width = mask.shape
     rows, cols = np.nonzero(thin(mask))
     none = Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
     if len(rows) < span:
         return none
-    offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + height  # noqa: E731
-    votes = [np.bincount(offset(rows, cols, s), minlength=3 * height) for s in SLOPES]
-    best = int(np.argmax([(v.astype(float) ** 2).sum() for v in votes]))  # the tilt whose votes pile up most
-    slope, votes = SLOPES[best], votes[best]
+    pad = height + int(SLOPES.max() * width / 2) + 1  # offsets from 0 on, whatever the tilt
+    offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + pad  # noqa: E731
+    piled = lambda s, step: (np.bincount(offset(rows[::step], cols[::step], s)).astype(float) ** 2).sum()  # noqa: E731
+    coarse = max(SLOPES, key=lambda s: piled(s, 4))  # the tilt whose votes pile up most
+    slope = max(coarse + FINE, key=lambda s: piled(s, 1))
+    votes = np.bincount(offset(rows, cols, slope), minlength=2 * pad)
     # Neighbouring offsets with votes make one line, a pixel or a few thick.
     busy = votes >= max(3, 0.15 * span)
-    if busy[height:2 * height].mean() > 0.5:  # votes at most heights: a printed texture, not lines
+    if busy[pad:pad + height].mean() > 0.5:  # votes at most heights: a printed texture, not lines
         return none
     line_of_offset = np.cumsum(np.diff(np.concatenate([[0], busy.astype(np.int8)])) == 1) * busy
     count = int(line_of_offset.max())

@@ -142,9 +142,16 @@ LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 14
 INK_COLOURS = [(20, 30, 110), (25, 25, 30), (40, 40, 60), (10, 40, 140)]
 
 
-def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing: int | None = None) -> Image.Image:
+def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing: int | None = None,
+             turned: float = 0.0) -> Image.Image:
     """Ink (darkness in [0, 1]) written on notebook paper, `paper` 'ruled' or 'squared', with thin lines
-    of a printed colour or grey, a red margin line at times, photographed in uneven light, as JPEG."""
+    of a printed colour or grey, a red margin line at times, photographed in uneven light (and with
+    the camera `turned` by so many degrees, the page filling the photo)."""
+    if turned:  # a larger page, turned, and its middle cut out
+        pad = int(0.15 * max(darkness.shape))
+        page = on_paper(np.pad(darkness, pad), rng, paper, spacing)
+        page = page.rotate(turned, Image.BICUBIC)
+        return page.crop((pad, pad, page.width - pad, page.height - pad))
     height, width = darkness.shape
     # Lines closer than a digit is tall (a written line is 1.5 digits tall): they cross the digits.
     spacing = spacing or int(rng.uniform(0.45, 0.8) * height / 1.5)

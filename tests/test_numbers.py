@@ -21,7 +21,7 @@ import prepare
 import pictures
 import segment
 import touching
-from conftest import png, read_all, run_predict, run_script
+from conftest import read_all, run_predict, run_script
 
 
 def numbers(test_digits, count: int, low: int, high: int, seed: int):
@@ -88,19 +88,24 @@ def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
     assert one >= 95
 
 
-@pytest.mark.parametrize("paper", ["ruled", "squared"])
-def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper):
+@pytest.mark.parametrize("paper, turned", [("ruled", 0), ("squared", 0), ("squared", 6)])
+def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned):
     # The aims are 95% and 98%. Seeds 1-3 read 94.7-98.0% of the numbers and 97.3-98.7% of the
     # digits: these bars leave room for another seed, or another processor's slightly different network.
-    for low, high, name, bar in ((2, 5, "numbers", 93), (1, 1, "single digits", 96)):
+    # The photo turned by 6 degrees: 92.0-94.0% of the numbers and 94.7-95.3% of the digits.
+    bars = {"numbers": 88, "single digits": 92} if turned else {"numbers": 93, "single digits": 96}
+    for low, high, name in ((2, 5, "numbers"), (1, 1, "single digits")):
         files, truths = [], []
         for digits, labels, rng in numbers(test_digits, 150, low, high, seed=21 + high):
-            files.append(pictures.jpeg(pictures.on_paper(pictures.separated_number(digits, rng), rng, paper)))
+            angle = turned * rng.choice([-1, 1]) if turned else 0  # the camera turned one way or the other
+            page = pictures.on_paper(pictures.separated_number(digits, rng), rng, paper, turned=angle)
+            files.append(pictures.jpeg(page))
             truths.append("".join(map(str, labels)))
         results = read_all(cnn_checkpoint, files)
-        print(f"\n150 {name} on {paper} paper, lines crossing them, in uneven light: "
+        how = f", the photo turned by {turned} degrees" if turned else ""
+        print(f"\n150 {name} on {paper} paper, lines crossing them, in uneven light{how}: "
               f"{exact(results, truths):.1f}% read exactly")
-        assert exact(results, truths) >= bar
+        assert exact(results, truths) >= bars[name]
 
 
 def test_numbers_in_a_forms_comb_fields(test_digits, cnn_checkpoint):
@@ -311,22 +316,6 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     seconds = time.perf_counter() - start
     print(f"\n{kind}: {seconds:.2f} s")
     assert seconds < 2.5  # about a second at most on a 2-core machine; generous, so as not to flake
-
-
-def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(cnn_checkpoint):
-    reader = predict.load_reader(cnn_checkpoint)
-    picture = pictures.large_photo_of_ten()
-    as_jpeg = prepare.read_image(io.BytesIO(pictures.jpeg(picture, 90)))
-    assert as_jpeg.size == (1750, 1250)  # a quarter of each side: a sixteenth of the pixels decoded
-    as_png = prepare.read_image(io.BytesIO(png(picture)))
-    boxes = [[item.box for item in reader.prepare(image).items] for image in (as_jpeg, as_png)]
-    assert len(boxes[0]) == 2 and all(abs(a - b) <= 8 for one, other in zip(*boxes) for a, b in zip(one, other))
-    # --save-processed draws each box around its digit in the picture as decoded.
-    found = reader.prepare(as_jpeg)
-    result = predict.read(reader, "ten", found, predict.probabilities(reader, found.items))
-    left, top, right, bottom = result["digits"][0]["box"]
-    drawn = predict.with_boxes(as_jpeg, result)
-    assert drawn.getpixel((left // 4 - 4, (top + bottom) // 8)) == (0, 160, 0)
 
 
 def test_a_huge_picture_is_shrunk_while_it_is_read(cnn_checkpoint, tmp_path):

@@ -18,7 +18,7 @@ import files
 import predict
 import prepare
 import train_cnn
-from conftest import Payload, ROOT, run_predict
+from conftest import Payload, ROOT, png, run_predict
 import pictures
 
 N_IMAGES = 1000
@@ -281,3 +281,19 @@ def test_empty_folder_and_bad_save_folder(images, tmp_path):
     result = run_predict("--checkpoint", str(checkpoint), "--save-processed", str(not_a_folder), str(images["one"]))
     assert result.returncode == 1
     assert result.stderr == f"error: --save-processed {not_a_folder} is a file, not a folder\n"
+
+
+def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(cnn_checkpoint):
+    reader = predict.load_reader(cnn_checkpoint)
+    picture = pictures.large_photo_of_ten()
+    as_jpeg = prepare.read_image(io.BytesIO(pictures.jpeg(picture, 90)))
+    assert as_jpeg.size == (1750, 1250)  # a quarter of each side: a sixteenth of the pixels decoded
+    as_png = prepare.read_image(io.BytesIO(png(picture)))
+    boxes = [[item.box for item in reader.prepare(image).items] for image in (as_jpeg, as_png)]
+    assert len(boxes[0]) == 2 and all(abs(a - b) <= 8 for one, other in zip(*boxes) for a, b in zip(one, other))
+    # --save-processed draws each box around its digit in the picture as decoded.
+    found = reader.prepare(as_jpeg)
+    result = predict.read(reader, "ten", found, predict.probabilities(reader, found.items))
+    left, top, right, bottom = result["digits"][0]["box"]
+    drawn = predict.with_boxes(as_jpeg, result)
+    assert drawn.getpixel((left // 4 - 4, (top + bottom) // 8)) == (0, 160, 0)
