@@ -293,11 +293,11 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     returns what was taken for paper lines or texture (a boolean mask), for a person to look at."""
     # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
     # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
-    # ink as paper; unless the picture is clearly light, its edge tells the paper's shade.
+    # ink as paper: its edge tells the paper's shade. A page on a dark table has a dark edge and may
+    # be grey in a dim photo: still, most of the picture is on the light side of Otsu's split.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    paper = pixels.median()
-    paper = paper if paper > 0.65 else edge.median()
-    if paper > 0.5:
+    if pixels.median() > 0.65 or edge.median() > 0.5 or \
+            (pixels > otsu(pixels[::2, ::2].flatten().numpy())).float().mean() >= 0.55:  # mostly light
         pixels = 1 - pixels
     # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.

@@ -93,6 +93,8 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
     or below it (their columns overlap by half the narrower one's width), close by; otherwise it
     starts a digit of its own if it holds enough ink or is tall enough to be one, or else is a
     speck. Returns the digits and the specks (dots and commas among them)."""
+    if len(parts) == 0:  # all the ink ran along the picture's edges
+        raise ImageError("no digit found: only the edges of the picture, or the table around the paper")
     groups: list[Group] = []
     specks: list[Group] = []
     largest = mass[parts[0]]

@@ -16,6 +16,7 @@ from PIL import Image
 import common
 import prepare
 import report
+import segment
 from conftest import one_line_error, run_script, train_tiny
 from train_mlp import MLP
 
@@ -133,6 +134,9 @@ def test_awkward_pictures_never_end_in_a_traceback():
         except prepare.ImageError:
             continue
         assert all(item.pixels.shape == (28, 28) for item in items)
+    # Nothing left once the ink along the edges is dropped (a dim photo of a page was one such).
+    with pytest.raises(prepare.ImageError, match="only the edges of the picture"):
+        segment.group_parts(np.array([], dtype=np.int64), np.zeros((0, 4), dtype=np.int64), np.zeros(0), 100)
 
 
 def test_a_digit_at_the_edge_beats_a_speck_inside(test_digits):

@@ -64,6 +64,26 @@ def test_a_number_photographed_turned_is_levelled(test_digits, cnn_checkpoint):
         assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)
 
 
+def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
+    # Numbers on squared paper, photographed in dim light (the page grey, darker than middle grey),
+    # or lying on a dark table that shows around the page: the paper is still the light side.
+    digits, labels = test_digits
+    rng = np.random.default_rng(4)
+    dim, on_table, truths = [], [], []
+    for _ in range(40):
+        chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
+        page = pictures.on_paper(pictures.separated_number([digits[i] for i in chosen], rng), rng, "squared")
+        dim.append(pictures.jpeg(Image.fromarray((np.asarray(page) * rng.uniform(0.35, 0.6)).astype(np.uint8))))
+        table = Image.new("RGB", (int(page.width * 1.15), int(page.height * 1.3)), tuple(rng.integers(20, 90, 3)))
+        table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))
+        on_table.append(pictures.jpeg(table))
+        truths.append("".join(str(labels[i]) for i in chosen))
+    right = [100 * np.mean([r["prediction"] == t for r, t in zip(read_all(cnn_checkpoint, files), truths)])
+             for files in (dim, on_table)]
+    print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: {right[1]:.1f}%")
+    assert min(right) >= 80
+
+
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
     digits, labels = test_digits
     picture = pictures.number_picture([digits[i] for i in (0, 1, 2)], np.random.default_rng(2))
