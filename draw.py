@@ -90,11 +90,9 @@ class Collection:
 
     def state(self) -> dict:
         """What the page shows: the folder, the classes and how many examples each one has there."""
-        counts = []
-        for name in self.classes:
-            folder = self.folder / common.class_folder(name)
-            counts.append(sum(p.suffix.lower() in predict.IMAGE_SUFFIXES for p in folder.iterdir())
-                          if folder.is_dir() else 0)
+        folders = [self.folder / common.class_folder(name) for name in self.classes]
+        counts = [sum(p.suffix.lower() in predict.IMAGE_SUFFIXES for p in folder.iterdir()) if folder.is_dir() else 0
+                  for folder in folders]
         return {"folder": str(self.folder), "classes": self.classes, "counts": counts}
 
     def pictures(self, picture: Image.Image, found: prepare.Found, label: str) -> list[tuple[str, Image.Image]]:

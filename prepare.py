@@ -217,6 +217,31 @@ def fit_and_centre(digit: torch.Tensor) -> torch.Tensor:
 Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
+def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Group], marks: list,
+                judge: Judge | None, box: Callable) -> tuple[list[Item], list[tuple[int, int, int, int]]]:
+    """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
+    there), a group as wide as two digits cut apart where `judge` reads the pieces best; and the cuts."""
+    items, cuts, budget = [], [], touching.Budget()
+    for group in digits:
+        pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
+        top, left = max(0, group.top - pad), max(0, group.left - pad)
+        window = ink[top:group.bottom + pad, left:group.right + pad]
+        mask = segment.mask_of(labels, group, pad)
+        for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
+            if not mark.parts:
+                mask[max(0, mark.top - top):max(0, mark.bottom - top),
+                     max(0, mark.left - left):max(0, mark.right - left)] = False
+        pieces, lines = [mask], []
+        if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
+            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
+                                                                                           for m in masks])), budget)
+        for piece in pieces:
+            y0, x0, y1, x1 = bounds(piece)
+            items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
+        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
+    return items, cuts
+
+
 def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     """Any picture of a digit or a number -> one MNIST-like Item per digit, left to right, and the
     separators between them. With `judge`, digits that touch are cut apart where it reads them best."""
@@ -250,24 +275,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
 
-    items, cuts, budget = [], [], touching.Budget()
-    for group in digits:
-        pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
-        top, left = max(0, group.top - pad), max(0, group.left - pad)
-        window = ink[top:group.bottom + pad, left:group.right + pad]
-        mask = segment.mask_of(labels, group, pad)
-        for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
-            if not mark.parts:
-                mask[max(0, mark.top - top):max(0, mark.bottom - top),
-                     max(0, mark.left - left):max(0, mark.right - left)] = False
-        pieces, lines = [mask], []
-        if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
-                                                                                           for m in masks])), budget)
-        for piece in pieces:
-            y0, x0, y1, x1 = bounds(piece)
-            items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
-        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
+    items, cuts = digit_items(ink, labels, digits, marks, judge, box)
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     separators = sorted((sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
                         for g, mark in marks)
