@@ -5,7 +5,8 @@ touch or overlap: a loop run into the next digit, two zeros in one movement. No 
 tell two touching digits from one wide digit (a flat 0, a 7 with a long bar), so the network,
 lent by predict.py, decides:
 
-  1. cut_columns: where a cut may go, the thin places of the ink (minima of its column profile);
+  1. cut_columns: where a cut may go, the thin places of the ink (minima of its column profile)
+     and the places where its outline dips into a join (outline_valleys);
   2. best_split: every stretch between two such places is a candidate digit, all read in one
      batch; dynamic programming (best_reading) picks the cuts whose pieces are read most surely,
      or keeps the group whole;
@@ -56,7 +57,7 @@ class Budget:
 def cut_columns(mask: torch.Tensor, per_height: int = CUTS_PER_HEIGHT) -> list[int]:
     """Where touching digits may be cut: the columns at each end of the ink, and between them those
     where it is thinnest (minima of the number of ink pixels in each column), `per_height` for each
-    height of its width at most, the more of them the closer together."""
+    height of its width at most, the more of them the closer together; and the valleys of its outline."""
     top, left, bottom, right = bounds(mask)
     height = bottom - top
     profile = mask.sum(0).float()[None, None]
@@ -67,7 +68,33 @@ def cut_columns(mask: torch.Tensor, per_height: int = CUTS_PER_HEIGHT) -> list[i
     for column in sorted(minima, key=lambda c: profile[c]):  # the thinnest first
         if all(abs(column - other) >= 0.4 / per_height * height for other in chosen):
             chosen.append(column)
-    return [left] + sorted(chosen[:round(per_height * (right - left) / height)]) + [right]
+    chosen = chosen[:round(per_height * (right - left) / height)]
+    for column in outline_valleys(mask[top:bottom, left:right]):
+        if edge <= column < right - left - edge and all(abs(left + column - other) >= 0.05 * height
+                                                          for other in chosen):
+            chosen.append(left + column)
+    return [left] + sorted(chosen) + [right]
+
+
+def outline_valleys(mask: torch.Tensor) -> list[int]:
+    """The columns of a mask cut to its ink where its top outline dips lowest, or its bottom outline
+    rises highest, within a tenth of its height either side, by a twentieth of its height or more:
+    where two digits touch, the outline runs down (or up) into the join, though the join itself
+    may hold more ink than a digit's thin middle (an overlap, a loop run into the next digit)."""
+    height, width = mask.shape
+    rows = torch.arange(height)[:, None]
+    # How far down the top outline is in each column, and how far up the bottom one is (from the
+    # bottom); a column without ink counts as a dip all the way.
+    depth = torch.where(mask, rows, height).amin(0)
+    rise = torch.where(mask, height - 1 - rows, height).amin(0)
+    reach = max(1, round(0.1 * height))
+    valleys = torch.zeros(width, dtype=torch.bool)
+    for outline in (depth.float(), rise.float()):
+        around = outline[None, None]
+        highest = F.max_pool1d(around, 2 * reach + 1, stride=1, padding=reach)[0, 0]
+        lowest = -F.max_pool1d(-around, 2 * reach + 1, stride=1, padding=reach)[0, 0]
+        valleys |= (outline == highest) & (outline >= lowest + 0.05 * height)
+    return torch.nonzero(valleys)[:, 0].tolist()
 
 
 def without_scraps(mask: torch.Tensor, left: int, right: int) -> torch.Tensor:
