@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from paper import ImageError
-from pixels import label_parts
+from pixels import label_parts, min_filter, stroke_width
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and separators
@@ -73,8 +73,9 @@ def find_parts(ink: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margin: int) -> np.ndarray:
     """The parts, heaviest first, without the table or the page's edge: a part that runs along more
     than half of one of the picture's edges (`margin` pixels inside), or a sliver along it (what is
-    left of a ruled line that the picture's edge cut). A digit that merely touches the edge (a
-    tight crop) is kept."""
+    left of a ruled line that the picture's edge cut), or a solid one near it (a corner of the
+    table, where the page lies turned in the photo). A digit that merely touches the edge (a tight
+    crop) is kept."""
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
     along = np.zeros(len(mass))
@@ -84,13 +85,22 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
     kept = order[(along[order] <= 0.5) & ~sliver[order] & (mass[order] > 0)]
+    # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
+    # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
+    near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
+    if near[kept].any():
+        ink = torch.from_numpy(np.isin(labels, kept + 1))
+        core = min_filter(ink.float(), 4 * round(stroke_width(ink) / 2) + 1).bool().numpy()
+        table = near & (np.bincount(labels[core], minlength=len(mass) + 1)[1:] > 0)
+        kept = kept[~table[kept]] if not table[kept].all() else kept
     return kept if len(kept) else order[:1]
 
 
 def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_size: int,
                 ) -> tuple[list[Group], list[Group]]:
     """Group the parts (heaviest first) into digits: a part joins a digit when it lies mostly above
-    or below it (their columns overlap by half the narrower one's width), close by; otherwise it
+    or below it (their columns overlap by half the narrower one's width), close by (a speck only
+    where it nearly touches it); otherwise it
     starts a digit of its own if it holds enough ink or is tall enough to be one, or else is a
     speck. Returns the digits and the specks (dots and commas among them)."""
     if len(parts) == 0:  # all the ink ran along the picture's edges
@@ -104,7 +114,8 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
         top, left, bottom, right = boxes[k].tolist()
         for group in groups:
             overlap = min(right, group.right) - max(left, group.left)
-            near = 0.5 * group.height
+            # Close by: within half its height, or for a speck (a scrap of a line), nearly touching it.
+            near = (0.5 if mass[k] >= 0.02 * group.mass else 0.1) * group.height
             if overlap >= 0.5 * min(right - left, group.width) and \
                     top < group.bottom + near and bottom > group.top - near:
                 group.top, group.left = min(top, group.top), min(left, group.left)

@@ -64,12 +64,24 @@ def test_a_number_photographed_turned_is_levelled(test_digits, cnn_checkpoint):
         assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)
 
 
+def turned_on_a_table(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A page lying on a dark table, photographed with the camera turned by 5 to 20 degrees: corners
+    of the table come into the photo, and the page's own corners may leave it."""
+    colour = tuple(int(v) for v in rng.integers(20, 90, 3))
+    table = Image.new("RGB", (int(page.width * 1.3), int(page.height * 1.5)), colour)
+    table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))
+    table = table.rotate(rng.choice([-1, 1]) * rng.uniform(5, 20), Image.BICUBIC, fillcolor=colour)
+    width, height = int(page.width * 1.15), int(page.height * 1.3)
+    left, top = (table.width - width) // 2, (table.height - height) // 2
+    return table.crop((left, top, left + width, top + height))
+
+
 def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     # Numbers on squared paper, photographed in dim light (the page grey, darker than middle grey),
     # or lying on a dark table that shows around the page: the paper is still the light side.
     digits, labels = test_digits
     rng = np.random.default_rng(4)
-    dim, on_table, truths = [], [], []
+    dim, on_table, pages, truths = [], [], [], []
     for _ in range(40):
         chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
         page = pictures.on_paper(pictures.separated_number([digits[i] for i in chosen], rng), rng, "squared")
@@ -77,12 +89,17 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
         table = Image.new("RGB", (int(page.width * 1.15), int(page.height * 1.3)), tuple(rng.integers(20, 90, 3)))
         table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))
         on_table.append(pictures.jpeg(table))
+        pages.append(page)
         truths.append("".join(str(labels[i]) for i in chosen))
+    rng = np.random.default_rng(5)
+    turned = [pictures.jpeg(turned_on_a_table(page, rng)) for page in pages]
     right = [100 * np.mean([r["prediction"] == t for r, t in zip(read_all(cnn_checkpoint, files), truths)])
-             for files in (dim, on_table)]
-    print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: {right[1]:.1f}%")
-    # Seeds 1-3: 87.5-90.0% dim (12.5% before the paper was told by Otsu's split), 80.0-87.5% on a table.
-    assert right[0] >= 75 and right[1] >= 72
+             for files in (dim, on_table, turned)]
+    print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: "
+          f"{right[1]:.1f}%; on it, the camera turned by 5-20 degrees: {right[2]:.1f}%")
+    # Seeds 1-3: 90.0-92.5% dim (12.5% before the paper was told by Otsu's split), 82.5-87.5% on a
+    # table, 55.0-57.5% turned on it (35% before a solid part near the picture's edge was the table).
+    assert right[0] >= 75 and right[1] >= 72 and right[2] >= 45
 
 
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):

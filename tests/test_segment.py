@@ -1,0 +1,45 @@
+"""segment.py on ink drawn here, pixel by pixel: which parts are the table, and which make one digit.
+(Whole pictures, read by the network: test_numbers.py and test_reading.py.)"""
+
+import torch
+
+import segment
+
+
+def parts_of(ink: torch.Tensor, margin: int = 20):
+    """The parts of `ink` that off_the_edges keeps, with their boxes (a pixel wider all round than
+    the ink: find_parts grows it by one to join broken strokes)."""
+    labels, boxes, mass = segment.find_parts(ink)
+    return labels, boxes, mass, segment.off_the_edges(labels, boxes, mass, margin)
+
+
+def test_a_corner_of_the_table_is_dropped_and_a_digit_at_the_edge_kept():
+    # A page photographed turned on a dark table: a solid corner of the table comes into the
+    # picture, near its edge but along little of it. A 1 cut by the picture's edge is as near.
+    ink = torch.zeros(200, 200)
+    y, x = torch.meshgrid(torch.arange(200), torch.arange(200), indexing="ij")
+    ink[x + y < 50] = 1                           # the table's corner, top left
+    ink[60:140, 100:106] = 1                      # a 1 in the middle
+    ink[120:200, 180:186] = 1                     # a 1 cut by the bottom edge
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99, 179]
+    ink[x + y < 50] = 0
+    ink[5:45, 5:11] = 1                           # a stroke there instead of the table is kept
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [4, 99, 179]
+
+
+def test_a_scrap_of_a_line_far_above_a_digit_is_no_part_of_it():
+    # What is left of a notebook's line, a third of a digit's height above it, made the digit as
+    # tall as that, and the digits beside it too short for digits. A 5's flag as far is its own.
+    ink = torch.zeros(200, 200)
+    ink[60:160, 96:104] = 1                       # a 1, 100 pixels tall
+    ink[28:30, 95:101] = 1                        # a scrap of a line, 30 pixels above it
+    labels, boxes, mass, kept = parts_of(ink)
+    groups, specks = segment.group_parts(kept, boxes, mass, 200)
+    assert [(g.top, g.bottom) for g in groups] == [(59, 161)] and len(specks) == 1
+    ink[28:30, 95:101] = 0
+    ink[26:32, 95:125] = 1                        # a flag, heavier
+    labels, boxes, mass, kept = parts_of(ink)
+    groups, specks = segment.group_parts(kept, boxes, mass, 200)
+    assert [(g.top, g.bottom) for g in groups] == [(25, 161)]
