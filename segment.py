@@ -74,8 +74,8 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     """The parts, heaviest first, without the table or the page's edge: a part that runs along more
     than half of one of the picture's edges (`margin` pixels inside), or a sliver along it (what is
     left of a ruled line that the picture's edge cut), or a solid one near it (a corner of the
-    table, where the page lies turned in the photo). A digit that merely touches the edge (a tight
-    crop) is kept."""
+    table, where the page lies turned in the photo), or a faint one near it (the shade along the
+    page's edge). A digit that merely touches the edge (a tight crop) is kept."""
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
     along = np.zeros(len(mass))
@@ -92,6 +92,12 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         ink = torch.from_numpy(np.isin(labels, kept + 1))
         core = min_filter(ink.float(), 4 * round(stroke_width(ink) / 2) + 1).bool().numpy()
         table = near & (np.bincount(labels[core], minlength=len(mass) + 1)[1:] > 0)
+        # The shade at the table's edge is a soft band, far fainter on average than the strokes of
+        # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
+        shade = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)
+        inner = kept[~near[kept]]
+        if len(inner):
+            table |= near & (shade < 0.7 * shade[inner].max())
         kept = kept[~table[kept]] if not table[kept].all() else kept
     return kept if len(kept) else order[:1]
 

@@ -15,15 +15,21 @@ def parts_of(ink: torch.Tensor, margin: int = 20):
 
 def test_a_corner_of_the_table_is_dropped_and_a_digit_at_the_edge_kept():
     # A page photographed turned on a dark table: a solid corner of the table comes into the
-    # picture, near its edge but along little of it. A 1 cut by the picture's edge is as near.
+    # picture, near its edge but along little of it, and a soft shade along the page's edge, much
+    # fainter than the pen. A 1 cut by the picture's edge is as near.
     ink = torch.zeros(200, 200)
     y, x = torch.meshgrid(torch.arange(200), torch.arange(200), indexing="ij")
     ink[x + y < 50] = 1                           # the table's corner, top left
     ink[60:140, 100:106] = 1                      # a 1 in the middle
     ink[120:200, 180:186] = 1                     # a 1 cut by the bottom edge
+    ink[40:100, 192:197] = 0.45                   # the soft shade along the page's edge, at the right
     labels, boxes, mass, kept = parts_of(ink)
     assert sorted(boxes[k, 1] for k in kept) == [99, 179]
+    ink[40:100, 192:197] = 1                      # a stroke as dark as the others there is kept
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99, 179, 191]
     ink[x + y < 50] = 0
+    ink[40:100, 192:197] = 0
     ink[5:45, 5:11] = 1                           # a stroke there instead of the table is kept
     labels, boxes, mass, kept = parts_of(ink)
     assert sorted(boxes[k, 1] for k in kept) == [4, 99, 179]
