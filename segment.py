@@ -106,9 +106,9 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
                 ) -> tuple[list[Group], list[Group]]:
     """Group the parts (heaviest first) into digits: a part joins a digit when it lies mostly above
     or below it (their columns overlap by half the narrower one's width), close by (a speck only
-    where it nearly touches it); otherwise it
-    starts a digit of its own if it holds enough ink or is tall enough to be one, or else is a
-    speck. Returns the digits and the specks (dots and commas among them)."""
+    where it nearly touches it); otherwise it starts a digit of its own if it holds enough ink or is
+    tall enough to be one, or else is a speck. Returns the digits and the specks (dots and commas
+    among them)."""
     if len(parts) == 0:  # all the ink ran along the picture's edges
         raise ImageError("no digit found: only the edges of the picture, or the table around the paper")
     groups: list[Group] = []
