@@ -26,6 +26,7 @@ import socket
 import sys
 import threading
 import time
+from contextlib import suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -62,10 +63,8 @@ def png_data_url(picture: Image.Image) -> str:
 
 def cut_off(connection: socket.socket) -> None:
     """End a connection's reads and writes at once, from another thread."""
-    try:
+    with suppress(OSError):  # already closed
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed
-        pass
 
 
 class LabelError(ValueError):
@@ -170,10 +169,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         self.deadline.cancel()
-        try:
+        with suppress(*CLIENT_GONE):
             super().finish()
-        except CLIENT_GONE:
-            pass
         if self.large_picture and give_memory_back:  # the request's objects are gone by now
             give_memory_back(0)
 
