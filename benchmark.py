@@ -203,8 +203,8 @@ def benchmark_against(args: argparse.Namespace) -> None:
         print(f"  {'this copy' if where == here else str(where):28} epoch {', '.join(f'{t:.1f}' for t in epochs)}"
               f"   total {', '.join(f'{t:.1f}' for t in totals)}   {accuracies[0]:.2f}%")
     median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
-    ratio = median([r[0] for r in runs[here]]) / median([r[0] for r in runs[other]])
-    print(f"  this copy's epoch takes {ratio:.2f} times as long (medians)")
+    ratios = [median([r[i] for r in runs[here]]) / median([r[i] for r in runs[other]]) for i in (0, 1)]
+    print(f"  this copy's epoch takes {ratios[0]:.2f} times as long, the whole command {ratios[1]:.2f} times (medians)")
 
 
 def parse_args() -> argparse.Namespace:
@@ -212,7 +212,7 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist")
     parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
-    parser.add_argument("--val-size", type=training.validation_size, default=5000)
+    parser.add_argument("--val-size", type=common.validation_size, default=5000)
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes for the classic pipeline (pytorch/examples uses 0 on CPU)")
     parser.add_argument("--models", nargs="*", choices=sorted(TRAINERS), default=["mlp", "cnn"],
@@ -222,8 +222,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--against", metavar="DIR",
                         help="only compare train_cnn.py --epochs 1 with the copy of this project in DIR, "
                              "such as an earlier commit checked out with git worktree")
-    parser.add_argument("--rounds", type=training.positive_int, default=3, help="runs of each copy for --against")
-    parser.add_argument("--limit", type=training.positive_int,
+    parser.add_argument("--rounds", type=common.positive_int, default=3, help="runs of each copy for --against")
+    parser.add_argument("--limit", type=common.positive_int,
                         help="with --against: both copies train on this many training images only, for a quick look")
     return parser.parse_args()
 

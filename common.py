@@ -2,7 +2,7 @@
 
 Read this file first. It holds what training, predict.py, evaluate.py and draw.py all need, in
 the order a script needs it:
-  1. errors: a problem the user can fix is one line, never a traceback (run);
+  1. errors: a problem the user can fix is one line, never a traceback (run), bad options too;
   2. data: the whole dataset decoded once into one normalised tensor on the training device, and
      a fixed train/validation split;
   3. the device to compute on, whether bfloat16 pays on it, and seeds that make a run repeatable;
@@ -14,6 +14,7 @@ build on it.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import pickle
@@ -58,6 +59,29 @@ def run(main: Callable[[], None]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
         sys.exit(1)
+
+
+# What a number given on the command line must be, checked as argparse reads it.
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def validation_size(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < TRAIN_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be from 0 to {TRAIN_SIZE - 1} (the training set has {TRAIN_SIZE} images), got {text}")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,8 +268,9 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.inference_mode()  # no gradients: faster and lighter than training
-def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
+def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 500) -> Tensor:
     model.eval()  # dropout off, batch norm uses its running statistics
+    # A few hundred images at a time, so that a layer's output stays in the processor's cache (docs/speed.md).
     # range(..., max(len, 1), ...): an empty set of images still gives an empty [0, classes] answer.
     return torch.cat([model(images[start:start + batch_size])
                       for start in range(0, max(len(images), 1), batch_size)])

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     print(report.report(logits, test_y, checkpoint["classes"], *common.loss_and_accuracy(logits, test_y)))
     if checkpoint.get("threshold") is not None:
         seed = checkpoint.get("args", {}).get("seed", 1)
-        rejected = training.nondigit_rate(model, checkpoint["threshold"], seed, checkpoint["mean"], checkpoint["std"])
+        rejected = training.nondigit_rate(model, checkpoint["threshold"], seed, checkpoint["mean"], checkpoint["std"],
+                                          args.data_dir)
         print(report.nondigit_line(checkpoint["threshold"], rejected))
     if not args.no_mistakes:
         print(report.save_mistakes(logits, test_x, test_y, checkpoint["classes"], checkpoint["mean"],

@@ -5,10 +5,13 @@ inputs predict.py saves) goes through write_file(): into a temporary file beside
 to the disk, then renamed into place in one step, so that a crash, a full disk or Ctrl-C leaves the
 old file or the new one, never half of one. Before a run writes anything, check_writable() and
 check_not_clobbering() make sure that it can, and that it overwrites only what it wrote itself.
+And kept(): work that takes seconds, such as drawing thousands of non-digits, done once and kept
+in a file for the runs after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -108,3 +111,22 @@ def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
 
 def save_checkpoint(checkpoint: dict, path: str | Path) -> None:
     write_file(path, lambda file: torch.save(checkpoint, file))
+
+
+def kept(path: Path | None, make: Callable[[], dict[str, torch.Tensor]],
+         usable: Callable[[dict[str, torch.Tensor]], bool]) -> dict[str, torch.Tensor]:
+    """What make() returns, kept at `path` for the next call with the same path, which reads it
+    instead of making it again; `path` must name all that the result depends on (see
+    nondigits.kept), and None keeps nothing. A file there that cannot be read, or is not `usable`,
+    is left as it is (these scripts may not have written it) and the result made again; where
+    nothing can be written, nothing is kept, and the run goes on."""
+    if path is not None:
+        with contextlib.suppress(Exception):  # missing, truncated or foreign: make it again
+            value = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(value, dict) and all(isinstance(v, torch.Tensor) for v in value.values()) and usable(value):
+                return value
+    value = make()
+    if path is not None and not path.exists():
+        with contextlib.suppress(WriteError):
+            write_file(path, lambda file: torch.save(value, file))
+    return value

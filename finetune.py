@@ -58,9 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                  "its name ending in -mine.pt)")
     parser.add_argument("--force", action="store_true", help="overwrite --out even if these scripts did not write it")
     parser.add_argument("--data-dir", default="data", help="where the MNIST files are, or will be downloaded to")
-    parser.add_argument("--epochs", type=training.positive_int, default=30,
+    parser.add_argument("--epochs", type=common.positive_int, default=30,
                         help="passes over your examples (each batch also holds MNIST digits)")
-    parser.add_argument("--lr", type=training.positive_float, default=5e-4, help="the highest learning rate")
+    parser.add_argument("--lr", type=common.positive_float, default=5e-4, help="the highest learning rate")
     parser.add_argument("--mnist-share", type=float, default=0.75,
                         help="the share of every batch that is MNIST digits; 0 shows what forgetting is")
     parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same model")
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     # mixed with MNIST's digits, all of them moved about a little; and for digits, non-digits in
     # every batch as in training, so that "not a digit" still works afterwards.
     optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, -(-len(learn) // YOURS_PER_BATCH))
-    outliers = training.nondigit_images(1000, args.seed, data) if digits else None
+    outliers = training.nondigit_images(1000, args.seed, data, args.data_dir) if digits else None
     recipe = training.Recipe(optimizer, args.epochs, YOURS_PER_BATCH, scheduler, training.augmentation(
         checkpoint["dataset"]), label_smoothing=0.1, outliers=outliers)
     for _ in range(args.epochs):

@@ -25,6 +25,7 @@ out of touching pairs (cut_from_pairs), which must read as surely as whole ones.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ from PIL import Image, ImageDraw
 
 import common
 import files
+import pixels
 import prepare
 import report
 import touching
@@ -281,6 +283,25 @@ def draw(count: int, seed: int) -> torch.Tensor:
         else:  # solid things, as a photo of an object or a noisy picture leaves them
             images.append(render(patch(rng) if rng.random() < 0.5 else blot(rng), rng, filled=True, textured=True))
     return torch.from_numpy(np.stack(images))
+
+
+def kept(data_dir: str | Path | None, name: str, sources: list[torch.Tensor],
+         draw: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """What draw() returns (pictures as "images", in [0, 1]), drawn once and kept in data_dir/drawn/
+    for the runs after, which read it in milliseconds instead of drawing it for seconds. It is kept
+    under a hash of all it depends on besides `name` (what, how many, the seed): the `sources` it
+    is drawn from (the training digits) and the code that draws it, so that a change draws afresh.
+    Pictures are kept as bytes, and used as bytes even when just drawn: the same, drawn or read."""
+    digest = hashlib.sha256(torch.__version__.encode())
+    for code in (__file__, prepare.__file__, touching.__file__, pixels.__file__):
+        digest.update(Path(code).read_bytes())
+    for tensor in sources:
+        digest.update(tensor.cpu().contiguous().numpy())
+    path = Path(data_dir) / "drawn" / f"{name}-{digest.hexdigest()[:16]}.pt" if data_dir else None
+    made = files.kept(path, lambda: {key: value.mul(255).round_().byte() if key == "images" else value
+                                     for key, value in draw().items()}, usable=lambda made: "images" in made
+                      and made["images"].dtype == torch.uint8 and made["images"].shape[1:] == (28, 28))
+    return made | {"images": made["images"].float() / 255}
 
 
 def main(argv: list[str] | None = None) -> None:

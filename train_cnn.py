@@ -87,7 +87,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     augment = training.augmentation(args.dataset)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
-    outliers = training.nondigit_images(5000, args.seed, data) if args.dataset == "mnist" else None
+    outliers = training.nondigit_images(5000, args.seed, data, args.data_dir) if args.dataset == "mnist" else None
     # Label smoothing trains towards 90% on the right class (the rest spread over the others) instead
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
     # Mixed precision where the processor computes bfloat16 fast (see common.bf16_pays), or as asked.
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
     if args.dataset == "mnist":  # and digits cut out of touching ones, as predict.py cuts numbers
-        data = training.with_cut_digits(data, args.seed)
+        data = training.with_cut_digits(data, args.seed, args.data_dir)
     model = new_model(len(data.classes), device)
     run = training.Run("cnn", model, data, recipe(model, data, args), args, resumed)  # prints what it trains
 

@@ -56,7 +56,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
         label_smoothing = 0.0
         # Drawn letters, symbols and scribbles, which the network learns to answer with "no idea"
         # (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
-        outliers = training.nondigit_images(5000, args.seed, data)
+        outliers = training.nondigit_images(5000, args.seed, data, args.data_dir)
     else:
         # Clothes come centred and upright, and moving or mirroring them did not help this network in
         # our trials. What did: label smoothing (see train_cnn.py), against its memorising the images.

@@ -172,29 +172,40 @@ def calibrate(digit_logits: Tensor) -> float:
     return torch.quantile(confidence.float().cpu(), CALIBRATION_RATE).item()
 
 
-def nondigit_images(count: int, seed: int, data: common.Data) -> Tensor:
+def nondigit_images(count: int, seed: int, data: common.Data, data_dir: str | None = None) -> Tensor:
     """Drawn letters, symbols and scribbles (no more than there are training digits), half as many
-    pairs of digits run together, a quarter as many parts of digits (nondigits.py); normalised."""
-    digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
-    count = min(count, len(digits))
-    images = torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
-                        nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])
+    pairs of digits run together, a quarter as many parts of digits (nondigits.py); normalised.
+    Drawn once, and kept in data_dir for the runs after (nondigits.kept)."""
+    count = min(count, len(data.train_x))
+
+    def draw() -> dict[str, Tensor]:
+        digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
+        return {"images": torch.cat([nondigits.draw(count, seed), nondigits.pairs(digits, count // 2, seed),
+                                     nondigits.pieces(digits, data.train_y.cpu(), count // 4, seed)])}
+    images = nondigits.kept(data_dir, f"nondigits-{count}-{seed}", [data.train_x, data.train_y], draw)["images"]
     return common.normalise(images, data.mean, data.std).to(data.train_x.device)
 
 
-def with_cut_digits(data: common.Data, seed: int) -> common.Data:
+def with_cut_digits(data: common.Data, seed: int, data_dir: str | None = None) -> common.Data:
     """The data with one digit in 23 of its training split cut out of a pair of touching ones
     (nondigits.cut_from_pairs), so that predict.py's cuts between touching digits read well."""
-    digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)  # pixels in [0, 1] again
-    cut, labels = nondigits.cut_from_pairs(digits, data.train_y.cpu(), len(digits) // 22, seed)
-    cut, labels = common.normalise(cut, data.mean, data.std).to(data.train_x.device), labels.to(data.train_y.device)
-    return replace(data, train_x=torch.cat([data.train_x, cut]), train_y=torch.cat([data.train_y, labels]))
+    count = len(data.train_x) // 22
+
+    def draw() -> dict[str, Tensor]:
+        digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)
+        return dict(zip(["images", "labels"], nondigits.cut_from_pairs(digits, data.train_y.cpu(), count, seed)))
+    cut = nondigits.kept(data_dir, f"cut-digits-{count}-{seed}", [data.train_x, data.train_y], draw)
+    images = common.normalise(cut["images"], data.mean, data.std).to(data.train_x.device)
+    return replace(data, train_x=torch.cat([data.train_x, images]),
+                   train_y=torch.cat([data.train_y, cut["labels"].to(data.train_y.device)]))
 
 
-def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float) -> float:
+def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float,
+                  data_dir: str | None = None) -> float:
     """The share (%) of 2,000 drawn non-digits, never used in training, that fall below the bar."""
-    device = next(model.parameters()).device
-    unseen = common.normalise(nondigits.draw(2000, seed=1_000_000 + seed), mean, std).to(device)
+    seed = 1_000_000 + seed  # not the training's non-digits
+    unseen = nondigits.kept(data_dir, f"unseen-2000-{seed}", [], lambda: {"images": nondigits.draw(2000, seed)})
+    unseen = common.normalise(unseen["images"], mean, std).to(next(model.parameters()).device)
     return 100 * (common.predict_logits(model, unseen).softmax(1).amax(1) < threshold).float().mean().item()
 
 
@@ -202,38 +213,16 @@ def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, st
 # 3. A run: its options, and what happens around the epoch loop
 # ---------------------------------------------------------------------------------------------
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and math.isfinite(value)):  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def validation_size(text: str) -> int:
-    value = int(text)
-    if not 0 <= value < common.TRAIN_SIZE:
-        raise argparse.ArgumentTypeError(
-            f"must be from 0 to {common.TRAIN_SIZE - 1} (the training set has {common.TRAIN_SIZE} images), got {text}")
-    return value
-
-
 def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
     """The options both trainers share; `epochs`, `batch_size` and `lr` are the script's own defaults."""
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist", help="which dataset to train on")
     parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
-    parser.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="images per training step")
-    parser.add_argument("--lr", type=positive_float, default=lr, help="peak learning rate")
-    parser.add_argument("--val-size", type=validation_size, default=5000,
+    parser.add_argument("--epochs", type=common.positive_int, default=epochs, help="passes over the training set")
+    parser.add_argument("--batch-size", type=common.positive_int, default=batch_size, help="images per training step")
+    parser.add_argument("--lr", type=common.positive_float, default=lr, help="peak learning rate")
+    parser.add_argument("--val-size", type=common.validation_size, default=5000,
                         help="training images held out to validate each epoch (0: none)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
     parser.add_argument("--precision", choices=common.PRECISIONS, default="auto",
@@ -241,7 +230,7 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
                              "train faster on this machine")
     parser.add_argument("--device", choices=common.DEVICES, default="auto",
                         help="where to train; auto picks a GPU (CUDA), Apple's MPS or Intel's XPU when present")
-    parser.add_argument("--limit", type=positive_int, default=None,
+    parser.add_argument("--limit", type=common.positive_int, default=None,
                         help="use at most this many images of each split, for a quick trial run")
     parser.add_argument("--no-samples", action="store_true", help="do not save a picture of training images")
     parser.add_argument("--no-mistakes", action="store_true", help="do not save a picture of the test mistakes")
@@ -343,7 +332,8 @@ class Run:
         log_path = report.write_log(self.log, self.out)
         print(report.report(logits, data.test_y, data.classes, test_loss, test_acc))
         if threshold is not None:
-            print(report.nondigit_line(threshold, nondigit_rate(model, threshold, self.args.seed, data.mean, data.std)))
+            rejected = nondigit_rate(model, threshold, self.args.seed, data.mean, data.std, self.args.data_dir)
+            print(report.nondigit_line(threshold, rejected))
         print(f"saved {self.out} and the epoch log {log_path}")
         if not self.args.no_mistakes:
             print(report.save_mistakes(logits, data.test_x, data.test_y, data.classes, data.mean, data.std, self.out))

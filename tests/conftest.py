@@ -60,14 +60,24 @@ def _data_dir(dataset: str) -> Path:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    return _data_dir("mnist")
+def mirror(dataset: str, folder: Path) -> Path:
+    """A data folder in `folder` whose dataset files are links to the real ones: what the scripts keep
+    beside the data (nondigits.kept) goes there, and the real data folder stays as it was."""
+    name = common.DATASETS[dataset]
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    if not (folder / name / "raw").exists():
+        (folder / name / "raw").symlink_to(_data_dir(dataset) / name / "raw")
+    return folder
 
 
 @pytest.fixture(scope="session")
-def fashion_dir() -> Path:
-    return _data_dir("fashion-mnist")
+def mnist_dir(tmp_path_factory) -> Path:
+    return mirror("mnist", tmp_path_factory.getbasetemp() / "data")
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(tmp_path_factory) -> Path:
+    return mirror("fashion-mnist", tmp_path_factory.getbasetemp() / "data")
 
 
 @pytest.fixture(scope="session")

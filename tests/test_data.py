@@ -8,6 +8,7 @@ import torch
 import torchvision
 
 import common
+import nondigits
 import training
 from conftest import ROOT
 
@@ -111,3 +112,42 @@ def test_random_affine_flip_mirrors_about_half(mnist):
     mirrored = torch.isclose(out, images.flip(-1), atol=1e-5).flatten(1).all(1)
     assert bool((same | mirrored).all())
     assert 60 < int(mirrored.sum()) < 140
+
+
+def test_drawn_pictures_are_kept_beside_the_data_and_read_back_the_same(tmp_path, monkeypatch):
+    calls = []
+
+    def draw():
+        calls.append(1)
+        return {"images": torch.rand(5, 28, 28), "labels": torch.arange(5)}
+    digits = torch.rand(10, 1, 28, 28)
+    first = nondigits.kept(tmp_path, "test-5-1", [digits], draw)
+    again = nondigits.kept(tmp_path, "test-5-1", [digits], draw)
+    assert len(calls) == 1 and len(list((tmp_path / "drawn").glob("test-5-1-*.pt"))) == 1
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    # Kept as bytes, and used as bytes when just drawn too, so that both runs see the same pictures.
+    assert torch.equal(first["images"] * 255, (first["images"] * 255).round()) and first["labels"].tolist() == [0, 1, 2, 3, 4]
+    # Other digits to draw from, other drawing code: drawn again, and kept under another name.
+    nondigits.kept(tmp_path, "test-5-1", [digits.flip(0)], draw)
+    monkeypatch.setattr(nondigits, "__file__", str(ROOT / "pixels.py"))
+    nondigits.kept(tmp_path, "test-5-1", [digits], draw)
+    assert len(calls) == 3 and len(list((tmp_path / "drawn").glob("test-5-1-*.pt"))) == 3
+    # Without a data folder, or where nothing can be written, nothing is kept and the run goes on.
+    (tmp_path / "a file").write_text("not a folder")
+    for nowhere in (None, tmp_path / "a file"):
+        assert nondigits.kept(nowhere, "test-5-1", [digits], draw)["images"].shape == (5, 28, 28)
+    assert len(calls) == 5
+
+
+@pytest.mark.parametrize("content", [b"half a file", b"PK\x03\x04 and then nothing", None])
+def test_a_kept_file_that_cannot_be_used_is_left_as_it_is_and_drawn_again(tmp_path, content):
+    draw = lambda: {"images": torch.full((3, 28, 28), 0.5)}  # noqa: E731
+    nondigits.kept(tmp_path, "test", [], draw)
+    (path,) = (tmp_path / "drawn").glob("test-*.pt")
+    if content is None:  # a readable file of the wrong shape
+        torch.save({"images": torch.zeros(3, 5, dtype=torch.uint8)}, path)
+        content = path.read_bytes()
+    else:
+        path.write_bytes(content)
+    assert nondigits.kept(tmp_path, "test", [], draw)["images"].mean().item() == pytest.approx(0.5, abs=0.003)
+    assert path.read_bytes() == content  # never overwritten: these scripts may not have written it

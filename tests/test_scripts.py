@@ -12,6 +12,7 @@ import torch
 
 import common
 import train_mlp
+import conftest
 from conftest import ROOT, ctrl_c_works, run_script, train_tiny
 from train_cnn import CNN
 
@@ -39,6 +40,24 @@ def test_script_end_to_end_on_a_subset(script, model, precision, said, training,
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint["model"] == model and checkpoint["epochs"] == 1
     assert checkpoint["test_accuracy"] > 40  # far above the 10% of guessing, after a few dozen steps
+
+
+def test_a_second_run_reads_the_pictures_the_first_drew_and_trains_the_same(mnist_dir, tmp_path):
+    data = conftest.mirror("mnist", tmp_path / "data")  # a data folder with nothing kept in it yet
+    small = ["--data-dir", str(data), "--epochs", "1", "--limit", "1500", "--val-size", "300", "--no-samples",
+             "--no-mistakes", "--precision", "fp32"]
+    first = run_script("train_cnn.py", *small, "--out", str(tmp_path / "first.pt"))
+    assert first.returncode == 0, first.stderr
+    kept = sorted((data / "drawn").iterdir())
+    assert [path.name.split("-")[0] for path in kept] == ["cut", "nondigits", "unseen"], kept
+    written = [path.stat().st_mtime_ns for path in kept]
+    second = run_script("train_cnn.py", *small, "--out", str(tmp_path / "second.pt"))
+    assert second.returncode == 0, second.stderr
+    assert [path.stat().st_mtime_ns for path in kept] == written  # read, not drawn and written again
+    same = lambda result: [line for line in result.stdout.splitlines() if not line.startswith(("epoch", "saved"))]  # noqa: E731
+    assert same(first) == same(second) and "not a digit below" in first.stdout
+    weights = [torch.load(tmp_path / name, weights_only=True)["state_dict"] for name in ("first.pt", "second.pt")]
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("option, value, message", [
