@@ -277,8 +277,9 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
 
     items, cuts = digit_items(ink, labels, digits, marks, judge, box)
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    separators = sorted((sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
-                        for g, mark in marks)
+    # Marks of one kind between the same digits are one: a full stop dotted twice, a colon.
+    separators = sorted({(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
+                         for g, mark in marks})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
 

@@ -2,7 +2,9 @@
 (Whole pictures, read by the network: test_numbers.py and test_reading.py.)"""
 
 import torch
+from PIL import Image, ImageDraw
 
+import prepare
 import segment
 
 
@@ -49,3 +51,17 @@ def test_a_scrap_of_a_line_far_above_a_digit_is_no_part_of_it():
     labels, boxes, mass, kept = parts_of(ink)
     groups, specks = segment.group_parts(kept, boxes, mass, 200)
     assert [(g.top, g.bottom) for g in groups] == [(25, 161)]
+
+
+def test_a_full_stop_dotted_twice_is_one_full_stop():
+    # Two specks after a number printed "11.." where a person reads "11."; a full stop between the
+    # digits and one after them stay two.
+    for dots, expected in [([230], [(2, ".")]), ([230, 260], [(2, ".")]), ([140, 230], [(1, "."), (2, ".")])]:
+        picture = Image.new("L", (420, 160), 255)
+        pen = ImageDraw.Draw(picture)
+        pen.line((100, 40, 100, 120), fill=0, width=9)
+        pen.line((180, 40, 180, 120), fill=0, width=9)
+        for x in dots:
+            pen.ellipse((x - 6, 112, x + 6, 124), fill=0)
+        found = prepare.prepare_digits(picture)
+        assert len(found.items) == 2 and found.separators == expected, (dots, found.separators)
