@@ -290,10 +290,11 @@ def kept(data_dir: str | Path | None, name: str, sources: list[torch.Tensor],
     """What draw() returns (pictures as "images", in [0, 1]), drawn once and kept in data_dir/drawn/
     for the runs after, which read it in milliseconds instead of drawing it for seconds. It is kept
     under a hash of all it depends on besides `name` (what, how many, the seed): the `sources` it
-    is drawn from (the training digits) and the code that draws it, so that a change draws afresh.
+    is drawn from (the training digits), and the code that draws it (this file, what it uses, and
+    the file that holds draw()), so that a change to any of them draws afresh.
     Pictures are kept as bytes, and used as bytes even when just drawn: the same, drawn or read."""
     digest = hashlib.sha256(torch.__version__.encode())
-    for code in (__file__, prepare.__file__, touching.__file__, pixels.__file__):
+    for code in (__file__, prepare.__file__, touching.__file__, pixels.__file__, draw.__code__.co_filename):
         digest.update(Path(code).read_bytes())
     for tensor in sources:
         digest.update(tensor.cpu().contiguous().numpy())

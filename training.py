@@ -218,7 +218,8 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(common.DATASETS), default="mnist", help="which dataset to train on")
-    parser.add_argument("--data-dir", default="data", help="where the dataset is, or is downloaded to")
+    parser.add_argument("--data-dir", default="data",
+                        help="where the dataset is, or is downloaded to; drawn/ in it keeps the pictures runs draw")
     parser.add_argument("--epochs", type=common.positive_int, default=epochs, help="passes over the training set")
     parser.add_argument("--batch-size", type=common.positive_int, default=batch_size, help="images per training step")
     parser.add_argument("--lr", type=common.positive_float, default=lr, help="peak learning rate")

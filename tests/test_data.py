@@ -127,11 +127,19 @@ def test_drawn_pictures_are_kept_beside_the_data_and_read_back_the_same(tmp_path
     torch.testing.assert_close(first, again, rtol=0, atol=0)
     # Kept as bytes, and used as bytes when just drawn too, so that both runs see the same pictures.
     assert torch.equal(first["images"] * 255, (first["images"] * 255).round()) and first["labels"].tolist() == [0, 1, 2, 3, 4]
-    # Other digits to draw from, other drawing code: drawn again, and kept under another name.
+    # Other digits to draw from, other drawing code (here or in the file of draw()): drawn again,
+    # and kept under another name.
     nondigits.kept(tmp_path, "test-5-1", [digits.flip(0)], draw)
-    monkeypatch.setattr(nondigits, "__file__", str(ROOT / "pixels.py"))
+    monkeypatch.setattr(nondigits, "__file__", str(ROOT / "common.py"))
     nondigits.kept(tmp_path, "test-5-1", [digits], draw)
-    assert len(calls) == 3 and len(list((tmp_path / "drawn").glob("test-5-1-*.pt"))) == 3
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text("def draw():\n    return {'images': __import__('torch').rand(5, 28, 28)}\n")
+    namespace = {}
+    exec(compile(elsewhere.read_text(), str(elsewhere), "exec"), namespace)
+    nondigits.kept(tmp_path, "test-5-1", [digits], namespace["draw"])
+    elsewhere.write_text(elsewhere.read_text() + "# edited\n")
+    nondigits.kept(tmp_path, "test-5-1", [digits], namespace["draw"])
+    assert len(calls) == 3 and len(list((tmp_path / "drawn").glob("test-5-1-*.pt"))) == 5
     # Without a data folder, or where nothing can be written, nothing is kept and the run goes on.
     (tmp_path / "a file").write_text("not a folder")
     for nowhere in (None, tmp_path / "a file"):

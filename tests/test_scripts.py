@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import common
-import train_mlp
 import conftest
+import train_mlp
 from conftest import ROOT, ctrl_c_works, run_script, train_tiny
 from train_cnn import CNN
 
