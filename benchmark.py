@@ -16,8 +16,9 @@ the worst cases we know of: thousands of specks, noise).
     python benchmark.py --data-dir data --against ../earlier
 
 compares this version's `train_cnn.py --epochs 1` with another copy of the project (for example an
-earlier commit: `git worktree add ../earlier COMMIT`), the two run in turn on the same machine;
-`--limit 8000` trains both on fewer images, for a quick look before the full comparison.
+earlier commit: `git worktree add ../earlier COMMIT`), the two run in turn on the same machine,
+epoch and whole command; this version's first run may draw its pictures, which the runs after
+read (nondigits.kept). `--limit 8000` trains both on fewer images, for a quick look first.
 """
 
 import argparse
