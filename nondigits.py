@@ -17,7 +17,8 @@ Two more kinds are made from training digits, for predict.py's cutting of touchi
 touching.split_touching), which lets the network judge where to cut: two digits run together
 (pairs), which must not be read as one digit, and parts of digits (pieces), which must not be read
 as a whole one, so that a cut in the wrong place reads badly. And one kind of digit: digits cut
-out of touching pairs (cut_from_pairs), which must read as surely as whole ones.
+out of touching pairs (cut_from_pairs), which must read as surely as whole ones. Drawing them all
+takes seconds, so a run keeps what it drew beside the data for the runs after (kept).
 
     python nondigits.py          # writes checkpoints/nondigits.png, a sheet of examples
 """
@@ -299,9 +300,13 @@ def kept(data_dir: str | Path | None, name: str, sources: list[torch.Tensor],
     for tensor in sources:
         digest.update(tensor.cpu().contiguous().numpy())
     path = Path(data_dir) / "drawn" / f"{name}-{digest.hexdigest()[:16]}.pt" if data_dir else None
-    made = files.kept(path, lambda: {key: value.mul(255).round_().byte() if key == "images" else value
-                                     for key, value in draw().items()}, usable=lambda made: "images" in made
-                      and made["images"].dtype == torch.uint8 and made["images"].shape[1:] == (28, 28))
+
+    def draw_as_bytes() -> dict[str, torch.Tensor]:
+        return {key: value.mul(255).round_().byte() if key == "images" else value for key, value in draw().items()}
+
+    def usable(made: dict[str, torch.Tensor]) -> bool:  # pictures as this function keeps them
+        return "images" in made and made["images"].dtype == torch.uint8 and made["images"].shape[1:] == (28, 28)
+    made = files.kept(path, draw_as_bytes, usable)
     return made | {"images": made["images"].float() / 255}
 
 
