@@ -47,11 +47,12 @@ def test_overfits_one_batch(model_class, mnist):
     assert loss < 0.05
 
 
-def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mnist):
+def test_cnn_recipe_takes_the_fused_adamw_step_which_steps_like_the_plain_one(mnist, tmp_path):
     torch.manual_seed(0)
     fused, plain = CNN(), CNN()
     plain.load_state_dict(fused.state_dict())
-    args = training.make_parser("", **train_cnn.DEFAULTS).parse_args([])
+    # The recipe draws its non-digits and keeps them in the data folder: a folder of this test's own.
+    args = training.make_parser("", **train_cnn.DEFAULTS).parse_args(["--data-dir", str(tmp_path)])
     optimizer = train_cnn.recipe(fused, mnist, args).optimizer
     assert optimizer.defaults["fused"]  # this PyTorch (2.4 or newer) has a fused step for the CPU
     group = optimizer.param_groups[0]  # as the one-cycle schedule set them for the first step
