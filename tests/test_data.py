@@ -126,7 +126,8 @@ def test_drawn_pictures_are_kept_beside_the_data_and_read_back_the_same(tmp_path
     assert len(calls) == 1 and len(list((tmp_path / "drawn").glob("test-5-1-*.pt"))) == 1
     torch.testing.assert_close(first, again, rtol=0, atol=0)
     # Kept as bytes, and used as bytes when just drawn too, so that both runs see the same pictures.
-    assert torch.equal(first["images"] * 255, (first["images"] * 255).round()) and first["labels"].tolist() == [0, 1, 2, 3, 4]
+    assert torch.equal(first["images"] * 255, (first["images"] * 255).round())
+    assert first["labels"].tolist() == [0, 1, 2, 3, 4]
     # Other digits to draw from, other drawing code (here or in the file of draw()): drawn again,
     # and kept under another name.
     nondigits.kept(tmp_path, "test-5-1", [digits.flip(0)], draw)
