@@ -61,7 +61,6 @@ def run(main: Callable[[], None]) -> None:
         sys.exit(1)
 
 
-# What a number given on the command line must be, checked as argparse reads it.
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:

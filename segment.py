@@ -94,10 +94,10 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         table = near & (np.bincount(labels[core], minlength=len(mass) + 1)[1:] > 0)
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
-        shade = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)
+        darkness = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)  # mean ink
         inner = kept[~near[kept]]
         if len(inner):
-            table |= near & (shade < 0.7 * shade[inner].max())
+            table |= near & (darkness < 0.7 * darkness[inner].max())
         kept = kept[~table[kept]] if not table[kept].all() else kept
     return kept if len(kept) else order[:1]
 
