@@ -42,7 +42,7 @@ from pixels import bounds, label_parts, max_filter, resize, stroke_width, turned
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
 MAX_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-WIDE = 0.9  # a group of ink wider than this many times its height may hold digits that touch
+WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 

@@ -36,6 +36,7 @@ Judge = Callable[[list[torch.Tensor]], tuple[torch.Tensor, torch.Tensor, torch.T
 CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height of their width: a bounded search
 CLOSER_CUTS_PER_HEIGHT = 6  # where none of those parted a wide group: straight down only, to stay bounded
 ONE = math.log(0.1)  # a piece read as a 1, cut from a group that is no digit, is doubtful: a letter's stroke is a 1
+OTHER = 0.8  # ... unless a digit other than 1 is read at least this surely among the pieces
 SURE = 0.5  # the least probability a piece of a split may be read with: the network was taught that parts of
 # digits and pairs are no digits (nondigits.pieces, nondigits.pairs), so a wrong cut reads below it
 REFUSED = 3.0  # what a piece below the "not a digit" bar costs per digit-height of its width (log probability)
@@ -126,16 +127,16 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask], []
-    one_cost = 0.0 if is_digit.item() else ONE  # see best_split
+    penalise_ones = not is_digit.item()  # see best_split
     top, left, bottom, right = bounds(mask)
     wide = right - left >= PAIR_WIDTH * (bottom - top)
-    pieces, cuts = slanted_split(mask, judge, budget, one_cost, SLANTS if wide else SLANTS[:1], CUTS_PER_HEIGHT)
+    pieces, cuts = slanted_split(mask, judge, budget, penalise_ones, SLANTS if wide else SLANTS[:1], CUTS_PER_HEIGHT)
     if len(pieces) == 1 and wide and not is_digit.item():
-        pieces, cuts = slanted_split(mask, judge, budget, one_cost, SLANTS[:1], CLOSER_CUTS_PER_HEIGHT)
+        pieces, cuts = slanted_split(mask, judge, budget, penalise_ones, SLANTS[:1], CLOSER_CUTS_PER_HEIGHT)
     return pieces, cuts
 
 
-def slanted_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float, slants: tuple[float, ...],
+def slanted_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool, slants: tuple[float, ...],
                   per_height: int) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
     """The best of best_split's ways to cut the group at each slant, the cuts as split_touching gives them."""
     top, _, bottom, _ = bounds(mask)
@@ -144,7 +145,7 @@ def slanted_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: fl
         shift = shifts(mask.shape[0], slant)
         unsheared = lambda m: unshear(m, shift, mask.shape[1])  # noqa: E731
         score, pieces, cuts = best_split(shear(mask, shift), lambda masks: judge([unsheared(m) for m in masks]),
-                                         budget, one_cost, per_height)
+                                         budget, penalise_ones, per_height)
         if score > best[0]:
             best = (score, [unsheared(p) for p in pieces], [(c - shift[top], c - shift[bottom - 1]) for c in cuts])
     return best[1], best[2]
@@ -169,7 +170,7 @@ def unshear(mask: torch.Tensor, shift: list[int], width: int) -> torch.Tensor:
     return mask.gather(1, torch.tensor(shift)[:, None] + torch.arange(width))
 
 
-def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float, per_height: int,
+def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool, per_height: int,
                ) -> tuple[float, list[torch.Tensor], list[int]]:
     """The best way to cut the group straight down: its score, its pieces and the columns cut.
 
@@ -194,26 +195,39 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, one_cost: float
     # The whole group is one digit, or no digit at all (which costs by its width, so that a long
     # group of touching digits is not kept whole because each of its pieces would cost as much).
     # A split must read every piece surely enough: the network was taught that parts of digits are
-    # no digit. A stroke cut off a letter looks like a 1: where the whole group is no digit (a
-    # letter, say), a piece read as a 1 costs more (ONE); where it is a doubtful digit, such as a 4
-    # with a 1 run into it, it does not.
-    score = {}
+    # no digit. A stroke cut off a letter looks like a 1, and a letter cut apart reads as 1s and
+    # nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
+    # costs more (ONE) in a split without another digit read surely. Where the group is a doubtful
+    # digit, such as a 4 with a 1 run into it, it does not.
+    score, ones, others = {}, set(), set()
     for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
         if (i, j) == whole:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
         elif ok and c >= SURE:
-            score[i, j] = math.log(c) + (one_cost if is_one else 0.0)
-    total, path = best_reading(len(cuts), score)
+            score[i, j] = math.log(c)
+            if is_one:
+                ones.add((i, j))
+            elif c >= OTHER:
+                others.add((i, j))
+    total, path = best_reading(len(cuts), score, ones if penalise_ones else set(), others)
     return total, [pieces[step] for step in path], [cuts[i] for i, _ in path[1:]]
 
 
-def best_reading(cuts: int, score: dict[tuple[int, int], float]) -> tuple[float, list[tuple[int, int]]]:
+def best_reading(cuts: int, score: dict[tuple[int, int], float], ones: set, others: set,
+                 ) -> tuple[float, list[tuple[int, int]]]:
     """The best-scoring way from the first cut to the last, as the pieces (i, j) it is made of, by
     dynamic programming: the best reading up to each cut is the best one up to an earlier cut, plus
-    one piece. No way at all scores -inf."""
-    best: dict[int, tuple[float, list]] = {0: (0.0, [])}
+    one piece. A way's pieces in `ones` cost ONE more each unless it also holds one in `others`, so
+    the best ways up to each cut with and without such a piece are kept apart. No way at all scores -inf."""
+    def value(path: list[tuple[int, int]], sure: bool) -> float:
+        return sum(score[piece] for piece in path) + (0.0 if sure else ONE * sum(piece in ones for piece in path))
+
+    best: dict[tuple[int, bool], list[tuple[int, int]]] = {(0, False): []}  # (cut, sure) -> the best way there
     for j in range(1, cuts):
-        options = [(best[i][0] + score[i, j], best[i][1] + [(i, j)]) for i in range(j) if i in best and (i, j) in score]
-        if options:
-            best[j] = max(options, key=lambda option: option[0])
-    return best.get(cuts - 1, (-math.inf, []))
+        for (i, sure), path in list(best.items()):
+            if i < j and (i, j) in score:
+                way, holds = path + [(i, j)], sure or (i, j) in others
+                if (j, holds) not in best or value(way, holds) > value(best[j, holds], holds):
+                    best[j, holds] = way
+    ends = [(value(best[key], key[1]), best[key]) for key in ((cuts - 1, False), (cuts - 1, True)) if key in best]
+    return max(ends, key=lambda end: end[0], default=(-math.inf, []))

@@ -53,3 +53,53 @@ def test_digits_are_cut_where_the_outline_dips_though_the_ink_is_thick_there(mon
     monkeypatch.setattr(touching, "outline_valleys", lambda mask: [])  # the thinnest columns alone
     assert all(abs(column - 41) > 3 for column in touching.cut_columns(mask))
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
+
+
+def judge_readings(readings: list[tuple[list[torch.Tensor], float, bool]]):
+    """A judge that reads a piece as each reading's (probability, is it a 1) where the piece holds
+    nearly all the ink of that reading's shapes and hardly any other; any other piece, as no digit."""
+    def judge(masks):
+        answers = []
+        for m in masks:
+            found = (0.1, False, False)
+            for shapes, probability, is_one in readings:
+                inside = torch.stack(shapes).any(0)
+                if (m & inside).sum() >= 0.9 * inside.sum() and (m & ~inside).sum() <= 0.1 * inside.sum():
+                    found = (probability, True, is_one)
+            answers.append(found)
+        confidence, is_digit, one = zip(*answers)
+        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(one)
+    return judge
+
+
+def blocks(*spans: tuple[int, int], height: int = 40) -> list[torch.Tensor]:
+    """Solid blocks as tall as the picture, between the given columns, and a thin line (2 pixels) at
+    half height that joins them all."""
+    y, x = torch.meshgrid(torch.arange(height), torch.arange(spans[-1][1] + 4), indexing="ij")
+    shapes = [(x >= left) & (x < right) for left, right in spans]
+    join = (y >= height // 2) & (y < height // 2 + 2) & (x >= spans[0][0]) & (x < spans[-1][1])
+    return shapes + [join & ~torch.stack(shapes).any(0)]
+
+
+def test_a_1_is_cut_off_its_neighbour_where_another_digit_is_read_surely(monkeypatch):
+    """A digit, a 1 and a digit, touching: the 1 and the last digit together read as one doubtful
+    digit (as a 1 run into a 6 may), each alone surely. The sure digits beside the 1 vouch for it."""
+    first, one, last, join = blocks((2, 22), (28, 33), (39, 59))
+    mask = first | one | last | join
+    judge = judge_readings([([first], 0.9, False), ([one], 0.9, True), ([last], 0.9, False),
+                            ([one, last], 0.6, False)])
+    pieces, _ = touching.split_touching(mask, judge, touching.Budget())
+    assert len(pieces) == 3
+    monkeypatch.setattr(touching, "OTHER", 1.01)  # no digit ever sure enough: the 1 costs ONE
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 2
+
+
+def test_a_letter_cut_into_1s_is_kept_whole(monkeypatch):
+    """Strokes that each read as a 1, as an m's do, joined into a group that is no digit: cut apart,
+    they would read 111; nothing but 1s vouches for them, so the group stays whole (and is refused)."""
+    *strokes, join = blocks((2, 8), (22, 28), (42, 48))
+    mask = torch.stack(strokes).any(0) | join
+    judge = judge_readings([([stroke], 0.9, True) for stroke in strokes])
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
+    monkeypatch.setattr(touching, "ONE", 0.0)  # were a 1 as good as any digit
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
