@@ -217,17 +217,18 @@ def best_reading(cuts: int, score: dict[tuple[int, int], float], ones: set, othe
                  ) -> tuple[float, list[tuple[int, int]]]:
     """The best-scoring way from the first cut to the last, as the pieces (i, j) it is made of, by
     dynamic programming: the best reading up to each cut is the best one up to an earlier cut, plus
-    one piece. A way's pieces in `ones` cost ONE more each unless it also holds one in `others`, so
-    the best ways up to each cut with and without such a piece are kept apart. No way at all scores -inf."""
-    def value(path: list[tuple[int, int]], sure: bool) -> float:
-        return sum(score[piece] for piece in path) + (0.0 if sure else ONE * sum(piece in ones for piece in path))
+    one piece. A way's pieces in `ones` cost ONE more each, unless it also holds one in `others`
+    (another digit, read surely, vouches for them). No way at all scores -inf."""
+    def value(way: list[tuple[int, int]], vouched: bool) -> float:
+        return sum(score[piece] for piece in way) + (0.0 if vouched else ONE * sum(piece in ones for piece in way))
 
-    best: dict[tuple[int, bool], list[tuple[int, int]]] = {(0, False): []}  # (cut, sure) -> the best way there
+    # The best way up to each cut, kept apart by whether it holds a piece in `others` (vouched).
+    best: dict[tuple[int, bool], list[tuple[int, int]]] = {(0, False): []}
     for j in range(1, cuts):
-        for (i, sure), path in list(best.items()):
+        for (i, vouched), way in list(best.items()):  # a copy: the loop adds ways that end at j
             if i < j and (i, j) in score:
-                way, holds = path + [(i, j)], sure or (i, j) in others
-                if (j, holds) not in best or value(way, holds) > value(best[j, holds], holds):
-                    best[j, holds] = way
+                longer, vouched = way + [(i, j)], vouched or (i, j) in others
+                if (j, vouched) not in best or value(longer, vouched) > value(best[j, vouched], vouched):
+                    best[j, vouched] = longer
     ends = [(value(best[key], key[1]), best[key]) for key in ((cuts - 1, False), (cuts - 1, True)) if key in best]
     return max(ends, key=lambda end: end[0], default=(-math.inf, []))
