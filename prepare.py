@@ -218,10 +218,11 @@ Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Group], marks: list,
-                judge: Judge | None, box: Callable) -> tuple[list[Item], list[tuple[int, int, int, int]]]:
+                judge: Judge | None, box: Callable) -> tuple[list[Item], list[tuple[int, int, int, int]], list]:
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
-    there), a group as wide as two digits cut apart where `judge` reads the pieces best; and the cuts."""
-    items, cuts, budget = [], [], touching.Budget()
+    there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
+    and the slashes cut off digits that they touched, as (box, '/')."""
+    items, cuts, slashes, budget = [], [], [], touching.Budget()
     for group in digits:
         pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
         top, left = max(0, group.top - pad), max(0, group.left - pad)
@@ -235,11 +236,20 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
             pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
                                                                                            for m in masks])), budget)
-        for piece in pieces:
+        # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
+        # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
+        leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
+        if all(leaning):  # slashes alone: let the network say what they are
+            leaning = [False] * len(pieces)
+        for piece, slash in zip(pieces, leaning):
             y0, x0, y1, x1 = bounds(piece)
-            items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
+            placed = box(top + y0, left + x0, top + y1, left + x1)
+            if slash:
+                slashes.append((placed, "/"))
+            else:
+                items.append(Item(to_mnist(window, piece), placed))
         cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
-    return items, cuts
+    return items, cuts, slashes
 
 
 def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
@@ -275,11 +285,13 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
 
-    items, cuts = digit_items(ink, labels, digits, marks, judge, box)
+    items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box)
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    # Marks of one kind between the same digits are one: a full stop dotted twice, a colon.
-    separators = sorted({(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark)
-                         for g, mark in marks})
+    # Marks of one kind between the same digits are one: a full stop dotted twice, a colon. A slash
+    # cut off the first or last digit stands before or after the number: no separator.
+    before = lambda placed: sum(m < placed[0] for m in middles)  # noqa: E731 (the digits left of a box)
+    separators = {(before(box(g.top, g.left, g.bottom, g.right)), mark) for g, mark in marks}
+    separators = sorted(separators | {(before(b), "/") for b, _ in slashes if 0 < before(b) < len(items)})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
 

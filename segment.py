@@ -177,22 +177,29 @@ def tilt(ink: torch.Tensor, labels: np.ndarray, boxes: np.ndarray, mass: np.ndar
 
 
 def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:
-    """What a mark much smaller than the digits between `top` and `bottom` is: '.', ',', "'", '-',
-    or None for a speck of dirt (smaller than the pen) or something else."""
+    """What a mark much smaller than the digits between `top` and `bottom` is: '.', ',', "'", '-';
+    '' for a scrap that is no separator (a speck of dirt smaller than the pen, a scrap of a digit's
+    stroke that broke off); None for something else, which may be a digit."""
     size = bottom - top
     # A long comma may be as tall as most of a digit, but it starts below the line's middle.
     hangs = group.top > top + 0.5 * size and group.bottom > bottom + 0.1 * size
     tallest, widest = (0.8, 0.4) if hangs else (0.5, 0.8)  # of the digits' height
-    if max(group.width, group.height) < 0.6 * pen or group.height > tallest * size or group.width > widest * size:
+    if max(group.width, group.height) < 0.6 * pen:
+        return ""
+    if group.height > tallest * size or group.width > widest * size:
         return None
     middle = (group.top + group.bottom) / 2 - top
-    if middle > 0.6 * size:  # low, on the baseline: a point, or a comma if it hangs below it
+    flat = group.width > 1.5 * group.height
+    if middle > 0.6 * size:  # low: a comma if it hangs below the line, a point if it sits on it
         # A comma is a stroke, longer than the pen is wide (and often leaning), that hangs below.
         long = group.height > 1.6 * group.width or group.height > 3 * pen
-        return "," if long and group.bottom > bottom + 0.1 * size else "."
-    if middle < 0.4 * size:
-        return "'"
-    return "-" if group.width > 1.5 * group.height else None
+        if long and group.bottom > bottom + 0.1 * size:
+            return ","
+        # A point is written on the baseline; a dot a quarter of a digit above it is a scrap of a stroke.
+        return "." if middle > 0.75 * size else ""
+    if middle < 0.4 * size:  # high: an apostrophe is a short stroke down (or leaning), never a flat bar
+        return "'" if not flat else ""
+    return "-" if flat else None
 
 
 def is_slash(mask: torch.Tensor) -> bool:
@@ -218,7 +225,10 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
-        (digits if mark is None else marks).append(group if mark is None else (group, mark))
+        if mark is None:
+            digits.append(group)
+        elif mark:  # and a scrap ('') is neither
+            marks.append((group, mark))
     marks += [(speck, mark) for speck in specks if (mark := separator(speck, top, bottom, pen))]
     if not digits:  # marks alone: read them as they are, and let the network say what they are
         return groups, []
@@ -230,20 +240,24 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 
 
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:
-    """The box of a comma that touches a digit, or None: the digit's ink that hangs below the line
-    (by a tenth of its height), narrow, at one of its sides, where a comma written between two digits
-    touches one of them. The box holds no part: prepare.py takes the comma out of the digit."""
+    """The box of a comma that touches a digit, or None: the digit's ink that hangs well below the
+    line, narrow, at one of its sides, where a comma written between two digits touches one of them.
+    The box holds no part: prepare.py takes the comma out of the digit."""
     size = bottom - top
     if digit.bottom <= bottom + 0.1 * size:
         return None
-    below = round(bottom + 0.05 * size)  # digits sit a little above or below the line, commas well below
-    columns = mask_of(labels, digit)[max(0, below - digit.top):].any(0).nonzero()[:, 0]
-    if len(columns) == 0:  # the box reaches a little further than the ink: parts are found on grown ink
-        return None
-    left, right = columns[0].item(), columns[-1].item() + 1
-    at_a_side = right <= 0.35 * digit.width or left >= 0.65 * digit.width
-    return Group(below, digit.left + left, digit.bottom, digit.left + right, [], 0.0) \
-        if at_a_side and right - left <= 0.35 * size else None
+    mask = mask_of(labels, digit)
+    # Digits sit a little above or below the line, commas hang well below it. Where a digit sits low,
+    # its own bottom lies below the line too, beside the comma: look again, further down.
+    for depth in (0.05, 0.12):
+        below = round(bottom + depth * size)
+        columns = mask[max(0, below - digit.top):].any(0).nonzero()[:, 0]
+        if len(columns) == 0:  # the box reaches a little further than the ink: parts are found on grown ink
+            return None
+        left, right = columns[0].item(), columns[-1].item() + 1
+        if (right <= 0.35 * digit.width or left >= 0.65 * digit.width) and right - left <= 0.35 * size:
+            return Group(below, digit.left + left, digit.bottom, digit.left + right, [], 0.0)
+    return None
 
 
 def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:

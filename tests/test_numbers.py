@@ -114,10 +114,10 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     digits, written = read_with_separators(cnn_checkpoint, made)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
-    # The aim is 90%, which the networks of seeds 1-3 on an AMD processor reach: they read 92.7-93.3%
-    # of the digits and 86.7-88.0% with their separators.
+    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 93.3-95.3% of the digits and
+    # 88.0-91.3% with their separators.
     assert digits >= 88
-    assert written >= 82
+    assert written >= 84
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
@@ -181,16 +181,17 @@ def test_a_comma_is_told_from_a_point_by_its_length():
 
 
 def test_a_comma_that_touches_a_digit_is_still_a_comma():
-    def marks(hang: tuple[int, int, int] | None = None, which: int = 1) -> list[str]:
+    def marks(hang: tuple[int, int, int] | None = None, which: int = 1, low: int = 0) -> list[str]:
         """The separators of three digits (rings 40 pixels wide, 20 apart) in a line from row 100 to
-        150; `hang` adds ink to digit `which`, from its column a to b, from row 140 down to row c."""
+        150, digit `which` sitting `low` pixels lower; `hang` adds ink to it, from its column a to b,
+        from row 140 down to row c."""
         labels = np.zeros((200, 220), dtype=np.int64)
         groups = []
         for k in range(3):
-            left = 20 + 60 * k
-            labels[100:150, left:left + 40] = k + 1
-            labels[104:146, left + 4:left + 36] = 0
-            groups.append(segment.Group(100, left, 150, left + 40, [k + 1], 1.0))
+            left, down = 20 + 60 * k, low if k == which else 0
+            labels[100 + down:150 + down, left:left + 40] = k + 1
+            labels[104 + down:146 + down, left + 4:left + 36] = 0
+            groups.append(segment.Group(100 + down, left, 150 + down, left + 40, [k + 1], 1.0))
         if hang:
             a, b, groups[which].bottom = hang
             labels[140:groups[which].bottom, 20 + 60 * which + a:20 + 60 * which + b] = which + 1
@@ -201,6 +202,8 @@ def test_a_comma_that_touches_a_digit_is_still_a_comma():
     assert marks((35, 40, 165), which=0) == [","]  # or the digit before it, at its bottom right
     assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
     assert marks((0, 40, 160)) == []  # a whole digit that sits low
+    assert marks(low=6) == []  # a ring that sits a little low
+    assert marks((0, 5, 165), low=4) == [","]  # and one with a comma at its bottom left
     assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
     # A box that reaches below its ink (parts are found on ink grown by a pixel or two): no comma, no error.
     labels = np.zeros((200, 220), dtype=np.int64)
@@ -217,6 +220,30 @@ def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
     found = prepare.prepare_digits(picture)
     assert found.separators == [(1, ",")]
     assert [item.box[3] <= 116 for item in found.items] == [True] * 3  # none holds the tail, down to row 130
+
+
+def test_a_scrap_of_a_stroke_is_no_separator():
+    def mark(top: int, left: int, bottom: int, right: int) -> str | None:
+        """A mark with this box in a line of digits from row 100 to row 150, written with a 4-pixel pen."""
+        return segment.separator(segment.Group(top, left, bottom, right, [1], 1.0), 100, 150, 4.0)
+
+    assert mark(140, 10, 150, 18) == "."  # a point on the baseline
+    assert mark(128, 10, 138, 18) == ""  # a dot a quarter of a digit above it: a scrap that broke off a stroke
+    assert mark(88, 10, 102, 17) == "'"  # a short stroke at the top: an apostrophe
+    assert mark(94, 10, 102, 30) == ""  # a flat bar at the top: a scrap of a 3's or a 7's top
+    assert mark(140, 10, 142, 12) == ""  # a speck of dirt, smaller than the pen
+    assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
+
+
+def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
+    picture = Image.new("L", (360, 200), 255)
+    draw = ImageDraw.Draw(picture)
+    for x in (30, 90, 230):  # three rings 40 pixels wide, 50 high, from row 60 to row 110
+        draw.ellipse((x, 60, x + 40, 110), outline=0, width=5)
+    draw.line((112, 112, 172, 58), fill=0, width=5)  # a date's slash, run into the middle ring at its bottom right
+    found = predict.load_reader(cnn_checkpoint).prepare(picture)
+    assert len(found.cuts) == 1  # the ring and the slash were cut apart
+    assert len(found.items) == 3 and found.separators == [(2, "/")]  # and the slash is no digit, a 1
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
