@@ -294,10 +294,11 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
     # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
     # ink as paper: its edge tells the paper's shade. A page on a dark table has a dark edge and may
-    # be grey in a dim photo: still, most of the picture is on the light side of Otsu's split.
+    # be grey in a dim photo: still, half of the picture or more is on the light side of Otsu's split
+    # (the table may fill nearly half of it), where a digit drawn light on black leaves far less light.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if pixels.median() > 0.65 or edge.median() > 0.5 or \
-            (pixels > otsu(pixels[::2, ::2].flatten().numpy())).float().mean() >= 0.55:  # mostly light
+            (pixels > otsu(pixels[::2, ::2].flatten().numpy())).float().mean() >= 0.5:  # half light
         pixels = 1 - pixels
     # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.

@@ -3,6 +3,7 @@ taken away, and what of the writing stays. (Whole pictures of writing on paper: 
 
 import numpy as np
 import pytest
+import torch
 
 import paper
 
@@ -31,3 +32,16 @@ def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
     assert removed[90:93, 20:130].all() and not removed[30:89, 140:145].any()
     for x in (10, 100, 190, 280):
         assert removed[70:90, x:x + tick_width].all()
+
+
+def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the_photo():
+    # A page photographed on a dark table, the table nearly half of the photo: the page is the paper,
+    # and the ring written on it is the ink. (A digit drawn light on black leaves far less light.)
+    y, x = np.mgrid[:300, :400]
+    page = (np.abs(x - 200) < 150) & (np.abs(y - 150) < 105)  # 52% of the photo
+    ring = np.abs(np.hypot(x - 200, y - 150) - 40) < 4
+    pixels = np.where(page, 0.6, 0.15) - 0.5 * ring  # the page lit dimly, grey
+    ink, _ = paper.find_ink(torch.from_numpy(pixels).float(), margin=10)
+    inside = ink[10:-10, 10:-10]
+    assert inside[torch.from_numpy(ring)].mean() > 0.5  # the ring is ink
+    assert inside[150, 100] == 0 and inside[150, 300] == 0  # the page beside it is not
