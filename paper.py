@@ -171,12 +171,15 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     return line & ~darker & ~(above & below)
 
 
-def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int) -> np.ndarray:
-    """The pixels of ruled lines, grid lines and margin lines in `ink` [H, W], to be set to paper."""
+def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None = None,
+                    ) -> np.ndarray:
+    """The pixels of ruled lines, grid lines and margin lines in `ink` [H, W], to be set to paper;
+    `page` is the paper's (height, width) where it does not fill the picture (a page on a table)."""
     height, width = mask.shape
-    # A line crosses much of the picture, and is longer than a digit could be drawn in a small one.
-    across = horizontal_lines(ink, mask, max(40, int(0.4 * (width - 2 * margin))))
-    down = horizontal_lines(ink.T.copy(), mask.T.copy(), max(40, int(0.4 * (height - 2 * margin))))
+    page_height, page_width = page or (height - 2 * margin, width - 2 * margin)
+    # A line crosses much of the page, and is longer than a digit could be drawn in a small one.
+    across = horizontal_lines(ink, mask, max(40, int(0.4 * page_width)))
+    down = horizontal_lines(ink.T.copy(), mask.T.copy(), max(40, int(0.4 * page_height)))
     if not (across.strength > 0).any() and not (down.strength > 0).any():
         return np.zeros_like(mask)  # no line at all, as in most drawings: nothing to weigh or remove
     others = mask & (across.labels == 0) & (down.labels.T == 0)
@@ -297,9 +300,11 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     # be grey in a dim photo: still, half of the picture or more is on the light side of Otsu's split
     # (the table may fill nearly half of it), where a digit drawn light on black leaves far less light.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    if pixels.median() > 0.65 or edge.median() > 0.5 or \
-            (pixels > otsu(pixels[::2, ::2].flatten().numpy())).float().mean() >= 0.5:  # half light
-        pixels = 1 - pixels
+    light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
+    if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
+        pixels, light = 1 - pixels, ~light
+    # The paper is the dark side now: where a table is around it, its lines are only as long as it is.
+    page = [int(((~light).float().mean(axis) >= 0.5).sum()) for axis in (1, 0)]  # rows, columns
     # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.
     pixels = F.pad(pixels[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]
@@ -309,7 +314,7 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
         raise ImageError("no digit found: the image is blank or has almost no contrast")
     # Lines first: a faint grid would otherwise count as a texture, a dark one glue digits together.
     values = ink.numpy()
-    lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin)
+    lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin, page)
     ink = torch.where(torch.from_numpy(lines), 0, ink)
     peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
     floor = texture_floor(ink, peak.item(), margin)

@@ -45,3 +45,17 @@ def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the
     inside = ink[10:-10, 10:-10]
     assert inside[torch.from_numpy(ring)].mean() > 0.5  # the ring is ink
     assert inside[150, 100] == 0 and inside[150, 300] == 0  # the page beside it is not
+
+
+def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
+    # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:
+    # the lines cover half of the page's width, not 40% of the photo's. They are print all the same.
+    y, x = np.mgrid[:300, :600]
+    page = (np.abs(x - 300) < 186) & (np.abs(y - 150) < 140)
+    dashes = (y % 30 == 0) & (x % 10 < 5) & page
+    ring = np.abs(np.hypot(x - 300, y - 150) - 60) < 4
+    pixels = np.where(page, 0.85, 0.15) - 0.7 * dashes - 0.75 * ring
+    ink, _ = paper.find_ink(torch.from_numpy(pixels).float(), margin=10)
+    inside = ink[10:-10, 10:-10]
+    assert (inside[torch.from_numpy(ring)] > 0.1).float().mean() > 0.9  # the ring is ink
+    assert inside[torch.from_numpy(dashes & (np.abs(y - 150) > 70))].max() == 0  # the lines away from it are not

@@ -101,9 +101,10 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: "
           f"{right[1]:.1f}%; on it, the camera turned by 5-20 degrees: {right[2]:.1f}%")
     # Seeds 1-3: 90.0-92.5% dim (12.5% before the paper was told by Otsu's split), 82.5-87.5% on a
-    # table, 77.5-80.0% turned on it (35% before the table's solid corners near the picture's edge
-    # were dropped, 55.0-57.5% before the faint shade along the page's edge was).
-    assert right[0] >= 75 and right[1] >= 72 and right[2] >= 62
+    # table, 82.5-87.5% turned on it (35% before the table's solid corners near the picture's edge
+    # were dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before
+    # lines were measured against the page, not the photo).
+    assert right[0] >= 75 and right[1] >= 72 and right[2] >= 72
 
 
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
