@@ -243,7 +243,7 @@ def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
     draw.line((112, 112, 172, 58), fill=0, width=5)  # a date's slash, run into the middle ring at its bottom right
     found = predict.load_reader(cnn_checkpoint).prepare(picture)
     assert len(found.cuts) == 1  # the ring and the slash were cut apart
-    assert len(found.items) == 3 and found.separators == [(2, "/")]  # and the slash is no digit, a 1
+    assert len(found.items) == 3 and found.separators == [(2, "/")]  # and the slash is a separator, not a 1
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):

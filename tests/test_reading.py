@@ -103,7 +103,7 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     # Seeds 1-3: 90.0-92.5% dim (12.5% before the paper was told by Otsu's split), 82.5-87.5% on a
     # table, 82.5-87.5% turned on it (35% before the table's solid corners near the picture's edge
     # were dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before
-    # lines were measured against the page, not the photo).
+    # half of the photo on the light side made it paper and lines were measured against the page).
     assert right[0] >= 75 and right[1] >= 72 and right[2] >= 72
 
 
