@@ -37,6 +37,7 @@ CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height o
 CLOSER_CUTS_PER_HEIGHT = 6  # where none of those parted a wide group: straight down only, to stay bounded
 ONE = math.log(0.1)  # a piece read as a 1, cut from a group that is no digit, is doubtful: a letter's stroke is a 1
 OTHER = 0.8  # ... unless a digit other than 1 is read at least this surely among the pieces
+TALL_ONE = 0.75  # of the group's height: a 1 is as tall as the digits it touches, a joining stroke or a scrap is not
 SURE = 0.5  # the least probability a piece of a split may be read with: the network was taught that parts of
 # digits and pairs are no digits (nondigits.pieces, nondigits.pairs), so a wrong cut reads below it
 REFUSED = 3.0  # what a piece below the "not a digit" bar costs per digit-height of its width (log probability)
@@ -198,12 +199,13 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
     # no digit. A stroke cut off a letter looks like a 1, and a letter cut apart reads as 1s and
     # nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
     # costs more (ONE) in a split without another digit read surely. Where the group is a doubtful
-    # digit, such as a 4 with a 1 run into it, it does not.
+    # digit, such as a 4 with a 1 run into it, it does not. And a piece read as a 1 must be nearly as
+    # tall as the group: a stroke that joined two digits, cut off alone, reads as a 1 too.
     score, ones, others = {}, set(), set()
     for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
         if (i, j) == whole:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
-        elif ok and c >= SURE:
+        elif ok and c >= SURE and not (is_one and piece_height(pieces[i, j]) < TALL_ONE * height):
             score[i, j] = math.log(c)
             if is_one:
                 ones.add((i, j))
@@ -211,6 +213,11 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
                 others.add((i, j))
     total, path = best_reading(len(cuts), score, ones if penalise_ones else set(), others)
     return total, [pieces[step] for step in path], [cuts[i] for i, _ in path[1:]]
+
+
+def piece_height(piece: torch.Tensor) -> int:
+    top, _, bottom, _ = bounds(piece)
+    return bottom - top
 
 
 def best_reading(cuts: int, score: dict[tuple[int, int], float], ones: set, others: set,

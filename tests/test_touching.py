@@ -103,3 +103,32 @@ def test_a_letter_cut_into_1s_is_kept_whole(monkeypatch):
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
     monkeypatch.setattr(touching, "ONE", 0.0)  # were a 1 as good as any digit
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
+
+
+def test_a_stroke_that_joined_two_digits_is_no_1(monkeypatch):
+    """Two digits joined by a stroke of the pen, from the first one's top down to the second, as in
+    a number written in one movement. Cut off alone, the stroke reads surely as a 1; but a 1 is as
+    tall as the digits it touches, and the stroke spans less than half their height."""
+    y, x = torch.meshgrid(torch.arange(40), torch.arange(56), indexing="ij")
+    first, last = (x >= 2) & (x < 22), (x >= 32) & (x < 52)
+    stroke = ((y - 8 - (x - 22) * 1.6).abs() <= 1.5) & (x >= 22) & (x < 32)
+    mask = first | last | stroke
+
+    def judge(masks):
+        """Each block alone is a sure digit (a less sure one with most of the stroke on it), most of
+        the stroke alone a sure 1, anything else no digit."""
+        answers = []
+        for m in masks:
+            on_first, on_last, on_stroke = ((m & s).sum() / s.sum() for s in (first, last, stroke))
+            if on_stroke >= 0.7 and max(on_first, on_last) < 0.05:
+                answers.append((0.95, True, True))
+            elif max(on_first, on_last) >= 0.95 and min(on_first, on_last) < 0.05:
+                answers.append((0.95 if on_stroke < 0.3 else 0.7, True, False))
+            else:
+                answers.append((0.1, False, False))
+        confidence, is_digit, one = zip(*answers)
+        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(one)
+
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 2
+    monkeypatch.setattr(touching, "TALL_ONE", 0.0)  # were a 1 of any height a 1
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
