@@ -304,7 +304,8 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
         pixels, light = 1 - pixels, ~light
     # The paper is the dark side now: where a table is around it, its lines are only as long as it is.
-    page = [int(((~light).float().mean(axis) >= 0.5).sum()) for axis in (1, 0)]  # rows, columns
+    on_paper = (~light).float()
+    page = (int((on_paper.mean(1) >= 0.5).sum()), int((on_paper.mean(0) >= 0.5).sum()))  # rows, columns: half paper
     # Paper added around lets the background of a tightly cropped digit be measured on all sides. It
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.
     pixels = F.pad(pixels[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]

@@ -221,7 +221,7 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
                 judge: Judge | None, box: Callable) -> tuple[list[Item], list[tuple[int, int, int, int]], list]:
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
     there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
-    and the slashes cut off digits that they touched, as (box, '/')."""
+    and the slashes cut off digits that they touched, as marks (segment.Group, '/')."""
     items, cuts, slashes, budget = [], [], [], touching.Budget()
     for group in digits:
         pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
@@ -243,11 +243,10 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
             leaning = [False] * len(pieces)
         for piece, slash in zip(pieces, leaning):
             y0, x0, y1, x1 = bounds(piece)
-            placed = box(top + y0, left + x0, top + y1, left + x1)
             if slash:
-                slashes.append((placed, "/"))
+                slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
             else:
-                items.append(Item(to_mnist(window, piece), placed))
+                items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
         cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
     return items, cuts, slashes
 
@@ -287,11 +286,10 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
 
     items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box)
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    # Marks of one kind between the same digits are one: a full stop dotted twice, a colon. A slash
-    # cut off the first or last digit stands before or after the number: no separator.
-    before = lambda placed: sum(m < placed[0] for m in middles)  # noqa: E731 (the digits left of a box)
-    separators = {(before(box(g.top, g.left, g.bottom, g.right)), mark) for g, mark in marks}
-    separators = sorted(separators | {(before(b), "/") for b, _ in slashes if 0 < before(b) < len(items)})
+    # Each mark after how many digits; marks of one kind between the same digits are one (a full stop
+    # dotted twice, a colon). Only marks between digits count, and a full stop after the last one.
+    placed = [(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark) for g, mark in marks + slashes]
+    separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark == ".")})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
 

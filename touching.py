@@ -216,6 +216,7 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
 
 
 def piece_height(piece: torch.Tensor) -> int:
+    """How many rows a piece's ink spans."""
     top, _, bottom, _ = bounds(piece)
     return bottom - top
 
