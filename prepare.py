@@ -13,7 +13,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order;
-  4. cut digits that touch, straight or slanted, where the network reads the pieces best (touching.py);
+  4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py);
   5. prepare each digit exactly as MNIST did (to_mnist).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on

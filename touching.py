@@ -10,8 +10,9 @@ lent by predict.py, decides:
   2. best_split: every stretch between two such places is a candidate digit, all read in one
      batch; dynamic programming (best_reading) picks the cuts whose pieces are read most surely,
      or keeps the group whole;
-  3. split_touching: straight down, or slanted as handwriting leans (shear, unshear), more cuts
-     where none parted a wide group, and never more candidate pieces than the picture's budget.
+  3. split_touching: straight down, bending around the ink where digits overlap (gap_lines), or
+     slanted as handwriting leans (shear, unshear), more cuts where none parted a wide group, and
+     never more candidate pieces than the picture's budget.
 
 The network was taught that halves of digits and pairs of digits are no digits (nondigits.py), so
 that a wrong cut reads badly and the right one well.
@@ -47,6 +48,9 @@ SLANTS = (0.0, 0.25, -0.25)
 # Slanted cuts, and more cuts where none parted the group, are only tried in a group as wide as two
 # digits: each try is one more chance for the pieces of a letter to pass as digits.
 PAIR_WIDTH = 1.3  # in heights
+# Where digits overlap, no straight line parts them, but one that bends around the ink may (gap_lines).
+REACH = 0.25  # of a digit's height: how far a bending cut may stray from its column
+BEND = 0.3  # what a bending cut pays per column it strays, per row, against 1 per pixel of ink it crosses
 MAX_JUDGED = 500  # candidate pieces the network may read in one picture: what keeps the search bounded
 
 
@@ -99,18 +103,27 @@ def outline_valleys(mask: torch.Tensor) -> list[int]:
     return torch.nonzero(valleys)[:, 0].tolist()
 
 
-def without_scraps(mask: torch.Tensor, left: int, right: int) -> torch.Tensor:
-    """The ink of `mask` between columns `left` and `right`, without the scraps that a cut leaves of a
-    neighbour: parts that touch the cut and hold less than a sixth of the piece's ink."""
-    piece = torch.zeros_like(mask)
-    labels, boxes = label_parts(mask[:, left:right].numpy())  # columns from `left` on: boxes[:, 1] == 0 at the cut
+def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | torch.Tensor) -> torch.Tensor:
+    """The ink of `mask` from column `left` up to column `right` (a column, or one for each row: a cut
+    that bends), without the scraps that a cut leaves of a neighbour: parts that touch the cut and
+    hold less than a sixth of the piece's ink."""
+    rows = torch.arange(mask.shape[0])
+    left, right = torch.as_tensor(left).expand(len(rows)), torch.as_tensor(right).expand(len(rows))
+    start, end = int(left.min()), int(right.max())  # only these columns are looked at, for speed
+    columns = torch.arange(start, end)
+    piece = mask[:, start:end] & (columns >= left[:, None]) & (columns < right[:, None])
+    on_cut = torch.zeros_like(piece)  # the first and last column of the piece in each row
+    on_cut[rows, (right - 1 - start).clamp(0, end - start - 1)] = True
+    if start > 0:  # at column 0 there was nothing to cut
+        on_cut[rows, (left - start).clamp(0, end - start - 1)] = True
+    labels, _ = label_parts(piece.numpy())
     size = np.bincount(labels.ravel())[1:]
-    scraps = (size < size.sum() / 6) & (((boxes[:, 1] == 0) & (left > 0)) | (boxes[:, 3] >= right - left))
+    touching_cut = np.zeros(len(size), dtype=bool)
+    touching_cut[labels[(on_cut & piece).numpy()] - 1] = True
+    scraps = touching_cut & (size < size.sum() / 6)
     if scraps.any() and not scraps.all():
-        piece[:, left:right] = torch.from_numpy((labels > 0) & ~np.isin(labels, 1 + np.nonzero(scraps)[0]))
-    else:
-        piece[:, left:right] = mask[:, left:right]
-    return piece
+        piece &= torch.from_numpy(~np.isin(labels, 1 + np.nonzero(scraps)[0]))
+    return F.pad(piece, (start, mask.shape[1] - end))
 
 
 def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
@@ -118,10 +131,11 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
     """A group of ink that may hold several touching digits -> one mask per digit, left to right,
     and each cut between them as the columns where it crosses the ink's first and last rows.
 
-    The cuts are tried straight and, in a group as wide as two digits, slanted (SLANTS): a slanted
-    cut is a straight one in the group sheared by that slant, whose pieces are sheared back before
-    the network reads them. Where no cut parts such a group, more are tried, closer together. A
-    search that would read more pieces than the picture's `budget` has left is not made.
+    The cuts are tried straight down, bending around the ink (gap_lines) and, in a group as wide as
+    two digits, slanted (SLANTS): a slanted cut is a straight one in the group sheared by that slant,
+    whose pieces are sheared back before the network reads them. Where no cut parts such a group,
+    more are tried, closer together. A search that would read more pieces than the picture's
+    `budget` has left is not made.
     """
     # A group that the network reads surely as one digit is one: it was taught that two digits run
     # together are no digit. Only the others are worth the search.
@@ -131,25 +145,58 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
     penalise_ones = not is_digit.item()  # see best_split
     top, left, bottom, right = bounds(mask)
     wide = right - left >= PAIR_WIDTH * (bottom - top)
-    pieces, cuts = slanted_split(mask, judge, budget, penalise_ones, SLANTS if wide else SLANTS[:1], CUTS_PER_HEIGHT)
+    # Cuts that bend are tried where a group is as wide as two digits or a doubtful digit: in a
+    # narrow group that is no digit (a letter), they find pieces that pass as digits (an n as 17).
+    bending = [(0.0, True)] if wide or is_digit.item() else []
+    ways = [(0.0, False)] + bending + [(slant, False) for slant in SLANTS[1:] if wide]  # (slant, bending)
+    pieces, cuts = split_each_way(mask, judge, budget, penalise_ones, ways, CUTS_PER_HEIGHT)
     if len(pieces) == 1 and wide and not is_digit.item():
-        pieces, cuts = slanted_split(mask, judge, budget, penalise_ones, SLANTS[:1], CLOSER_CUTS_PER_HEIGHT)
+        pieces, cuts = split_each_way(mask, judge, budget, penalise_ones, ways[:1], CLOSER_CUTS_PER_HEIGHT)
     return pieces, cuts
 
 
-def slanted_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool, slants: tuple[float, ...],
-                  per_height: int) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
-    """The best of best_split's ways to cut the group at each slant, the cuts as split_touching gives them."""
+def split_each_way(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool,
+                  ways: list[tuple[float, bool]], per_height: int) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+    """The best of best_split's ways to cut the group, each at a slant and bending or not, the cuts
+    as split_touching gives them."""
     top, _, bottom, _ = bounds(mask)
     best = (-math.inf, [mask], [])
-    for slant in slants:
+    for slant, bending in ways:
         shift = shifts(mask.shape[0], slant)
         unsheared = lambda m: unshear(m, shift, mask.shape[1])  # noqa: E731
-        score, pieces, cuts = best_split(shear(mask, shift), lambda masks: judge([unsheared(m) for m in masks]),
-                                         budget, penalise_ones, per_height)
+        score, pieces, lines = best_split(shear(mask, shift), lambda masks: judge([unsheared(m) for m in masks]),
+                                          budget, penalise_ones, per_height, bending)
         if score > best[0]:
-            best = (score, [unsheared(p) for p in pieces], [(c - shift[top], c - shift[bottom - 1]) for c in cuts])
+            cuts = [(int(line[top]) - shift[top], int(line[bottom - 1]) - shift[bottom - 1]) for line in lines]
+            best = (score, [unsheared(p) for p in pieces], cuts)
     return best[1], best[2]
+
+
+def gap_lines(mask: torch.Tensor, columns: list[int], height: int) -> torch.Tensor:
+    """Each of `columns` as a cut from the top row to the bottom one that bends around the ink [cuts,
+    rows]: from row to row it may move one column either way, up to REACH of a `height` from where
+    it began, and the way that crosses the least ink is taken (dynamic programming), each pixel of
+    ink costing 1 and each column away from the start BEND a row, so that it bends only to miss ink."""
+    rows, width = mask.shape
+    reach = max(1, round(REACH * height))
+    offsets = torch.arange(-reach, reach + 1)
+    at = torch.tensor(columns)[:, None] + offsets  # [cuts, offsets]: the columns each cut may pass
+    cost = mask[:, at.clamp(0, width - 1)].float() + BEND * offsets.abs()  # [rows, cuts, offsets]
+    cost = torch.where((at >= 0) & (at < width), cost, math.inf)
+    # The least cost of a way down to each place in each row, and from where in the row above it came.
+    total, came_from = cost[0], []
+    for row in range(1, rows):
+        above = torch.stack([F.pad(total[:, :-1], (1, 0), value=math.inf), total,
+                             F.pad(total[:, 1:], (0, 1), value=math.inf)])  # from the left, above, the right
+        least, step = above.min(0)
+        came_from.append(step - 1)
+        total = least + cost[row]
+    place = total.argmin(1)
+    way = [place]
+    for step in reversed(came_from):  # back up from the bottom row
+        place = place + step.gather(1, place[:, None])[:, 0]
+        way.append(place)
+    return at.gather(1, torch.stack(way[::-1], 1))
 
 
 def shifts(height: int, slant: float) -> list[int]:
@@ -172,8 +219,9 @@ def unshear(mask: torch.Tensor, shift: list[int], width: int) -> torch.Tensor:
 
 
 def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool, per_height: int,
-               ) -> tuple[float, list[torch.Tensor], list[int]]:
-    """The best way to cut the group straight down: its score, its pieces and the columns cut.
+               bending: bool = False) -> tuple[float, list[torch.Tensor], list[torch.Tensor]]:
+    """The best way to cut the group straight down, or `bending` around the ink: its score, its
+    pieces and the cuts, each as the column it takes in every row.
 
     Every stretch between two possible cuts is a candidate digit, and the network reads them all in
     one batch: `judge` gives each one's best class's probability, whether that clears the "not a
@@ -182,13 +230,16 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
     """
     height = bounds(mask)[2] - bounds(mask)[0]
     cuts = cut_columns(mask, per_height)
+    lines = torch.tensor(cuts)[:, None].expand(-1, mask.shape[0])
+    if bending and len(cuts) > 2:  # the ends of the ink stay where they are
+        lines = torch.cat([lines[:1], gap_lines(mask, cuts[1:-1], height), lines[-1:]])
     whole = (0, len(cuts) - 1)
     stretches = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))
                  if cuts[j] - cuts[i] <= 1.6 * height or (i, j) == whole]  # no wider than a digit, or all of it
     if len(stretches) > budget.left:
         return -math.inf, [mask], []
     budget.left -= len(stretches)
-    pieces = {(i, j): without_scraps(mask, cuts[i], cuts[j]) for i, j in stretches}
+    pieces = {(i, j): without_scraps(mask, lines[i], lines[j]) for i, j in stretches}
     pieces = {stretch: piece for stretch, piece in pieces.items() if piece.sum() >= 8}
     if not pieces:
         return -math.inf, [mask], []
@@ -212,7 +263,7 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
             elif c >= OTHER:
                 others.add((i, j))
     total, path = best_reading(len(cuts), score, ones if penalise_ones else set(), others)
-    return total, [pieces[step] for step in path], [cuts[i] for i, _ in path[1:]]
+    return total, [pieces[step] for step in path], [lines[i] for i, _ in path[1:]]
 
 
 def piece_height(piece: torch.Tensor) -> int:

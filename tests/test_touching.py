@@ -2,6 +2,8 @@
 shape as a digit, so that the network plays no part: where cuts are tried, and which are chosen.
 (Whole pictures of touching digits, read by the network: test_numbers.py.)"""
 
+import math
+
 import torch
 
 import touching
@@ -33,6 +35,23 @@ def test_digits_that_lean_over_each_other_are_cut_on_a_slant(monkeypatch):
     assert torch.equal(touching.unshear(touching.shear(mask, touching.shifts(40, 0.25)), touching.shifts(40, 0.25), 80),
                        mask)
     monkeypatch.setattr(touching, "SLANTS", (0.0,))  # straight cuts only
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
+
+
+def test_digits_whose_gap_bows_are_cut_along_it(monkeypatch):
+    """Two blocks joined by a small bridge, the gap between them bowing by 3 columns: a cut straight
+    down or slanted takes a sliver of one into the other; one that bends around the ink does not."""
+    y, x = torch.meshgrid(torch.arange(40), torch.arange(70), indexing="ij")
+    gap = 38 + (3 * torch.sin(math.pi * y / 39)).round()
+    blocks = [(x >= 10) & (x < gap - 1), (x > gap) & (x < 62)]
+    mask = blocks[0] | blocks[1] | ((x >= gap - 1) & (x <= gap) & (y >= 18) & (y < 22))
+    judge = judge_of(blocks, most=0.99, least=0.02)
+
+    pieces, cuts = touching.split_touching(mask, judge, touching.Budget())
+    assert len(pieces) == 2 and all((p & b).sum() >= 0.99 * b.sum() for p, b in zip(pieces, blocks))
+    line, = touching.gap_lines(mask, [39], 40)
+    assert line[20] > line[0] and line[20] > line[-1]  # bowed as the gap is
+    monkeypatch.setattr(touching, "BEND", 100.0)  # straying costs more than any ink: straight cuts only
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
 
 
