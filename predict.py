@@ -217,8 +217,8 @@ def ink_picture(found: Found) -> Image.Image:
     rgb = torch.stack([ink, torch.where(paper, 170, ink), torch.where(paper, 170, ink)], -1)
     picture = Image.fromarray(rgb.numpy())
     draw = ImageDraw.Draw(picture)
-    for x_top, top, x_bottom, bottom in found.cuts:
-        draw.line([v / found.scale for v in (x_top, top, x_bottom, bottom)], fill=(0, 90, 255), width=2)
+    for cut in found.cuts:
+        draw.line([(x / found.scale, y / found.scale) for x, y in cut], fill=(0, 90, 255), width=2)
     return picture
 
 

@@ -61,8 +61,8 @@ class Found:
     separators: list[tuple[int, str]]  # each separator's character, after how many of the digits
     ink: torch.Tensor | None = None  # [H, W] at the working size: what was taken for ink
     paper: torch.Tensor | None = None  # [H, W]: lines and printed patterns taken for paper
-    cuts: list[tuple[int, int, int, int]] = field(default_factory=list)  # each cut between touching digits, as
-    # a line from (x, top) to (x2, bottom) in the picture's pixels, on `ink` (levelled, if the line was turned)
+    cuts: list[list[tuple[int, int]]] = field(default_factory=list)  # each cut between touching digits, as the
+    # points (x, y) it passes in the picture's pixels, on `ink` (levelled, if the line was turned)
     scale: float = 1.0  # the picture's pixels per working-size pixel
 
 
@@ -218,7 +218,7 @@ Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Group], marks: list,
-                judge: Judge | None, box: Callable) -> tuple[list[Item], list[tuple[int, int, int, int]], list]:
+                judge: Judge | None, box: Callable) -> tuple[list[Item], list[list[tuple[int, int]]], list]:
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
     there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
     and the slashes cut off digits that they touched, as marks (segment.Group, '/')."""
@@ -247,7 +247,8 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
                 slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
             else:
                 items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
-        cuts += [box(group.top, left + x_top, group.bottom, left + x_bottom, None) for x_top, x_bottom in lines]
+        cuts += [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
+                  if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
     return items, cuts, slashes
 
 

@@ -126,10 +126,9 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     return F.pad(piece, (start, mask.shape[1] - end))
 
 
-def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
-                   ) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """A group of ink that may hold several touching digits -> one mask per digit, left to right,
-    and each cut between them as the columns where it crosses the ink's first and last rows.
+    and each cut between them as the column it takes in every row of the mask.
 
     The cuts are tried straight down, bending around the ink (gap_lines) and, in a group as wide as
     two digits, slanted (SLANTS): a slanted cut is a straight one in the group sheared by that slant,
@@ -156,10 +155,9 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget,
 
 
 def split_each_way(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool,
-                  ways: list[tuple[float, bool]], per_height: int) -> tuple[list[torch.Tensor], list[tuple[int, int]]]:
+                   ways: list[tuple[float, bool]], per_height: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """The best of best_split's ways to cut the group, each at a slant and bending or not, the cuts
     as split_touching gives them."""
-    top, _, bottom, _ = bounds(mask)
     best = (-math.inf, [mask], [])
     for slant, bending in ways:
         shift = shifts(mask.shape[0], slant)
@@ -167,8 +165,7 @@ def split_each_way(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_on
         score, pieces, lines = best_split(shear(mask, shift), lambda masks: judge([unsheared(m) for m in masks]),
                                           budget, penalise_ones, per_height, bending)
         if score > best[0]:
-            cuts = [(int(line[top]) - shift[top], int(line[bottom - 1]) - shift[bottom - 1]) for line in lines]
-            best = (score, [unsheared(p) for p in pieces], cuts)
+            best = (score, [unsheared(p) for p in pieces], [line - torch.tensor(shift) for line in lines])
     return best[1], best[2]
 
 

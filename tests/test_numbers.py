@@ -244,6 +244,10 @@ def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
     found = predict.load_reader(cnn_checkpoint).prepare(picture)
     assert len(found.cuts) == 1  # the ring and the slash were cut apart
     assert len(found.items) == 3 and found.separators == [(2, "/")]  # and the slash is a separator, not a 1
+    cut, = found.cuts  # drawn through each row of the ink, as it bends or leans
+    assert len(cut) >= 50 and cut[0][1] <= 60 and cut[-1][1] >= 110
+    blue = (np.asarray(predict.ink_picture(found)) == (0, 90, 255)).all(-1)
+    assert blue.sum() >= len(cut)
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):

@@ -30,7 +30,8 @@ def test_digits_that_lean_over_each_other_are_cut_on_a_slant(monkeypatch):
 
     pieces, cuts = touching.split_touching(mask, judge, touching.Budget())
     assert len(pieces) == 2 and all(torch.equal(p, b) for p, b in zip(pieces, blocks))
-    (x_top, x_bottom), = cuts
+    line, = cuts
+    x_top, x_bottom = line[0], line[-1]  # the blocks' first and last rows
     assert x_top > x_bottom and 28 <= (x_top + x_bottom) / 2 <= 36  # leaning as the blocks do, between them
     assert torch.equal(touching.unshear(touching.shear(mask, touching.shifts(40, 0.25)), touching.shifts(40, 0.25), 80),
                        mask)
