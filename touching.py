@@ -141,7 +141,7 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[li
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask], []
-    penalise_ones = not is_digit.item()  # see best_split
+    penalise_ones = not is_digit.item()  # see scores
     top, left, bottom, right = bounds(mask)
     wide = right - left >= PAIR_WIDTH * (bottom - top)
     # Cuts that bend are tried where a group is as wide as two digits or a doubtful digit: in a
@@ -240,17 +240,29 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
     pieces = {stretch: piece for stretch, piece in pieces.items() if piece.sum() >= 8}
     if not pieces:
         return -math.inf, [mask], []
-    confidence, is_digit, one = judge(list(pieces.values()))
-    # The whole group is one digit, or no digit at all (which costs by its width, so that a long
-    # group of touching digits is not kept whole because each of its pieces would cost as much).
-    # A split must read every piece surely enough: the network was taught that parts of digits are
-    # no digit. A stroke cut off a letter looks like a 1, and a letter cut apart reads as 1s and
-    # nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
-    # costs more (ONE) in a split without another digit read surely. Where the group is a doubtful
-    # digit, such as a 4 with a 1 run into it, it does not. And a piece read as a 1 must be nearly as
-    # tall as the group: a stroke that joined two digits, cut off alone, reads as a 1 too.
+    score, ones, others = scores(pieces, judge(list(pieces.values())), cuts, height)
+    total, path = best_reading(len(cuts), score, ones if penalise_ones else set(), others)
+    return total, [pieces[step] for step in path], [lines[i] for i, _ in path[1:]]
+
+
+def scores(pieces: dict[tuple[int, int], torch.Tensor], judged: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+           cuts: list[int], height: int) -> tuple[dict[tuple[int, int], float], set, set]:
+    """What each candidate piece (i, j), from cut i to cut j, adds to a reading that holds it (its
+    log probability), for the pieces that may stand in one; those read as 1s; and those read surely
+    as another digit, from what the network said of them (`judged`, as `judge` gives it).
+
+    The whole group is one digit, or no digit at all (which costs by its width, so that a long
+    group of touching digits is not kept whole because each of its pieces would cost as much).
+    A split must read every piece surely enough: the network was taught that parts of digits are
+    no digit. A stroke cut off a letter looks like a 1, and a letter cut apart reads as 1s and
+    nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
+    costs more (ONE) in a split without another digit read surely (best_reading). Where the group
+    is a doubtful digit, such as a 4 with a 1 run into it, it does not. And a piece read as a 1 must
+    be nearly as tall as the group: a stroke that joined two digits, cut off alone, reads as a 1 too.
+    """
+    whole = (0, len(cuts) - 1)
     score, ones, others = {}, set(), set()
-    for (i, j), c, ok, is_one in zip(pieces, confidence.tolist(), is_digit.tolist(), one.tolist()):
+    for (i, j), c, ok, is_one in zip(pieces, *(values.tolist() for values in judged)):
         if (i, j) == whole:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
         elif ok and c >= SURE and not (is_one and piece_height(pieces[i, j]) < TALL_ONE * height):
@@ -259,8 +271,7 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
                 ones.add((i, j))
             elif c >= OTHER:
                 others.add((i, j))
-    total, path = best_reading(len(cuts), score, ones if penalise_ones else set(), others)
-    return total, [pieces[step] for step in path], [lines[i] for i, _ in path[1:]]
+    return score, ones, others
 
 
 def piece_height(piece: torch.Tensor) -> int:
