@@ -14,7 +14,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order;
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py);
-  5. prepare each digit exactly as MNIST did (to_mnist).
+  5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on
 Fashion-MNIST gets a photo of a garment or shoe prepared like those images instead (prepare_clothing).
@@ -36,7 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import segment
 import touching
 from paper import ImageError, find_ink
-from pixels import bounds, label_parts, max_filter, resize, stroke_width, turned
+from pixels import bounds, label_parts, max_filter, min_filter, resize, stroke_width, turned
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -181,16 +181,19 @@ def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     # Only this digit's ink and its soft edges, not a neighbour's or a speck's.
     ink = ink * max_filter(mask.float(), 5)
 
-    # A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide. MNIST's
-    # strokes are about 0.115 times the digit's longer side wide: thicken much thinner ones.
+    # MNIST's strokes are about 0.115 times the digit's longer side wide. A thin pen on a large digit
+    # would shrink to faint lines a fraction of a pixel wide: thicken much thinner strokes. A thick
+    # one (a marker, a finger, the page's pen on a digit drawn small) fills corners and loops, and
+    # the network reads it unsurely: thin much thicker strokes, within the box the thick pen drew.
     top, left, bottom, right = bounds(mask)
     width = stroke_width(mask)
     if width < 0.7 * wanted:
         grow = round(wanted - width) | 1  # an odd filter size; a max filter of size s adds s - 1
         ink = max_filter(ink, grow)
         top, left, bottom, right = bounds(max_filter(mask.float(), grow).bool())
+    elif width > 1.6 * wanted:  # to a little over MNIST's width (why so: docs/reading.md, "Pens")
+        ink = min_filter(ink, round(width - 1.2 * wanted) | 1)  # a min filter of size s takes s - 1 off
     digit = ink[top:bottom, left:right]  # cropped at full resolution, keeping the edges' grey levels
-
     return fit_and_centre(digit)
 
 

@@ -1,0 +1,80 @@
+"""predict.py on pens unlike MNIST's: a thick marker, a finger on a digit drawn small, a fine pen.
+
+MNIST's strokes are about a tenth of a digit's size wide. prepare.to_mnist brings much thinner and
+much thicker strokes to about that width before the network reads them. Every picture is made
+here, from MNIST's test digits and rings drawn with Pillow. Run with -s to see the figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+import prepare
+import pictures
+from conftest import png, read_all
+from pixels import stroke_width
+from test_numbers import numbers
+
+
+def ring(pen: int) -> torch.Tensor:
+    """Ink [H, W] in [0, 1] of a ring 240 pixels tall drawn with a pen `pen` pixels wide."""
+    page = Image.new("L", (300, 300), 0)
+    ImageDraw.Draw(page).ellipse((60, 30, 240, 270), outline=255, width=pen)
+    return torch.from_numpy(np.asarray(page, dtype=np.float32) / 255)
+
+
+def test_a_thick_pen_is_thinned_and_a_fine_one_thickened():
+    # MNIST's pen on a digit this tall is about 28 pixels wide: 3 is far thinner, 60 far thicker.
+    widths = {pen: stroke_width(prepare.to_mnist(ink, ink > 0.5) > 0.5) for pen in (3, 28, 60) for ink in [ring(pen)]}
+    assert 0.7 < widths[3] / widths[28] < 1.3
+    assert 0.7 < widths[60] / widths[28] < 1.4  # unthinned, it would be twice as wide
+
+
+def thick_pen(digit: np.ndarray, spread: int) -> Image.Image:
+    """An MNIST digit enlarged to 200 pixels tall, its dark ink spread by `spread` pixels each way,
+    dark on a white page: a marker, or a finger's line on a digit drawn small in draw.py's page."""
+    crop = pictures.ink_crop(digit)
+    big = Image.fromarray(255 - crop).resize((round(crop.shape[1] * 10), 200), Image.BICUBIC)
+    big = big.filter(ImageFilter.MinFilter(2 * spread + 1))  # the darkest value around: a broader pen
+    page = Image.new("L", (big.width + 120, 320), 255)
+    page.paste(big, (60, 60))
+    return page
+
+
+def test_digits_drawn_with_a_thick_pen_are_read(test_digits, cnn_checkpoint):
+    digits, labels = test_digits
+    # MNIST's strokes, enlarged to 200 pixels tall, are about 25 pixels wide: 24 more is twice as wide.
+    right = {}
+    for spread in (12, 16):
+        results = read_all(cnn_checkpoint, [pictures.jpeg(thick_pen(digit, spread)) for digit in digits[:300]])
+        right[spread] = 100 * np.mean([r["prediction"] == str(label) for r, label in zip(results, labels)])
+        refused = 100 * np.mean([r["prediction"] is None for r in results])
+        print(f"\n300 digits 200 pixels tall, the pen {2 * spread} pixels broader than MNIST's: {right[spread]:.1f}% "
+              f"read right, {refused:.1f}% answered 'not a digit'", end="")
+    assert right[12] >= 90 and right[16] >= 75
+
+
+def test_numbers_drawn_small_in_the_page_are_read(test_digits, cnn_checkpoint):
+    # draw.py's page draws with a pen 35 pixels broad on its 560-pixel canvas: on digits drawn a
+    # quarter of it tall, about twice as broad as MNIST's (an eighth of a digit's height).
+    files, truths = [], []
+    for digits, labels, rng in numbers(test_digits, 60, 3, 3, seed=5):
+        canvas, x = Image.new("L", (560, 560), 255), int(rng.integers(20, 50))
+        for digit in digits:
+            crop = pictures.ink_crop(digit)
+            height = int(rng.integers(125, 155))
+            width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+            big = Image.fromarray(255 - crop).resize((width, height), Image.BICUBIC)
+            big = big.filter(ImageFilter.MinFilter((35 - round(0.125 * height)) | 1))  # the page's pen
+            y = 200 - height // 2 + int(rng.integers(-20, 20))
+            canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + width, y + height))),
+                                                    np.asarray(big))), (x, y))
+            x += width + int(rng.uniform(0.15, 0.35) * 140)
+        files.append(png(canvas))
+        truths.append("".join(map(str, labels)))
+    results = read_all(cnn_checkpoint, files)
+    exact = 100 * np.mean([r["prediction"] == t for r, t in zip(results, truths)])
+    print(f"\n60 numbers of 3 digits 125-155 pixels tall, drawn in the page with its pen: {exact:.1f}% read exactly")
+    assert exact >= 75
