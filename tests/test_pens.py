@@ -7,13 +7,15 @@ here, from MNIST's test digits and rings drawn with Pillow. Run with -s to see t
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 import prepare
 import pictures
-from conftest import png, read_all
+from conftest import ROOT, png, read_all
 from pixels import stroke_width
 from test_numbers import numbers
 
@@ -56,25 +58,31 @@ def test_digits_drawn_with_a_thick_pen_are_read(test_digits, cnn_checkpoint):
     assert right[12] >= 90 and right[16] >= 75
 
 
-def test_numbers_drawn_small_in_the_page_are_read(test_digits, cnn_checkpoint):
-    # draw.py's page draws with a pen 35 pixels broad on its 560-pixel canvas: on digits drawn a
-    # quarter of it tall, about twice as broad as MNIST's (an eighth of a digit's height).
-    files, truths = [], []
-    for digits, labels, rng in numbers(test_digits, 60, 3, 3, seed=5):
-        canvas, x = Image.new("L", (560, 560), 255), int(rng.integers(20, 50))
+def page_pen() -> int:
+    """How broad draw.html's pen is on its 560-pixel canvas, as the page sets it."""
+    share = re.search(r"pen\.lineWidth = canvas\.width / (\d+);", (ROOT / "draw.html").read_text())
+    return round(560 / int(share.group(1)))
+
+
+def test_numbers_drawn_across_the_page_are_read(test_digits, cnn_checkpoint):
+    # Three or four digits drawn across the page's canvas, each a fifth to a quarter of it tall, with
+    # its pen: MNIST's strokes (an eighth of a digit's height) spread to the pen's breadth.
+    pen, files, truths = page_pen(), [], []
+    for digits, labels, rng in numbers(test_digits, 60, 3, 4, seed=5):
+        canvas, x = Image.new("L", (560, 560), 255), int(rng.integers(10, 30))
         for digit in digits:
-            crop = pictures.ink_crop(digit)
-            height = int(rng.integers(125, 155))
+            crop, height = pictures.ink_crop(digit), int(rng.integers(105, 145))
             width = max(1, round(crop.shape[1] * height / crop.shape[0]))
             big = Image.fromarray(255 - crop).resize((width, height), Image.BICUBIC)
-            big = big.filter(ImageFilter.MinFilter((35 - round(0.125 * height)) | 1))  # the page's pen
+            big = big.filter(ImageFilter.MinFilter(max(1, pen - round(height / 8)) | 1))
             y = 200 - height // 2 + int(rng.integers(-20, 20))
             canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + width, y + height))),
                                                     np.asarray(big))), (x, y))
-            x += width + int(rng.uniform(0.15, 0.35) * 140)
+            x += width + int(rng.integers(15, 35))
         files.append(png(canvas))
         truths.append("".join(map(str, labels)))
     results = read_all(cnn_checkpoint, files)
     exact = 100 * np.mean([r["prediction"] == t for r, t in zip(results, truths)])
-    print(f"\n60 numbers of 3 digits 125-155 pixels tall, drawn in the page with its pen: {exact:.1f}% read exactly")
-    assert exact >= 75
+    print(f"\n60 numbers of 3 or 4 digits 105-145 pixels tall, drawn with the page's pen ({pen} pixels of "
+          f"its 560): {exact:.1f}% read exactly")
+    assert exact >= 85  # seeds 1-3: 92-95%; with the page's earlier pen, 35 pixels broad, 60%
