@@ -205,6 +205,8 @@ def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
     preview = browser.find_element(By.CSS_SELECTOR, ".digit img")
     assert browser.execute_script("return arguments[0].naturalWidth", preview) == 28
     assert len(browser.find_elements(By.CSS_SELECTOR, ".bar")) == 10  # a bar for each class
+    canvas, result = browser.find_element(By.ID, "canvas").rect, browser.find_element(By.ID, "result").rect
+    assert result["x"] >= canvas["x"] + canvas["width"] and result["y"] < canvas["y"] + canvas["height"]  # beside it
     screenshot = tmp_path / "draw.png"
     browser.save_screenshot(str(screenshot))
     if os.environ.get("DRAW_SCREENSHOT"):  # for the README: DRAW_SCREENSHOT=docs/draw.png pytest -k page
