@@ -6,10 +6,8 @@ centre of mass in a 28x28 image. A digit drawn in a paint program or photographe
 on light, large, off-centre, often in colour, on lined paper or on a transparent background;
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
-  1. read the file (a large JPEG decoded smaller: shrink_while_decoding) and turn it into grey
-     (read_image, to_grey);
-  2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed
-     patterns (paper.py);
+  1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey);
+  2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order;
@@ -181,10 +179,9 @@ def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     # Only this digit's ink and its soft edges, not a neighbour's or a speck's.
     ink = ink * max_filter(mask.float(), 5)
 
-    # MNIST's strokes are about 0.115 times the digit's longer side wide. A thin pen on a large digit
-    # would shrink to faint lines a fraction of a pixel wide: thicken much thinner strokes. A thick
-    # one (a marker, a finger, the page's pen on a digit drawn small) fills corners and loops, and
-    # the network reads it unsurely: thin much thicker strokes, within the box the thick pen drew.
+    # A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide: thicken
+    # strokes much thinner than MNIST's. A broad one (a marker, a finger) fills corners and loops,
+    # and the network reads it unsurely: thin much broader strokes, within the box it drew.
     top, left, bottom, right = bounds(mask)
     width = stroke_width(mask)
     if width < 0.7 * wanted:

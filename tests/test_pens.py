@@ -34,12 +34,19 @@ def test_a_thick_pen_is_thinned_and_a_fine_one_thickened():
     assert 0.7 < widths[60] / widths[28] < 1.4  # unthinned, it would be twice as wide
 
 
-def thick_pen(digit: np.ndarray, spread: int) -> Image.Image:
-    """An MNIST digit enlarged to 200 pixels tall, its dark ink spread by `spread` pixels each way,
-    dark on a white page: a marker, or a finger's line on a digit drawn small in draw.py's page."""
+def broad(digit: np.ndarray, height: int, spread: int) -> Image.Image:
+    """An MNIST digit enlarged to `height` pixels tall, dark on white, its dark ink spread by `spread`
+    pixels each way: drawn with a broader pen."""
     crop = pictures.ink_crop(digit)
-    big = Image.fromarray(255 - crop).resize((round(crop.shape[1] * 10), 200), Image.BICUBIC)
-    big = big.filter(ImageFilter.MinFilter(2 * spread + 1))  # the darkest value around: a broader pen
+    width = max(1, round(crop.shape[1] * height / crop.shape[0]))
+    big = Image.fromarray(255 - crop).resize((width, height), Image.BICUBIC)
+    return big.filter(ImageFilter.MinFilter(2 * spread + 1))  # the darkest value around
+
+
+def thick_pen(digit: np.ndarray, spread: int) -> Image.Image:
+    """An MNIST digit 200 pixels tall, drawn with a pen `2 * spread` pixels broader than MNIST's, on a
+    white page: a marker, or a finger's line on a digit drawn small."""
+    big = broad(digit, 200, spread)
     page = Image.new("L", (big.width + 120, 320), 255)
     page.paste(big, (60, 60))
     return page
@@ -71,14 +78,12 @@ def test_numbers_drawn_across_the_page_are_read(test_digits, cnn_checkpoint):
     for digits, labels, rng in numbers(test_digits, 60, 3, 4, seed=5):
         canvas, x = Image.new("L", (560, 560), 255), int(rng.integers(10, 30))
         for digit in digits:
-            crop, height = pictures.ink_crop(digit), int(rng.integers(105, 145))
-            width = max(1, round(crop.shape[1] * height / crop.shape[0]))
-            big = Image.fromarray(255 - crop).resize((width, height), Image.BICUBIC)
-            big = big.filter(ImageFilter.MinFilter(max(1, pen - round(height / 8)) | 1))
+            height = int(rng.integers(105, 145))
+            big = broad(digit, height, max(0, pen - round(height / 8)) // 2)
             y = 200 - height // 2 + int(rng.integers(-20, 20))
-            canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + width, y + height))),
+            canvas.paste(Image.fromarray(np.minimum(np.asarray(canvas.crop((x, y, x + big.width, y + height))),
                                                     np.asarray(big))), (x, y))
-            x += width + int(rng.integers(15, 35))
+            x += big.width + int(rng.integers(15, 35))
         files.append(png(canvas))
         truths.append("".join(map(str, labels)))
     results = read_all(cnn_checkpoint, files)
