@@ -70,7 +70,7 @@ class CNN(nn.Module):
 def new_model(num_classes: int, device: torch.device) -> CNN:
     # The channels-last memory layout stores the values of all channels at one position side by
     # side, instead of one channel's whole map after another. CPU and GPU convolution libraries
-    # have their fastest kernels for it ; the function computed is the same.
+    # have their fastest kernels for it; the function computed is the same.
     return CNN(num_classes).to(device, memory_format=torch.channels_last)
 
 
