@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from PIL import Image, ImageDraw, ImageFont
 
+import clothes
 import common
 import prepare
 import report
@@ -51,7 +52,7 @@ class Reader:
 
     def prepare(self, image: Image.Image) -> Found:
         """The picture's digits (or garment), ready for the model; the model helps to cut touching digits."""
-        return prepare.prepare_digits(image, judge=self.judge) if self.digits else prepare.prepare_clothing(image)
+        return prepare.prepare_digits(image, judge=self.judge) if self.digits else clothes.prepare_clothing(image)
 
     def judge(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For candidate digits [N, 28, 28]: the best class's probability, whether it clears the bar,

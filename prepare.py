@@ -15,7 +15,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on
-Fashion-MNIST gets a photo of a garment or shoe prepared like those images instead (prepare_clothing).
+Fashion-MNIST gets a photo of a garment or shoe prepared like those images instead (clothes.py).
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 import segment
 import touching
 from paper import ImageError, find_ink
-from pixels import bounds, label_parts, max_filter, min_filter, resize, stroke_width, turned
+from pixels import bounds, max_filter, min_filter, resize, stroke_width, turned
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -293,58 +292,3 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark == ".")})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
-
-
-# ---------------------------------------------------------------------------------------------
-# Clothes, the way Fashion-MNIST made them
-# ---------------------------------------------------------------------------------------------
-
-def prepare_clothing(image: Image.Image) -> Found:
-    """A photo of one garment or shoe -> one Item with [28, 28] pixels in [0, 1], as in Fashion-MNIST.
-
-    Fashion-MNIST was made from shop photos on white: each trimmed to the item, its longer side
-    resized to 28 pixels, centred, and negated, so the item is light on black. Unlike MNIST's ink,
-    the item's own shades are kept (a white shirt becomes dark grey), and nothing is thickened.
-    """
-    image = upright(image)
-    pixels = grey_at_working_size(image)
-    # The background is what the picture's outermost pixels show: the item may fill most of it.
-    background = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).median()
-    if background > 0.5:  # a light background, as in shop photos: negate, as Fashion-MNIST did
-        pixels, background = 1 - pixels, 1 - background
-    pixels = ((pixels - background) / (1 - background)).clamp(0, 1)  # the background becomes pure black
-    # The item, without specks of dust: its parts that hold at least 5% of the picture's ink.
-    mask = pixels > 0.1
-    if mask.sum() < 4:
-        raise ImageError("nothing found: the image is blank or the item does not stand out from the background")
-    # Neighbouring bits (a pattern's stripes, a strap) count as one part: label a slightly grown mask.
-    labels, boxes = label_parts(max_filter(mask.float(), 5).bool().numpy())
-    labels = np.where(mask.numpy(), labels, 0)
-    mass = np.bincount(labels.ravel(), weights=pixels.numpy().ravel(), minlength=len(boxes) + 1)[1:]
-    kept = 1 + np.nonzero(mass >= 0.05 * mass.sum())[0]
-    top, left, bottom, right = bounds(torch.from_numpy(np.isin(labels, kept)))
-    canvas = fashion_like(pixels[top:bottom, left:right])
-    to_original = max(full_size(image)) / max(pixels.shape)
-    box = (int(left * to_original), int(top * to_original), round(right * to_original), round(bottom * to_original))
-    return Found([Item(canvas, box)], [])
-
-
-def fashion_like(item: torch.Tensor) -> torch.Tensor:
-    """An item trimmed from its photo, light on black -> [28, 28] as Fashion-MNIST's makers made
-    theirs: the longer side resized to 28 pixels, sharpened, and centred."""
-    height, width = item.shape
-    scale = 28 / max(height, width)
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    item = F.interpolate(item[None, None], size=size, mode="bicubic", antialias=True)
-    # Fashion-MNIST's makers sharpened their small images, and a network trained on them misreads
-    # blurred ones: add back the difference between the image and a slightly blurred copy of it.
-    blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
-    item = 2 * item - F.conv2d(F.pad(item, (1, 1, 1, 1), mode="replicate"), blur[None, None])
-    item = item[0, 0].clamp(0, 1)
-    height, width = item.shape
-    canvas = torch.zeros(28, 28)
-    # Centred by its outline, not by its centre of mass; an odd pixel of margin goes above and to the
-    # left, as in Fashion-MNIST.
-    offset_y, offset_x = (29 - height) // 2, (29 - width) // 2
-    canvas[offset_y:offset_y + height, offset_x:offset_x + width] = item
-    return canvas

@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+import clothes
 import common
 import files
 import predict
@@ -83,7 +84,7 @@ def test_shop_photos_of_clothes(fashion_dir, tmp_path):
     rng = np.random.default_rng(0)
     files = [pictures.jpeg(pictures.shop_photo(item, rng)) for item in items]
     clean, ours_accuracy, plain_accuracy, ours = three_ways(
-        tmp_path / "mlp.pt", items, labels, files, lambda image: prepare.prepare_clothing(image).items[0].pixels)
+        tmp_path / "mlp.pt", items, labels, files, lambda image: clothes.prepare_clothing(image).items[0].pixels)
     print(f"\n{N_IMAGES} shop-like photos of clothes (RGB JPEG): clean {clean:.2f}%, "
           f"predict.py {ours_accuracy:.2f}%, plain resize {plain_accuracy:.2f}%")
     assert ours_accuracy >= clean - 2.5
