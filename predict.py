@@ -194,13 +194,15 @@ def with_boxes(image: Image.Image, result: dict) -> Image.Image:
     """A copy of the picture with a box around every digit found and its reading above it."""
     picture = prepare.upright(image).convert("RGB")
     draw = ImageDraw.Draw(picture)
-    line = max(2, max(picture.size) // 200)
-    size = max(12, max(picture.size) // 25)
+    scale = prepare.decoded_scale(image)  # boxes are in the file's pixels; a large JPEG was decoded smaller
+    # Lines and labels in proportion to the picture, or to the digits where they are small in it.
+    tallest = max([(d["box"][3] - d["box"][1]) * scale for d in result["digits"]] + [1])
+    line = max(2, min(max(picture.size) // 200, int(tallest / 15)))
+    size = max(12, min(max(picture.size) // 25, int(tallest / 2)))
     try:
         font = ImageFont.load_default(size=size)
     except TypeError:  # Pillow before 10.1 has only a small bitmap font
         font = ImageFont.load_default()
-    scale = prepare.decoded_scale(image)  # boxes are in the file's pixels; a large JPEG was decoded smaller
     for digit in result["digits"]:
         colour = (0, 160, 0) if digit["is_digit"] else (220, 0, 0)
         left, top, right, bottom = (v * scale for v in digit["box"])
@@ -219,7 +221,8 @@ def ink_picture(found: Found) -> Image.Image:
     picture = Image.fromarray(rgb.numpy())
     draw = ImageDraw.Draw(picture)
     for cut in found.cuts:
-        draw.line([(x / found.scale, y / found.scale) for x, y in cut], fill=(0, 90, 255), width=2)
+        x0, y0 = found.origin
+        draw.line([((x - x0) / found.scale, (y - y0) / found.scale) for x, y in cut], fill=(0, 90, 255), width=2)
     return picture
 
 

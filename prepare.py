@@ -6,7 +6,8 @@ centre of mass in a 28x28 image. A digit drawn in a paint program or photographe
 on light, large, off-centre, often in colour, on lined paper or on a transparent background;
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
-  1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey);
+  1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey); writing
+     small in a large picture is read again from a crop around it, shown larger (zoomed);
   2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -42,6 +43,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Found:
     cuts: list[list[tuple[int, int]]] = field(default_factory=list)  # each cut between touching digits, as the
     # points (x, y) it passes in the picture's pixels, on `ink` (levelled, if the line was turned)
     scale: float = 1.0  # the picture's pixels per working-size pixel
+    origin: tuple[int, int] = (0, 0)  # where `ink` begins in the picture's pixels: a crop of small writing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +254,7 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
     return items, cuts, slashes
 
 
-def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
+def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = True) -> Found:
     """Any picture of a digit or a number -> one MNIST-like Item per digit, left to right, and the
     separators between them. With `judge`, digits that touch are cut apart where it reads them best."""
     image = upright(image)
@@ -260,6 +263,10 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     ink, paper = find_ink(pixels, margin)
     labels, boxes, mass = segment.find_parts(ink)
     parts = segment.off_the_edges(labels, boxes, mass, margin)
+    # Writing small in a large picture (a number on a whole page) loses its strokes at the working
+    # size: read it again from the picture's own pixels around it, if they show it larger.
+    if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
+        return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
     # A number photographed turned: level its ink (the table left out), and find its parts again.
     degrees = segment.tilt(ink, labels, boxes, mass, parts)
     back = None  # how a point of the levelled ink goes back to the picture as it was
@@ -292,3 +299,29 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None) -> Found:
     separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark == ".")})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
+
+
+def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: list[int], tallest: int,
+           ) -> tuple[Image.Image, tuple[int, int]] | None:
+    """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
+    with the margin), and where it begins in the file's pixels; None unless its tallest part is
+    shorter than SMALL and, read at the working size, the crop shows it at least 1.5 times as large."""
+    if not 0 < tallest < SMALL:
+        return None
+    per = image.width / working[1]  # the image's pixels per working-size pixel
+    top, left, bottom, right = ((v - margin) * per for v in where)
+    room = bottom - top  # a line's height all round: strokes too light to count in `where`
+    left, top = max(0, int(left - room)), max(0, int(top - room))
+    right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
+    if per / max(1.0, max(right - left, bottom - top) / WORKING_SIZE) < 1.5:
+        return None
+    crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
+    return crop, (round(left / decoded_scale(image)), round(top / decoded_scale(image)))
+
+
+def moved(found: Found, x: int, y: int) -> Found:
+    """What was found in a crop of a picture, placed where the crop begins in it (x, y)."""
+    items = [Item(item.pixels, (left + x, top + y, right + x, bottom + y))
+             for item in found.items for left, top, right, bottom in [item.box]]
+    cuts = [[(cx + x, cy + y) for cx, cy in cut] for cut in found.cuts]
+    return replace(found, items=items, cuts=cuts, origin=(x, y))

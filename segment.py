@@ -137,6 +137,15 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
     return groups, specks
 
 
+def writing(boxes: np.ndarray, mass: np.ndarray, parts: np.ndarray) -> tuple[list[int], int]:
+    """Where the writing is, and how large: the box (top, left, bottom, right) around the parts that
+    hold enough ink to be digits (a tenth of the heaviest's, as in group_parts), and the tallest one's height."""
+    heavy = boxes[parts[mass[parts] >= 0.1 * mass[parts[0]]]] if len(parts) else boxes[:0]
+    if not len(heavy):
+        return [0, 0, 0, 0], 0
+    return [*heavy[:, :2].min(0).tolist(), *heavy[:, 2:].max(0).tolist()], int((heavy[:, 2] - heavy[:, 0]).max())
+
+
 def one_line(groups: list[Group], specks: list[Group]) -> tuple[list[Group], list[Group]]:
     """One line of writing: what shares rows with the largest digit, left to right."""
     if not groups:
