@@ -40,7 +40,11 @@ def broad(digit: np.ndarray, height: int, spread: int) -> Image.Image:
     crop = pictures.ink_crop(digit)
     width = max(1, round(crop.shape[1] * height / crop.shape[0]))
     big = Image.fromarray(255 - crop).resize((width, height), Image.BICUBIC)
-    return big.filter(ImageFilter.MinFilter(2 * spread + 1))  # the darkest value around
+    # The darkest value within `spread` pixels: a square minimum filter, as `spread` 3x3 ones in turn
+    # (the same result, in a fraction of the time of one large filter).
+    for _ in range(spread):
+        big = big.filter(ImageFilter.MinFilter(3))
+    return big
 
 
 def thick_pen(digit: np.ndarray, spread: int) -> Image.Image:
