@@ -183,11 +183,13 @@ def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[
     if not (across.strength > 0).any() and not (down.strength > 0).any():
         return np.zeros_like(mask)  # no line at all, as in most drawings: nothing to weigh or remove
     others = mask & (across.labels == 0) & (down.labels.T == 0)
-    if not others.any():  # nothing but lines: an empty page if there are several, else a lone 1 or 7
-        lines = (across.strength > 0).sum() + (down.strength > 0).sum()
-        return mask if lines >= 2 else np.zeros_like(mask)
     pen_pixels = ink[others]
-    pen = float(np.median(pen_pixels[pen_pixels > pen_pixels.max() / 2]))
+    pen = float(np.median(pen_pixels[pen_pixels > pen_pixels.max() / 2])) if others.any() else 0.0
+    strengths = np.concatenate([across.strength[across.strength > 0], down.strength[down.strength > 0]])
+    # Nothing but lines, and the paper's grain, far fainter than their print (writing is at least as
+    # dark as the print it is written on): an empty page if there are several lines, else a lone 1 or 7.
+    if pen < 0.5 * np.median(strengths):
+        return mask if len(strengths) >= 2 else np.zeros_like(mask)
     pen_width = stroke_width(torch.from_numpy(others))
     ruled = across.ruled or down.ruled
     lines = remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
@@ -290,10 +292,11 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
 # All together
 # ---------------------------------------------------------------------------------------------
 
-def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Tensor]:
+def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
-    returns what was taken for paper lines or texture (a boolean mask), for a person to look at."""
+    returns what was taken for paper lines or texture (a boolean mask), for a person to look at.
+    Where there are lines or a pattern, fewer than `least` pixels of ink left are no digit."""
     # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
     # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
     # ink as paper: its edge tells the paper's shade. A page on a dark table has a dark edge and may
@@ -324,7 +327,7 @@ def find_ink(pixels: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Ten
     # Writing is at least as dark as the print it was written on: what is left fainter than the
     # lines, or than the pattern, is the paper's own grain.
     faintest = max(0.15, 0.8 * float(np.median(values[lines])) if lines.any() else 0.0)
-    if (lines.any() or floor > 0) and (ink > faintest).sum() < 20:
+    if (lines.any() or floor > 0) and (ink > faintest).sum() < least:
         raise ImageError("no digit found: only paper, lines or a printed pattern")
     if floor > 0:  # the typical brightness of a stroke, without the texture
         peak = ink[ink > ink.max() / 2].median()

@@ -260,11 +260,11 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     image = upright(image)
     pixels = grey_at_working_size(image)
     margin = max(2, round(0.1 * max(pixels.shape)))
-    ink, paper = find_ink(pixels, margin)
+    # Writing small in a large picture (a number on a page) is a few faint pixels at the working size:
+    # let less ink count as writing, and read it again from the picture's own pixels, shown larger.
+    ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= 1.5 * pixels.shape[1] else 20)
     labels, boxes, mass = segment.find_parts(ink)
     parts = segment.off_the_edges(labels, boxes, mass, margin)
-    # Writing small in a large picture (a number on a whole page) loses its strokes at the working
-    # size: read it again from the picture's own pixels around it, if they show it larger.
     if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
     # A number photographed turned: level its ink (the table left out), and find its parts again.
