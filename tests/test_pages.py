@@ -5,7 +5,7 @@ is found at the working size, then read again from the photo's own pixels around
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import pictures
 import prepare
@@ -49,6 +49,14 @@ def test_a_single_digit_small_on_a_whole_page_is_read(test_digits, cnn_checkpoin
     right = exact(read_all(cnn_checkpoint, files), truths)
     print(f"\n40 single digits 45-60 pixels high on pages photographed whole: {right:.1f}% read right")
     assert right >= 95
+
+
+def test_a_1_alone_small_on_a_page_is_read(cnn_checkpoint):
+    # A stroke 48 pixels long on a page 2,800 wide is about ten pixels of ink at the working size:
+    # too few to count as writing there (20), where the page's grain is found as faint lines.
+    page = Image.new("L", (2800, 2100), 235)
+    ImageDraw.Draw(page).line((1400, 1000, 1414, 1048), fill=40, width=6)
+    assert read_all(cnn_checkpoint, [pictures.jpeg(page)])[0]["prediction"] == "1"
 
 
 def test_a_whole_page_without_writing_is_no_digit(cnn_checkpoint):
