@@ -7,7 +7,7 @@ on light, large, off-centre, often in colour, on lined paper or on a transparent
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
   1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey); writing
-     small in a large picture is read again from a crop around it, shown larger (zoomed);
+     found small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
   2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed patterns (paper.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
