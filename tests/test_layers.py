@@ -76,9 +76,11 @@ def test_every_command_shown_is_a_script_that_takes_those_options():
     shown = shown_commands()
     assert {"train_cnn.py", "train_mlp.py", "predict.py", "draw.py", "evaluate.py", "benchmark.py",
             "nondigits.py", "finetune.py"} <= set(shown)
+    # All at once: each spends its time importing PyTorch, and the machine may have cores to spare.
+    running = {script: subprocess.Popen([sys.executable, script, "--help"], cwd=ROOT, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for script in sorted(shown)}
     for script, options in sorted(shown.items()):
-        result = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=120)
-        assert result.returncode == 0 and result.stdout.startswith("usage:"), f"{script}: {result.stderr}"
-        unknown = [option for option in options if option not in result.stdout]
+        stdout, stderr = running[script].communicate(timeout=120)
+        assert running[script].returncode == 0 and stdout.startswith("usage:"), f"{script}: {stderr}"
+        unknown = [option for option in options if option not in stdout]
         assert not unknown, f"{script} is shown with {unknown}, which its --help does not know"
