@@ -44,6 +44,7 @@ WIDE = 0.6  # a group of ink wider than this many times its height may hold digi
 ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
+ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 
 
 @dataclass
@@ -305,7 +306,8 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
            ) -> tuple[Image.Image, tuple[int, int]] | None:
     """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
     with the margin), and where it begins in the file's pixels; None unless its tallest part is
-    shorter than SMALL and, read at the working size, the crop shows it at least 1.5 times as large."""
+    shorter than SMALL and, read at the working size (enlarged up to ENLARGE times in a small
+    picture), the crop shows it at least 1.5 times as large."""
     if not 0 < tallest < SMALL:
         return None
     per = image.width / working[1]  # the image's pixels per working-size pixel
@@ -313,9 +315,14 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     room = bottom - top  # a line's height all round: strokes too light to count in `where`
     left, top = max(0, int(left - room)), max(0, int(top - room))
     right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
-    if per / max(1.0, max(right - left, bottom - top) / WORKING_SIZE) < 1.5:
+    enlarge = min(ENLARGE, WORKING_SIZE / max(right - left, bottom - top))  # the crop's pixels per image pixel
+    if per * enlarge < 1.5:
         return None
     crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
+    if enlarge > 1:  # enlarged in grey, all that is read of it
+        grey = Image.fromarray((to_grey(crop) * 255).round().to(torch.uint8).numpy())
+        crop = grey.resize((round(crop.width * enlarge), round(crop.height * enlarge)), Image.Resampling.BICUBIC)
+        crop.info[DECODED_AT] = decoded_scale(image) * crop.width / (right - left)
     return crop, (round(left / decoded_scale(image)), round(top / decoded_scale(image)))
 
 
