@@ -315,7 +315,10 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     room = bottom - top  # a line's height all round: strokes too light to count in `where`
     left, top = max(0, int(left - room)), max(0, int(top - room))
     right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
-    enlarge = min(ENLARGE, WORKING_SIZE / max(right - left, bottom - top))  # the crop's pixels per image pixel
+    # The crop's pixels per image pixel: enlarged only where the writing is wider than tall (two digits
+    # or more), whose cuts it is for; a single digit reads as well, MNIST's own as they are.
+    wide = where[3] - where[1] > tallest
+    enlarge = min(ENLARGE if wide else 1.0, WORKING_SIZE / max(right - left, bottom - top))
     if per * enlarge < 1.5:
         return None
     crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
