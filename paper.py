@@ -245,6 +245,8 @@ def alike_marks(long: np.ndarray, thickness: np.ndarray, upright: np.ndarray, ch
 
 def otsu(values: np.ndarray) -> float:
     """The level that splits `values` into two groups as different as possible (Otsu's method)."""
+    if values.max() - values.min() < 1e-3:  # one shade (a blank page, shrunk: differences of a millionth)
+        return float(values.min()) - 1e-3  # no split: all of it above the level, as for a single value
     counts, edges = np.histogram(values, bins=64)
     centres = (edges[:-1] + edges[1:]) / 2
     below = np.cumsum(counts)[:-1]

@@ -4,8 +4,10 @@ taken away, and what of the writing stays. (Whole pictures of writing on paper: 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import paper
+import prepare
 
 
 def test_a_texture_is_no_ruled_lines():
@@ -59,3 +61,10 @@ def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     inside = ink[10:-10, 10:-10]
     assert (inside[torch.from_numpy(ring)] > 0.1).float().mean() > 0.9  # the ring is ink
     assert inside[torch.from_numpy(dashes & (np.abs(y - 150) > 70))].max() == 0  # the lines away from it are not
+
+
+def test_a_large_blank_picture_is_no_digit_found():
+    # Shrunk to the working size, a blank page is not quite one shade (differences of a millionth,
+    # from the resizing): too little spread for the 64 levels of a histogram, and no digit.
+    with pytest.raises(paper.ImageError, match="no digit found"):
+        prepare.prepare_digits(Image.new("L", (3000, 2000), 255))
