@@ -220,8 +220,8 @@ def ink_picture(found: Found) -> Image.Image:
     rgb = torch.stack([ink, torch.where(paper, 170, ink), torch.where(paper, 170, ink)], -1)
     picture = Image.fromarray(rgb.numpy())
     draw = ImageDraw.Draw(picture)
+    x0, y0 = found.origin  # where the ink's picture begins: the crop around small writing
     for cut in found.cuts:
-        x0, y0 = found.origin
         draw.line([((x - x0) / found.scale, (y - y0) / found.scale) for x, y in cut], fill=(0, 90, 255), width=2)
     return picture
 

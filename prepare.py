@@ -45,6 +45,7 @@ ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
+CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 
 
 @dataclass
@@ -263,7 +264,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     margin = max(2, round(0.1 * max(pixels.shape)))
     # Writing small in a large picture (a number on a page) is a few faint pixels at the working size:
     # let less ink count as writing, and read it again from the picture's own pixels, shown larger.
-    ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= 1.5 * pixels.shape[1] else 20)
+    ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= CLOSER * pixels.shape[1] else 20)
     labels, boxes, mass = segment.find_parts(ink)
     parts = segment.off_the_edges(labels, boxes, mass, margin)
     if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
@@ -307,7 +308,7 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
     with the margin), and where it begins in the file's pixels; None unless its tallest part is
     shorter than SMALL and, read at the working size (enlarged up to ENLARGE times in a small
-    picture), the crop shows it at least 1.5 times as large."""
+    picture), the crop shows it at least CLOSER times as large."""
     if not 0 < tallest < SMALL:
         return None
     per = image.width / working[1]  # the image's pixels per working-size pixel
@@ -319,7 +320,7 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     # or more), whose cuts it is for; a single digit reads as well, MNIST's own as they are.
     wide = where[3] - where[1] > tallest
     enlarge = min(ENLARGE if wide else 1.0, WORKING_SIZE / max(right - left, bottom - top))
-    if per * enlarge < 1.5:
+    if per * enlarge < CLOSER:
         return None
     crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
     if enlarge > 1:  # enlarged in grey, all that is read of it
@@ -331,7 +332,7 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
 
 def moved(found: Found, x: int, y: int) -> Found:
     """What was found in a crop of a picture, placed where the crop begins in it (x, y)."""
-    items = [Item(item.pixels, (left + x, top + y, right + x, bottom + y))
-             for item in found.items for left, top, right, bottom in [item.box]]
+    items = [Item(item.pixels, (item.box[0] + x, item.box[1] + y, item.box[2] + x, item.box[3] + y))
+             for item in found.items]
     cuts = [[(cx + x, cy + y) for cx, cy in cut] for cut in found.cuts]
     return replace(found, items=items, cuts=cuts, origin=(x, y))
