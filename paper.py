@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pixels import box_mean, label_parts, max_filter, min_filter, resize, stroke_width
+from pixels import box_mean, label_parts, max_filter, min_filter, otsu, resize, stroke_width
 
 
 class ImageError(Exception):
@@ -242,21 +242,6 @@ def alike_marks(long: np.ndarray, thickness: np.ndarray, upright: np.ndarray, ch
 # ---------------------------------------------------------------------------------------------
 # 3. Printed textures
 # ---------------------------------------------------------------------------------------------
-
-def otsu(values: np.ndarray) -> float:
-    """The level that splits `values` into two groups as different as possible (Otsu's method)."""
-    if values.max() - values.min() < 1e-3:  # one shade (a blank page, shrunk: differences of a millionth)
-        return float(values.min()) - 1e-3  # no split: all of it above the level, as for a single value
-    counts, edges = np.histogram(values, bins=64)
-    centres = (edges[:-1] + edges[1:]) / 2
-    below = np.cumsum(counts)[:-1]
-    above = len(values) - below
-    sum_below = np.cumsum(counts * centres)[:-1]
-    mean_below = sum_below / np.maximum(below, 1)
-    mean_above = (np.sum(counts * centres) - sum_below) / np.maximum(above, 1)
-    between = below * above * (mean_below - mean_above) ** 2  # the spread between the two groups
-    return float(edges[1:-1][np.argmax(between)])
-
 
 def spread(marks: torch.Tensor) -> float:
     """The share of the cells of an 8 x 8 grid over a [H, W] mask that hold some of its marks."""

@@ -9,6 +9,7 @@ Python loop over pixels, so that a picture takes milliseconds:
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
     runs of pixels (touching_runs);
   - a mask's bounding box (bounds) and the width of its strokes (stroke_width);
+  - the level that splits values into two groups, such as ink and paper (otsu);
   - an image turned by an angle, on a canvas that holds all of it (turned).
 """
 
@@ -158,3 +159,18 @@ def turned(pixels: torch.Tensor, degrees: float) -> tuple[torch.Tensor, Callable
     mode = "nearest" if pixels.dtype == torch.bool else "bilinear"
     result = F.grid_sample(pixels[None, None].float(), grid[None], mode, align_corners=False)[0, 0]
     return result.to(pixels.dtype), back
+
+
+def otsu(values: np.ndarray) -> float:
+    """The level that splits `values` into two groups as different as possible (Otsu's method)."""
+    if values.max() - values.min() < 1e-3:  # one shade (a blank page, shrunk: differences of a millionth)
+        return float(values.min()) - 1e-3  # no split: all of it above the level, as for a single value
+    counts, edges = np.histogram(values, bins=64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(counts)[:-1]
+    above = len(values) - below
+    sum_below = np.cumsum(counts * centres)[:-1]
+    mean_below = sum_below / np.maximum(below, 1)
+    mean_above = (np.sum(counts * centres) - sum_below) / np.maximum(above, 1)
+    between = below * above * (mean_below - mean_above) ** 2  # the spread between the two groups
+    return float(edges[1:-1][np.argmax(between)])

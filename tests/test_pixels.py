@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import box_mean, label_parts, max_filter, min_filter, turned
+from pixels import box_mean, label_parts, max_filter, min_filter, otsu, turned
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -83,3 +83,12 @@ def test_turning_by_a_quarter_is_rot90_and_points_go_back():
     there, _ = turned(disc, 30)
     again, _ = turned(there, -30)
     assert abs(there.sum() - disc.sum()) < 0.02 * disc.sum() and abs(again.sum() - disc.sum()) < 0.03 * disc.sum()
+
+
+def test_otsu_splits_two_groups_and_one_shade_not_at_all():
+    # The plain definition: of all levels, the one between the two groups. One shade has no split.
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0.2, 0.03, 900), rng.normal(0.7, 0.03, 100)])
+    level = otsu(values)
+    assert (values[:900] < level).mean() > 0.99 and (values[900:] > level).all()
+    assert otsu(np.full(100, 0.5) + rng.normal(0, 1e-6, 100)) < 0.5
