@@ -7,12 +7,12 @@ reads digits must never see them:
   1. uneven light and shadows: the paper's own brightness, estimated everywhere by a filter wider
      than any stroke and subtracted (remove_background);
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, level
-     or tilted as in a photo. Each is found by its length and straightness, then removed if it is
-     fainter or thinner than the pen (or far longer than the writing is tall, as a form's line to
-     write on), keeping every pixel where a pen stroke crosses it: a pixel darker than the line's
-     own print, or one with pen strokes on both sides of the line (horizontal_lines,
-     remove_lines). The short ticks that a form prints on its line between the boxes for digits
-     go with it (ticks);
+     or tilted as in a photo, and converging where it was taken at a slant. Each is found by its
+     length and straightness, then removed if it is fainter or thinner than the pen (or far longer
+     than the writing is tall, as a form's line to write on), keeping every pixel where a pen
+     stroke crosses it: a pixel darker than the line's own print, or one with pen strokes on both
+     sides of the line (horizontal_lines, remove_lines). The short ticks that a form prints on its
+     line between the boxes for digits go with it (ticks);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor).
@@ -75,7 +75,7 @@ class Lines:
     strength: np.ndarray  # [count + 1]: the mean ink of each line where it runs alone (0: no line)
     thickness: np.ndarray  # [count + 1]: in pixels
     labels: np.ndarray  # [H, W]: which line each pixel lies on, 0 for none
-    ruled: bool  # three lines or more, evenly spaced: printed paper, whatever the pen is like
+    ruled: np.ndarray  # [count + 1]: one of three lines or more at one tilt, evenly spaced: printed paper
     length: np.ndarray  # [count + 1]: how many columns each line covers
 
 
@@ -83,6 +83,7 @@ class Lines:
 # first among SLOPES on a quarter of the pixels, then closer around the best of them (FINE).
 SLOPES = np.linspace(-0.7, 0.7, 36)
 FINE = np.linspace(-0.02, 0.02, 5)
+TILTS = 8  # searches for lines at another tilt: enough for the lines of a page photographed at a slant
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -99,7 +100,24 @@ def thin(mask: np.ndarray) -> np.ndarray:
 
 def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     """The straight lines in `mask` [H, W], within 35 degrees of horizontal, that cover at least
-    `span` columns.
+    `span` columns. A page photographed at a slant has lines that converge, each at a tilt of its
+    own: once the lines at one tilt are found, the pixels left are searched again, until a search
+    finds none (at most TILTS searches)."""
+    thin_mask = thin(mask)
+    found = [lines_at_one_tilt(ink, mask, thin_mask, span)]
+    labels = found[0].labels
+    while (found[-1].strength > 0).any() and len(found) < TILTS:
+        left = mask & (labels == 0)
+        more = lines_at_one_tilt(ink, left, thin_mask & left, span)
+        labels = np.where(more.labels > 0, more.labels + sum(len(f.strength) for f in found), labels)  # numbered on
+        found.append(more)
+    joined = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
+    return Lines(joined("strength"), joined("thickness"), labels, joined("ruled"), joined("length"))
+
+
+def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, span: int) -> Lines:
+    """The straight lines at one tilt in `mask` [H, W], within 35 degrees of horizontal, that cover
+    at least `span` columns, found among the pixels of `thin_mask`.
 
     Every thin pixel votes for the lines through it at each tilt in SLOPES (a Hough transform; a
     quarter of the pixels, then all of them at the tilts FINE around the best): the tilt whose
@@ -107,8 +125,8 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     measured on its thin pixels (where no stroke crosses it).
     """
     height, width = mask.shape
-    rows, cols = np.nonzero(thin(mask))
-    none = Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), False, np.zeros(1))
+    rows, cols = np.nonzero(thin_mask)
+    none = Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), np.zeros(1, bool), np.zeros(1))
     if len(rows) < span:
         return none
     pad = height + int(SLOPES.max() * width / 2) + 1  # offsets from 0 on, whatever the tilt
@@ -140,7 +158,8 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     which = np.max([line_of_offset[np.clip(at + d, 0, len(busy) - 1)] for d in (-1, 0, 1)], axis=0)
     labels = np.zeros(mask.shape, dtype=np.int64)
     labels[all_rows, all_cols] = np.where(is_line[which], which, 0)
-    return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, ruled, columns)
+    return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, np.full(count + 1, ruled),
+                 columns)
 
 
 def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, pen_width: float,
@@ -191,7 +210,7 @@ def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[
     if pen < 0.5 * np.median(strengths):
         return mask if len(strengths) >= 2 else np.zeros_like(mask)
     pen_width = stroke_width(torch.from_numpy(others))
-    ruled = across.ruled or down.ruled
+    ruled = across.ruled.any() or down.ruled.any()
     lines = remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
         remove_lines(ink.T.copy(), down, others.T.copy(), pen, pen_width, ruled, height - 2 * margin).T
     return lines | ticks(ink, mask & ~lines, lines, pen, pen_width)

@@ -143,15 +143,22 @@ INK_COLOURS = [(20, 30, 110), (25, 25, 30), (40, 40, 60), (10, 40, 140)]
 
 
 def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing: int | None = None,
-             turned: float = 0.0) -> Image.Image:
+             turned: float = 0.0, slanted: float = 0.0) -> Image.Image:
     """Ink (darkness in [0, 1]) written on notebook paper, `paper` 'ruled' or 'squared', with thin lines
     of a printed colour or grey, a red margin line at times, photographed in uneven light (and with
-    the camera `turned` by so many degrees, the page filling the photo)."""
-    if turned:  # a larger page, turned, and its middle cut out
-        pad = int(0.15 * max(darkness.shape))
-        page = on_paper(np.pad(darkness, pad), rng, paper, spacing)
-        page = page.rotate(turned, Image.BICUBIC)
-        return page.crop((pad, pad, page.width - pad, page.height - pad))
+    the camera `turned` by so many degrees, or held `slanted` to the page, the page filling the photo)."""
+    if turned or slanted:  # a larger page, turned or seen at a slant, and its middle cut out
+        pad, (height, width) = int(0.15 * max(darkness.shape)), darkness.shape
+        page = on_paper(np.pad(darkness, pad), rng, paper, spacing).rotate(turned, Image.BICUBIC)
+        if not slanted:
+            return page.crop((pad, pad, pad + width, pad + height))
+        # Seen at a slant, one side of the page is nearer the camera than the other, and lines that
+        # are parallel on it converge in the photo: each corner of the view moves out by up to
+        # `slanted` of the picture's size, and what lies between them is stretched to fill the photo.
+        corners = np.array([(0, 0), (0, height), (width, height), (width, 0)], dtype=float)  # as QUAD takes them
+        outward = np.sign(corners - (width / 2, height / 2)) * (width, height)
+        corners += pad + slanted * rng.uniform(0, 1, (4, 2)) * outward
+        return page.transform((width, height), Image.Transform.QUAD, corners.ravel().tolist(), Image.BICUBIC)
     height, width = darkness.shape
     # Lines closer than a digit is tall (a written line is 1.5 digits tall): they cross the digits.
     spacing = spacing or int(rng.uniform(0.45, 0.8) * height / 1.5)

@@ -22,6 +22,9 @@ import segment
 from conftest import read_all, run_predict, run_script
 
 
+SLANT = 0.1  # how far each corner of a slanted photo's view moves, of the picture's size (pictures.on_paper)
+
+
 def numbers(test_digits, count: int, low: int, high: int, seed: int):
     """`count` random choices of `low` to `high` MNIST test digits: their images and their labels."""
     digits, labels = test_digits
@@ -63,21 +66,24 @@ def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
     assert one >= 95
 
 
-@pytest.mark.parametrize("paper, turned", [("ruled", 0), ("squared", 0), ("squared", 6)])
-def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned):
+@pytest.mark.parametrize("paper, turned, slanted", [("ruled", 0, 0), ("squared", 0, 0), ("squared", 6, 0),
+                                                     ("squared", 0, SLANT)])
+def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned, slanted):
     # The aims are 95% and 98%. Seeds 1-3 read 95.3-98.0% of the numbers and 98.7% of the digits:
     # these bars leave room for another seed, or another processor's slightly different network.
-    # The photo turned by 6 degrees: 94.7-97.3% of the numbers and 97.3-98.0% of the digits.
-    bars = {"numbers": 88, "single digits": 92} if turned else {"numbers": 93, "single digits": 96}
+    # The photo turned by 6 degrees: 94.7-97.3% of the numbers and 97.3-98.0% of the digits; taken
+    # at a slant, the grid's lines converging, 92.0-94.7% and 96.0-98.0% (80.0-82.7% and 96.0-97.3%
+    # when lines were looked for at one tilt only).
+    bars = {"numbers": 88, "single digits": 92} if turned or slanted else {"numbers": 93, "single digits": 96}
     for low, high, name in ((2, 5, "numbers"), (1, 1, "single digits")):
         files, truths = [], []
         for digits, labels, rng in numbers(test_digits, 150, low, high, seed=21 + high):
             angle = turned * rng.choice([-1, 1]) if turned else 0  # the camera turned one way or the other
-            page = pictures.on_paper(pictures.separated_number(digits, rng), rng, paper, turned=angle)
+            page = pictures.on_paper(pictures.separated_number(digits, rng), rng, paper, turned=angle, slanted=slanted)
             files.append(pictures.jpeg(page))
             truths.append("".join(map(str, labels)))
         results = read_all(cnn_checkpoint, files)
-        how = f", the photo turned by {turned} degrees" if turned else ""
+        how = f", the photo turned by {turned} degrees" if turned else ", the photo taken at a slant" if slanted else ""
         print(f"\n150 {name} on {paper} paper, lines crossing them, in uneven light{how}: "
               f"{exact(results, truths):.1f}% read exactly")
         assert exact(results, truths) >= bars[name]

@@ -21,6 +21,17 @@ def test_a_texture_is_no_ruled_lines():
         assert (found.strength > 0).sum() == lines
 
 
+def test_lines_that_converge_in_a_slanted_photo_are_all_found():
+    # A page photographed at a slant: its lines converge, each at a tilt of its own. A line missed
+    # would stay as ink, glued to every digit written across it.
+    y, x = np.mgrid[:300, :400]
+    mask = np.zeros((300, 400), dtype=bool)
+    for k in range(5):  # five lines, from 0.16 down on the left to 0.16 up
+        mask |= np.abs(y - (40 + 55 * k + (k - 2) * 0.08 * (x - 200))) < 1
+    found = paper.horizontal_lines(mask.astype(float), mask, 160)
+    assert (found.strength > 0).sum() == 5 and (found.labels[mask] > 0).all()
+
+
 @pytest.mark.parametrize("print_, tick_width", [(0.5, 2), (1.0, 5)])
 def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
     # A form's line to write on, with ticks standing on it between the cells: printed faint and
