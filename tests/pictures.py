@@ -1,15 +1,15 @@
 """Pictures of digits and numbers as people make them, from MNIST test digits: for the reading tests.
 
-Each function draws one kind of picture that predict.py must read: numbers whose digits touch or
-overlap, numbers on ruled or squared notebook paper photographed in uneven light, amounts written
-on a printed security pattern with thousands separators, and small faint numbers. Every one of
-them is made here, with our own pens and papers; none comes from the code that is tested.
+Each function draws one kind of writing that predict.py must read: numbers whose digits touch or
+overlap, numbers written apart with separators, dates and phone numbers, small faint numbers,
+digits drawn as a person would, and one writer's own hand. The paper under it (notebook pages,
+forms, cheques' patterns) is papers.py's. Every one of them is made here, with our own pens;
+none comes from the code that is tested.
 """
 
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import torch
@@ -123,139 +123,12 @@ def touching_number(digits: list[np.ndarray], rng: np.random.Generator) -> Image
     return Image.fromarray((255 * (1 - canvas)).astype(np.uint8))
 
 
-def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """How bright the light falls on a page in a phone photo: a slope, a soft shadow, a vignette."""
-    height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    angle = rng.uniform(0, 2 * math.pi)
-    slope = (x / width * math.cos(angle) + y / height * math.sin(angle))
-    light = 1 - 0.25 * rng.random() * (slope - slope.min())
-    cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-    shadow = np.exp(-(((x - cx) / (0.4 * width)) ** 2 + ((y - cy) / (0.4 * height)) ** 2))
-    light -= 0.2 * rng.random() * shadow
-    vignette = ((x / width - 0.5) ** 2 + (y / height - 0.5) ** 2)
-    return (light - 0.3 * rng.random() * vignette).clip(0.45, 1)
-
-
-LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 140), (120, 190, 200),
-                (200, 120, 200), (130, 130, 130)]
-INK_COLOURS = [(20, 30, 110), (25, 25, 30), (40, 40, 60), (10, 40, 140)]
-
-
-def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing: int | None = None,
-             turned: float = 0.0, slanted: float = 0.0) -> Image.Image:
-    """Ink (darkness in [0, 1]) written on notebook paper, `paper` 'ruled' or 'squared', with thin lines
-    of a printed colour or grey, a red margin line at times, photographed in uneven light (and with
-    the camera `turned` by so many degrees, or held `slanted` to the page, the page filling the photo)."""
-    if turned or slanted:  # a larger page, turned or seen at a slant, and its middle cut out
-        pad, (height, width) = int(0.15 * max(darkness.shape)), darkness.shape
-        page = on_paper(np.pad(darkness, pad), rng, paper, spacing).rotate(turned, Image.BICUBIC)
-        if not slanted:
-            return page.crop((pad, pad, pad + width, pad + height))
-        # Seen at a slant, one side of the page is nearer the camera than the other, and lines that
-        # are parallel on it converge in the photo: each corner of the view moves out by up to
-        # `slanted` of the picture's size, and what lies between them is stretched to fill the photo.
-        corners = np.array([(0, 0), (0, height), (width, height), (width, 0)], dtype=float)  # as QUAD takes them
-        outward = np.sign(corners - (width / 2, height / 2)) * (width, height)
-        corners += pad + slanted * rng.uniform(0, 1, (4, 2)) * outward
-        return page.transform((width, height), Image.Transform.QUAD, corners.ravel().tolist(), Image.BICUBIC)
-    height, width = darkness.shape
-    # Lines closer than a digit is tall (a written line is 1.5 digits tall): they cross the digits.
-    spacing = spacing or int(rng.uniform(0.45, 0.8) * height / 1.5)
-    colour = np.array(LINE_COLOURS[rng.integers(len(LINE_COLOURS))], dtype=np.float32) / 255
-    thickness = int(rng.integers(1, 3))
-    lines = np.zeros((height, width), dtype=np.float32)
-    tilt = rng.uniform(-0.03, 0.03)  # the page a little turned in the photo
-    y0, x0 = rng.integers(0, spacing), rng.integers(0, spacing)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    along = (y - tilt * x - y0) % spacing
-    lines[along < thickness] = 1
-    if paper == "squared":
-        across = (x + tilt * y - x0) % spacing
-        lines[across < thickness] = 1
-    rgb = np.ones((height, width, 3), dtype=np.float32)
-    rgb = rgb * (1 - lines[..., None]) + colour * lines[..., None]
-    if rng.random() < 0.3:  # the red margin line, left of the writing
-        margin_x = int(rng.integers(2, max(3, width // 6)))
-        rgb[:, margin_x:margin_x + thickness + 1] = np.array([0.85, 0.35, 0.35])
-    ink = np.array(INK_COLOURS[rng.integers(len(INK_COLOURS))], dtype=np.float32) / 255
-    rgb = rgb * (1 - darkness[..., None]) + ink * darkness[..., None]
-    rgb *= lighting((height, width), rng)[..., None]
-    rgb += rng.normal(0, 0.015, rgb.shape)
-    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
-
-
-def form_field(digits: list[np.ndarray], rng: np.random.Generator, print_colour: tuple[int, int, int]) -> Image.Image:
-    """Digits written one to a cell of a form's comb field: a printed line to write on, with short ticks
-    standing on it between the cells, in `print_colour`, photographed in uneven light, as JPEG."""
-    height = float(rng.integers(36, 80))
-    crops = scaled_crops(digits, height, rng)
-    cell, thickness, margin = int(rng.uniform(1.05, 1.4) * height), int(rng.integers(1, 4)), 20
-    tick, baseline = int(rng.uniform(0.25, 0.6) * cell), margin + int(1.3 * height)
-    lines = np.zeros((baseline + margin + 10, 2 * margin + len(crops) * cell + thickness), dtype=np.float32)
-    lines[baseline:baseline + thickness, margin:margin + len(crops) * cell + thickness] = 1
-    for k in range(len(crops) + 1):
-        lines[baseline - tick:baseline, margin + k * cell:margin + k * cell + thickness] = 1
-    darkness = np.zeros_like(lines)
-    for k, crop in enumerate(crops):  # in the middle of its cell, give or take a little
-        x = margin + k * cell + max(0, (cell - crop.shape[1]) // 2 + int(rng.integers(-3, 4)))
-        y = baseline - crop.shape[0] + int(rng.integers(-4, 5))
-        region = darkness[y:y + crop.shape[0], x:x + crop.shape[1]]
-        np.maximum(region, crop[:region.shape[0], :region.shape[1]], out=region)
-    rgb = 1 - lines[..., None] * (1 - np.array(print_colour, dtype=np.float32) / 255)
-    ink = np.array(INK_COLOURS[rng.integers(len(INK_COLOURS))], dtype=np.float32) / 255
-    rgb = rgb * (1 - darkness[..., None]) + ink * darkness[..., None]
-    rgb *= lighting(lines.shape, rng)[..., None]
-    return Image.fromarray(((rgb + rng.normal(0, 0.015, rgb.shape)).clip(0, 1) * 255).astype(np.uint8))
-
-
 def separated_number(digits: list[np.ndarray], rng: np.random.Generator, height: float | None = None) -> np.ndarray:
     """Darkness of digits written apart, as in a notebook."""
     height = height or float(rng.integers(45, 100))
     crops = scaled_crops(digits, height, rng)
     gaps = [int(rng.uniform(0.15, 0.5) * height) for _ in crops[1:]]
     return write(crops, gaps, height, int(rng.integers(15, 40)), rng)
-
-
-def security_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """The printed pattern behind a cheque's amount: fine wavy lines, or dots, in a light colour (darkness)."""
-    height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    strength = rng.uniform(0.15, 0.35)
-    if rng.random() < 0.6:  # guilloche-like waves
-        period, amplitude, spacing = rng.uniform(20, 60), rng.uniform(2, 6), rng.uniform(4, 8)
-        phase = (y + amplitude * np.sin(2 * math.pi * x / period)) % spacing
-        pattern = (phase < 1.2).astype(np.float32)
-        if rng.random() < 0.5:
-            phase2 = (y - amplitude * np.sin(2 * math.pi * x / period + 1)) % spacing
-            pattern = np.maximum(pattern, (phase2 < 1.2).astype(np.float32))
-    else:  # a dotted screen
-        step = rng.uniform(3.5, 6)
-        pattern = (((x % step) < 1.5) & ((y % step) < 1.5)).astype(np.float32)
-    return strength * pattern
-
-
-def amount_on_pattern(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
-                      ) -> tuple[Image.Image, str]:
-    """An amount as written on a cheque: 40-60 pixels high, a thousands separator or a decimal point
-    ('.', ',' or "'") and at times a trailing full stop, a grey ballpoint, on a printed pattern.
-    Returns the picture and the text a person reads (with the separators)."""
-    height = float(rng.integers(40, 61))
-    crops = scaled_crops(digits, height, rng)
-    n = len(digits)
-    mark = str(rng.choice([".", ",", "'"]))
-    separators = {n - 4: mark} if n >= 4 else {0: mark} if n >= 2 else {}
-    if rng.random() < 0.3:
-        separators[n - 1] = "."
-    gaps = [int(rng.uniform(0.1, 0.4) * height) for _ in crops[1:]]
-    darkness = write(crops, gaps, height, int(rng.integers(10, 30)), rng, separators)
-    darkness *= rng.uniform(0.65, 0.9)  # a ballpoint, not black
-    paper = np.maximum(security_pattern(darkness.shape, rng), 0)
-    colour = np.array([0.55, 0.7, 0.85]) if rng.random() < 0.5 else np.array([0.75, 0.6, 0.5])
-    rgb = np.ones(darkness.shape + (3,)) * (1 - paper[..., None]) + colour * paper[..., None]
-    rgb = rgb * (1 - darkness[..., None]) + np.array([0.1, 0.12, 0.3]) * darkness[..., None]
-    text = "".join(str(label) + separators.get(i, "") for i, label in enumerate(labels))
-    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)), text
 
 
 def small_and_faint(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:

@@ -1,8 +1,8 @@
 """predict.py on numbers as people really write them: touching digits, notebook paper, forms, printed
 patterns, separators, small and faint writing; and the paper itself, which is never a digit.
 
-Every picture is made here (tests/pictures.py) from MNIST's test digits and our own pens and
-papers. Run with -s to see the figures.
+Every picture is made here (tests/pictures.py, tests/papers.py) from MNIST's test digits and our
+own pens and papers. Run with -s to see the figures.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from PIL import Image, ImageDraw
 
 import predict
 import prepare
+import papers
 import pictures
-import segment
 from conftest import read_all, run_predict, run_script
 
 
-SLANT = 0.1  # how far each corner of a slanted photo's view moves, of the picture's size (pictures.on_paper)
+SLANT = 0.1  # how far each corner of a slanted photo's view moves, of the picture's size (papers.on_paper)
 
 
 def numbers(test_digits, count: int, low: int, high: int, seed: int):
@@ -79,7 +79,7 @@ def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned, s
         files, truths = [], []
         for digits, labels, rng in numbers(test_digits, 150, low, high, seed=21 + high):
             angle = turned * rng.choice([-1, 1]) if turned else 0  # the camera turned one way or the other
-            page = pictures.on_paper(pictures.separated_number(digits, rng), rng, paper, turned=angle, slanted=slanted)
+            page = papers.on_paper(pictures.separated_number(digits, rng), rng, paper, turned=angle, slanted=slanted)
             files.append(pictures.jpeg(page))
             truths.append("".join(map(str, labels)))
         results = read_all(cnn_checkpoint, files)
@@ -95,7 +95,7 @@ def test_numbers_in_a_forms_comb_fields(test_digits, cnn_checkpoint):
     colours = {"blue": (80, 110, 220), "red": (230, 120, 120), "grey": (140, 140, 140), "black": (25, 25, 25)}
     files, truths = [], []
     for k, (digits, labels, rng) in enumerate(numbers(test_digits, 100, 3, 6, seed=26)):
-        files.append(pictures.jpeg(pictures.form_field(digits, rng, list(colours.values())[k % 4])))
+        files.append(pictures.jpeg(papers.form_field(digits, rng, list(colours.values())[k % 4])))
         truths.append("".join(map(str, labels)))
     results = read_all(cnn_checkpoint, files)
     each = {name: exact(results[k::4], truths[k::4]) for k, name in enumerate(colours)}
@@ -115,7 +115,7 @@ def read_with_separators(checkpoint, made) -> tuple[float, float]:
 def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoint):
     made = []
     for digits, labels, rng in numbers(test_digits, 150, 2, 6, seed=22):
-        picture, text = pictures.amount_on_pattern(digits, labels, rng)
+        picture, text = papers.amount_on_pattern(digits, labels, rng)
         made.append((picture, labels, text))
     digits, written = read_with_separators(cnn_checkpoint, made)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
@@ -156,9 +156,9 @@ def test_paper_alone_is_no_digit(cnn_checkpoint):
     """A page of ruled or squared paper, or a printed pattern, without writing: nothing to read."""
     rng = np.random.default_rng(25)
     blank = np.zeros((300, 400), dtype=np.float32)
-    pages = [pictures.on_paper(blank, rng, paper, spacing=int(rng.integers(25, 45)))
+    pages = [papers.on_paper(blank, rng, paper, spacing=int(rng.integers(25, 45)))
              for paper in ("ruled", "squared") for _ in range(5)]
-    pages += [Image.fromarray((255 * (1 - pictures.security_pattern((200, 500), rng))).astype(np.uint8))
+    pages += [Image.fromarray((255 * (1 - papers.security_pattern((200, 500), rng))).astype(np.uint8))
               for _ in range(5)]
     refused = 0
     for page in pages:
@@ -172,51 +172,6 @@ def test_paper_alone_is_no_digit(cnn_checkpoint):
     assert refused == len(pages)
 
 
-def test_a_comma_is_told_from_a_point_by_its_length():
-    def mark(top: int, left: int, bottom: int, right: int) -> str | None:
-        """A mark with this box in a line of digits from row 100 to row 150, written with a 4-pixel pen."""
-        return segment.separator(segment.Group(top, left, bottom, right, [1], 1.0), 100, 150, 4.0)
-
-    assert mark(140, 10, 150, 18) == "."  # a dot on the baseline, twice the pen
-    assert mark(144, 10, 153, 19) == "."  # a round dot that sits a little low
-    assert mark(142, 10, 164, 24) == ","  # a comma leaning 30 degrees: its box is not much taller than wide
-    assert mark(142, 10, 164, 17) == ","  # an upright one
-    assert mark(85, 10, 100, 16) == "'"  # high up: an apostrophe
-    assert mark(130, 10, 162, 20) == ","  # a long comma, as tall as most of a digit, below the middle
-    assert mark(110, 10, 158, 16) is None  # as tall, from higher up, sitting a little low: a 1
-
-
-def test_a_comma_that_touches_a_digit_is_still_a_comma():
-    def marks(hang: tuple[int, int, int] | None = None, which: int = 1, low: int = 0) -> list[str]:
-        """The separators of three digits (rings 40 pixels wide, 20 apart) in a line from row 100 to
-        150, digit `which` sitting `low` pixels lower; `hang` adds ink to it, from its column a to b,
-        from row 140 down to row c."""
-        labels = np.zeros((200, 220), dtype=np.int64)
-        groups = []
-        for k in range(3):
-            left, down = 20 + 60 * k, low if k == which else 0
-            labels[100 + down:150 + down, left:left + 40] = k + 1
-            labels[104 + down:146 + down, left + 4:left + 36] = 0
-            groups.append(segment.Group(100 + down, left, 150 + down, left + 40, [k + 1], 1.0))
-        if hang:
-            a, b, groups[which].bottom = hang
-            labels[140:groups[which].bottom, 20 + 60 * which + a:20 + 60 * which + b] = which + 1
-        return [mark for _, mark in segment.split_separators(labels, groups, [], 4.0)[1]]
-
-    assert marks() == []
-    assert marks((0, 5, 165)) == [","]  # a comma that touches the next digit at its bottom left
-    assert marks((35, 40, 165), which=0) == [","]  # or the digit before it, at its bottom right
-    assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
-    assert marks((0, 40, 160)) == []  # a whole digit that sits low
-    assert marks(low=6) == []  # a ring that sits a little low
-    assert marks((0, 5, 165), low=4) == [","]  # and one with a comma at its bottom left
-    assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
-    # A box that reaches below its ink (parts are found on ink grown by a pixel or two): no comma, no error.
-    labels = np.zeros((200, 220), dtype=np.int64)
-    labels[100:150, 20:60] = 1
-    assert segment.hanging_comma(labels, segment.Group(100, 20, 170, 60, [1], 1.0), 100.0, 150.0) is None
-
-
 def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
     picture = Image.new("L", (260, 200), 255)
     draw = ImageDraw.Draw(picture)
@@ -226,19 +181,6 @@ def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
     found = prepare.prepare_digits(picture)
     assert found.separators == [(1, ",")]
     assert [item.box[3] <= 116 for item in found.items] == [True] * 3  # none holds the tail, down to row 130
-
-
-def test_a_scrap_of_a_stroke_is_no_separator():
-    def mark(top: int, left: int, bottom: int, right: int) -> str | None:
-        """A mark with this box in a line of digits from row 100 to row 150, written with a 4-pixel pen."""
-        return segment.separator(segment.Group(top, left, bottom, right, [1], 1.0), 100, 150, 4.0)
-
-    assert mark(140, 10, 150, 18) == "."  # a point on the baseline
-    assert mark(128, 10, 138, 18) == ""  # a dot a quarter of a digit above it: a scrap that broke off a stroke
-    assert mark(88, 10, 102, 17) == "'"  # a short stroke at the top: an apostrophe
-    assert mark(94, 10, 102, 30) == ""  # a flat bar at the top: a scrap of a 3's or a 7's top
-    assert mark(140, 10, 142, 12) == ""  # a speck of dirt, smaller than the pen
-    assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
 
 
 def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
@@ -281,7 +223,7 @@ def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_chec
 def test_a_notebook_photo_shows_the_lines_it_removed(test_digits, cnn_checkpoint, tmp_path):
     digits, labels = test_digits
     rng = np.random.default_rng(26)
-    photo = pictures.on_paper(pictures.separated_number([digits[i] for i in range(3)], rng, 80.0), rng, "squared")
+    photo = papers.on_paper(pictures.separated_number([digits[i] for i in range(3)], rng, 80.0), rng, "squared")
     found = predict.load_reader(cnn_checkpoint).prepare(photo)
     assert found.paper.sum() > 0.5 * found.paper.shape[1]  # at least a line's worth of paper removed
     picture = np.asarray(predict.ink_picture(found))

@@ -8,6 +8,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+import papers
 import pictures
 import prepare
 from conftest import read_all
@@ -23,7 +24,7 @@ def number_on_a_page(digits: list[np.ndarray], rng: np.random.Generator) -> tupl
     x, y = int(rng.integers(0, width - darkness.shape[1])), int(rng.integers(0, height - darkness.shape[0]))
     ink = np.zeros((height, width), dtype=np.float32)
     ink[y:y + darkness.shape[0], x:x + darkness.shape[1]] = darkness
-    light = pictures.lighting((height, width), rng)[..., None]
+    light = papers.lighting((height, width), rng)[..., None]
     rgb = (np.array([0.93, 0.92, 0.88]) * (1 - ink[..., None]) + np.array([0.1, 0.12, 0.35]) * ink[..., None]) * light
     return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)), ink > 0.5
 
@@ -69,9 +70,9 @@ def test_a_whole_page_without_writing_is_no_digit(cnn_checkpoint):
         for _ in range(3):
             width = int(rng.integers(2000, 2801))
             shape = (width * 3 // 4, width)
-            pages.append(pictures.on_paper(np.zeros(shape, np.float32), rng, paper, int(rng.integers(50, 90)))
+            pages.append(papers.on_paper(np.zeros(shape, np.float32), rng, paper, int(rng.integers(50, 90)))
                          if paper != "pattern" else
-                         Image.fromarray((255 * (1 - pictures.security_pattern(shape, rng))).astype(np.uint8)))
+                         Image.fromarray((255 * (1 - papers.security_pattern(shape, rng))).astype(np.uint8)))
     results = read_all(cnn_checkpoint, [pictures.jpeg(page) for page in pages])
     assert all(result["prediction"] is None for result in results), [r["prediction"] for r in results]
 

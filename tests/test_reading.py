@@ -19,6 +19,7 @@ import common
 import predict
 import prepare
 from conftest import read_all, run_predict
+import papers
 import pictures
 
 
@@ -87,7 +88,7 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     dim, on_table, pages, truths = [], [], [], []
     for _ in range(40):
         chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
-        page = pictures.on_paper(pictures.separated_number([digits[i] for i in chosen], rng), rng, "squared")
+        page = papers.on_paper(pictures.separated_number([digits[i] for i in chosen], rng), rng, "squared")
         dim.append(pictures.jpeg(Image.fromarray((np.asarray(page) * rng.uniform(0.35, 0.6)).astype(np.uint8))))
         table = Image.new("RGB", (int(page.width * 1.15), int(page.height * 1.3)), tuple(rng.integers(20, 90, 3)))
         table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))

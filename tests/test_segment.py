@@ -1,6 +1,8 @@
-"""segment.py on ink drawn here, pixel by pixel: which parts are the table, and which make one digit.
-(Whole pictures, read by the network: test_numbers.py and test_reading.py.)"""
+"""segment.py on ink drawn here, pixel by pixel: which parts are the table, which make one digit,
+and which marks are separators. (Whole pictures, read by the network: test_numbers.py and
+test_reading.py.)"""
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
@@ -65,3 +67,59 @@ def test_a_full_stop_dotted_twice_is_one_full_stop():
             pen.ellipse((x - 6, 112, x + 6, 124), fill=0)
         found = prepare.prepare_digits(picture)
         assert len(found.items) == 2 and found.separators == expected, (dots, found.separators)
+
+
+def mark(top: int, left: int, bottom: int, right: int) -> str | None:
+    """What segment.separator makes of a mark with this box in a line of digits from row 100 to row
+    150, written with a 4-pixel pen."""
+    return segment.separator(segment.Group(top, left, bottom, right, [1], 1.0), 100, 150, 4.0)
+
+
+def test_a_comma_is_told_from_a_point_by_its_length():
+    assert mark(140, 10, 150, 18) == "."  # a dot on the baseline, twice the pen
+    assert mark(144, 10, 153, 19) == "."  # a round dot that sits a little low
+    assert mark(142, 10, 164, 24) == ","  # a comma leaning 30 degrees: its box is not much taller than wide
+    assert mark(142, 10, 164, 17) == ","  # an upright one
+    assert mark(85, 10, 100, 16) == "'"  # high up: an apostrophe
+    assert mark(130, 10, 162, 20) == ","  # a long comma, as tall as most of a digit, below the middle
+    assert mark(110, 10, 158, 16) is None  # as tall, from higher up, sitting a little low: a 1
+
+
+def test_a_comma_that_touches_a_digit_is_still_a_comma():
+    def marks(hang: tuple[int, int, int] | None = None, which: int = 1, low: int = 0) -> list[str]:
+        """The separators of three digits (rings 40 pixels wide, 20 apart) in a line from row 100 to
+        150, digit `which` sitting `low` pixels lower; `hang` adds ink to it, from its column a to b,
+        from row 140 down to row c."""
+        labels = np.zeros((200, 220), dtype=np.int64)
+        groups = []
+        for k in range(3):
+            left, down = 20 + 60 * k, low if k == which else 0
+            labels[100 + down:150 + down, left:left + 40] = k + 1
+            labels[104 + down:146 + down, left + 4:left + 36] = 0
+            groups.append(segment.Group(100 + down, left, 150 + down, left + 40, [k + 1], 1.0))
+        if hang:
+            a, b, groups[which].bottom = hang
+            labels[140:groups[which].bottom, 20 + 60 * which + a:20 + 60 * which + b] = which + 1
+        return [mark for _, mark in segment.split_separators(labels, groups, [], 4.0)[1]]
+
+    assert marks() == []
+    assert marks((0, 5, 165)) == [","]  # a comma that touches the next digit at its bottom left
+    assert marks((35, 40, 165), which=0) == [","]  # or the digit before it, at its bottom right
+    assert marks((15, 25, 165)) == []  # a stroke hanging from a digit's middle: a 7's or a 9's tail
+    assert marks((0, 40, 160)) == []  # a whole digit that sits low
+    assert marks(low=6) == []  # a ring that sits a little low
+    assert marks((0, 5, 165), low=4) == [","]  # and one with a comma at its bottom left
+    assert marks((35, 40, 165), which=2) == []  # after the last digit: no separator
+    # A box that reaches below its ink (parts are found on ink grown by a pixel or two): no comma, no error.
+    labels = np.zeros((200, 220), dtype=np.int64)
+    labels[100:150, 20:60] = 1
+    assert segment.hanging_comma(labels, segment.Group(100, 20, 170, 60, [1], 1.0), 100.0, 150.0) is None
+
+
+def test_a_scrap_of_a_stroke_is_no_separator():
+    assert mark(140, 10, 150, 18) == "."  # a point on the baseline
+    assert mark(128, 10, 138, 18) == ""  # a dot a quarter of a digit above it: a scrap that broke off a stroke
+    assert mark(88, 10, 102, 17) == "'"  # a short stroke at the top: an apostrophe
+    assert mark(94, 10, 102, 30) == ""  # a flat bar at the top: a scrap of a 3's or a 7's top
+    assert mark(140, 10, 142, 12) == ""  # a speck of dirt, smaller than the pen
+    assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
