@@ -131,6 +131,27 @@ def separated_number(digits: list[np.ndarray], rng: np.random.Generator, height:
     return write(crops, gaps, height, int(rng.integers(15, 40)), rng)
 
 
+def marked(darkness: np.ndarray, rng: np.random.Generator, mark: str) -> Image.Image:
+    """Writing (darkness) as a person marks it out, with the same pen, clear of the digits: a `mark`
+    'box' or 'ring' drawn around it, or a line 'under' it. Dark on white."""
+    rows, cols = np.nonzero(darkness > 0.3)
+    height = rows.max() - rows.min()
+    pen, room = max(2, round(0.1 * height)), rng.uniform(0.15, 0.3) * height
+    box = np.array([cols.min(), rows.min(), cols.max(), rows.max()]) + np.array([-1, -1, 1, 1]) * room
+    if mark == "ring":  # an ellipse through the corners of a box 1.5 times as large: clear of them
+        box = box + np.array([-1, -1, 1, 1]) * 0.25 * (box[2:] - box[:2]).repeat(2)[[0, 2, 1, 3]]
+    pad = int(max(0, -box.min()) + pen + 0.3 * height)  # paper all round
+    picture = Image.fromarray((255 * (1 - np.pad(darkness, pad))).astype(np.uint8))
+    draw, (left, top, right, bottom) = ImageDraw.Draw(picture), (box + pad).tolist()
+    if mark == "box":
+        draw.rectangle((left, top, right, bottom), outline=0, width=pen)
+    elif mark == "ring":
+        draw.ellipse((left, top, right, bottom), outline=0, width=pen)
+    else:
+        draw.line((left, bottom, right, bottom + rng.uniform(-0.1, 0.1) * height), fill=0, width=pen)
+    return picture
+
+
 def small_and_faint(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
     """A number 30-60 pixels high in grey ballpoint on grey paper."""
     darkness = separated_number(digits, rng, height=float(rng.integers(30, 61)))
