@@ -147,28 +147,19 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     strength = np.bincount(line, weights=ink[rows, cols], minlength=count + 1) / np.maximum(pixels, 1)
     is_line = (columns >= span) & (np.arange(count + 1) > 0)
     position = np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1) / np.maximum(pixels, 1)
-    ruled = evenly_spaced(position, is_line)
-    if ruled.any():  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
-        shorter = (columns >= span / 4) & (np.arange(count + 1) > 0) & ~is_line
-        is_line, ruled = is_line | shorter, ruled | shorter
+    where = np.sort(position[is_line])
+    gaps = np.diff(where)
+    ruled = len(gaps) >= 2 and bool(np.all(np.abs(gaps - np.median(gaps)) <= 0.2 * np.median(gaps)))
+    if ruled:  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
+        is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0)
     # Every pixel of the mask on a line or one pixel beside it, a crossing stroke's too, is labelled.
     all_rows, all_cols = np.nonzero(mask)
     at = offset(all_rows, all_cols, slope)
     which = np.max([line_of_offset[np.clip(at + d, 0, len(busy) - 1)] for d in (-1, 0, 1)], axis=0)
     labels = np.zeros(mask.shape, dtype=np.int64)
     labels[all_rows, all_cols] = np.where(is_line[which], which, 0)
-    return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, ruled, columns)
-
-
-def evenly_spaced(position: np.ndarray, is_line: np.ndarray) -> np.ndarray:
-    """Which of the lines (`is_line`, at `position`) are ruled: a step apart (the median gap between
-    neighbours), as printed paper's lines are, each with another a step away, three or more of them.
-    An odd line among them (a margin line) is not, nor does it keep the others from being so."""
-    where = position[is_line]
-    step = np.median(np.diff(np.sort(where))) if len(where) >= 3 else 0.0
-    ruled = np.zeros(len(position), dtype=bool)
-    ruled[is_line] = (np.abs(np.abs(where[:, None] - where) - step) <= 0.2 * step).any(1)
-    return ruled if step > 0 and ruled.sum() >= 3 else np.zeros_like(ruled)
+    return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, np.full(count + 1, ruled),
+                 columns)
 
 
 def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, pen_width: float,

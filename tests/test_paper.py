@@ -32,15 +32,6 @@ def test_lines_that_converge_in_a_slanted_photo_are_all_found():
     assert (found.strength > 0).sum() == 5 and (found.labels[mask] > 0).all()
 
 
-def test_an_odd_line_among_ruled_lines_leaves_them_ruled():
-    # Ruled lines a step apart, and one more between two of them (a margin line, a line of print): the
-    # page is still ruled, its lines printed whatever the pen is like; the odd line is not one of them.
-    mask = np.zeros((200, 400), dtype=bool)
-    mask[[20, 50, 80, 110, 140, 170, 95]] = True
-    found = paper.horizontal_lines(mask.astype(float), mask, 160)
-    assert found.ruled[found.labels[[20, 50, 80, 110, 140, 170], 0]].all() and not found.ruled[found.labels[95, 0]]
-
-
 @pytest.mark.parametrize("print_, tick_width", [(0.5, 2), (1.0, 5)])
 def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
     # A form's line to write on, with ticks standing on it between the cells: printed faint and
