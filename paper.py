@@ -109,7 +109,8 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     while (found[-1].strength > 0).any() and len(found) < TILTS:
         left = mask & (labels == 0)
         more = lines_at_one_tilt(ink, left, thin_mask & left, span)
-        labels = np.where(more.labels > 0, more.labels + sum(len(f.strength) for f in found), labels)  # numbered on
+        # Its lines are numbered on after those found before, as the arrays are joined below.
+        labels = np.where(more.labels > 0, more.labels + sum(len(f.strength) for f in found), labels)
         found.append(more)
     joined = lambda name: np.concatenate([getattr(f, name) for f in found])  # noqa: E731
     return Lines(joined("strength"), joined("thickness"), labels, joined("ruled"), joined("length"))

@@ -123,8 +123,8 @@ def around_the_writing(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, 
         (right < right[:, None]) & (height >= height[:, None] / 3)
     for i, j in zip(*np.nonzero(inside[:FRAMES])):  # and clear of its ink
         inside[i, j] = not (labels[top[j]:bottom[j], left[j]:right[j]] == parts[i] + 1).any()
-    flat = (right - left >= 4 * height) & (height <= height.max() / 2)
-    heavy = ~flat & (weight >= 0.1 * weight[~flat].max()) if (~flat).any() else flat
+    flat = (right - left >= 4 * height) & (height <= height.max() / 2)  # never the tallest part
+    heavy = ~flat & (weight >= 0.1 * weight[~flat].max())
     middle = (left + right) / 2
     spans = flat[:, None] & heavy & (left[:, None] < middle) & (middle < right[:, None])  # [i, j]: line i, part j
     around = inside[:FRAMES].any(1) | (spans.sum(1) >= 2)[:FRAMES]
