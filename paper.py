@@ -86,14 +86,14 @@ FINE = np.linspace(-0.02, 0.02, 5)
 TILTS = 8  # searches for lines at another tilt: enough for the lines of a page photographed at a slant
 
 
-def thin(mask: np.ndarray) -> np.ndarray:
-    """The pixels of `mask` [H, W] in columns of at most four set pixels in a row: a horizontal line's,
+def thin(mask: np.ndarray, most: int = 4) -> np.ndarray:
+    """The pixels of `mask` [H, W] in columns of at most `most` set pixels in a row: a horizontal line's,
     not those of a stroke that crosses it."""
     start = mask.copy()
-    for step in range(1, 5):
-        start &= shifted(mask, -step)  # a pixel that starts five set pixels going down
+    for step in range(1, most + 1):
+        start &= shifted(mask, -step)  # a pixel that starts most + 1 set pixels going down
     thick = start.copy()
-    for step in range(1, 5):
+    for step in range(1, most + 1):
         thick |= shifted(start, step)
     return mask & ~thick
 

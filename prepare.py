@@ -8,7 +8,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
 
   1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey); writing
      found small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
-  2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed patterns (paper.py);
+  2. find the ink, and tell it from the paper: light, lines (a form's and its ticks too), printed patterns
+     (paper.py), and a line or a box drawn with the pen under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order;
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+import around
 import segment
 import touching
 from paper import ImageError, find_ink
@@ -265,6 +267,9 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     # Writing small in a large picture (a number on a page) is a few faint pixels at the working size:
     # let less ink count as writing, and read it again from the picture's own pixels, shown larger.
     ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= CLOSER * pixels.shape[1] else 20)
+    # A line drawn under the number, or a box around it, that touches its digits: no part of them.
+    drawn = around.drawn_lines(ink)
+    ink, paper = torch.where(drawn, 0, ink), paper | drawn
     labels, boxes, mass = segment.find_parts(ink)
     parts = segment.off_the_edges(labels, boxes, mass, margin)
     if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):

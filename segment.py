@@ -6,7 +6,7 @@ between them, and specks of dirt and the table around the paper are no digit at 
 
   1. find_parts: the connected parts of the ink;
   2. off_the_edges, group_parts, one_line: the table dropped, and a box, a ring or a line drawn
-     around the writing (around_the_writing), pieces of one digit grouped, specks set apart, the
+     around the writing (around.py), pieces of one digit grouped, specks set apart, the
      line of writing kept, left to right (a line photographed turned is first levelled by
      prepare.py, by the angle tilt finds);
   3. split_separators: the small marks and far-leaning strokes that separate digits, and commas
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from around import around_the_writing
 from paper import ImageError
 from pixels import label_parts, min_filter, stroke_width
 
@@ -33,7 +34,6 @@ from pixels import label_parts, min_filter, stroke_width
 
 MAX_PARTS = 200  # the heaviest parts of ink that are grouped into digits; the rest can only be specks
 MAX_DIGITS = 40  # a picture holding more is read as its 40 heaviest
-FRAMES = 10  # the heaviest parts that may be a box, a ring or a line drawn around the writing
 
 
 @dataclass
@@ -102,33 +102,8 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         if len(inner):
             table |= near & (darkness < 0.7 * darkness[inner].max())
         kept = kept[~table[kept]] if not table[kept].all() else kept
-    kept = around_the_writing(labels, boxes, mass, kept)
+    kept = np.concatenate([around_the_writing(labels, boxes, mass, kept[:MAX_PARTS]), kept[MAX_PARTS:]])
     return kept if len(kept) else order[:1]
-
-
-def around_the_writing(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """The parts `kept` (heaviest first) without what people draw around a number: a box or a ring
-    around it, a line under or over it. A frame holds another part, at least a third as tall as it,
-    wholly inside its box and clear of its ink (a digit's own pieces, such as a 7's bar, are crossed
-    by it); such a line is flat (four times as wide as tall, half as tall as the tallest part at
-    most) and runs under or over the middles of two parts heavy enough for digits (a tenth of the
-    heaviest one that is not flat)."""
-    parts = kept[:MAX_PARTS]  # the heaviest: a frame or a line is never a speck
-    if len(parts) < 2:
-        return kept
-    top, left, bottom, right = boxes[parts].T
-    height, weight = bottom - top, mass[parts]
-    # [i, j]: part j lies wholly inside part i's box, and is at least a third as tall.
-    inside = (top[:, None] < top) & (bottom < bottom[:, None]) & (left[:, None] < left) & \
-        (right < right[:, None]) & (height >= height[:, None] / 3)
-    for i, j in zip(*np.nonzero(inside[:FRAMES])):  # and clear of its ink
-        inside[i, j] = not (labels[top[j]:bottom[j], left[j]:right[j]] == parts[i] + 1).any()
-    flat = (right - left >= 4 * height) & (height <= height.max() / 2)  # never the tallest part
-    heavy = ~flat & (weight >= 0.1 * weight[~flat].max())
-    middle = (left + right) / 2
-    spans = flat[:, None] & heavy & (left[:, None] < middle) & (middle < right[:, None])  # [i, j]: line i, part j
-    around = inside[:FRAMES].any(1) | (spans.sum(1) >= 2)[:FRAMES]
-    return np.concatenate([parts[:FRAMES][~around], parts[FRAMES:], kept[MAX_PARTS:]])
 
 
 def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_size: int,
@@ -302,3 +277,5 @@ def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:
     """The ink pixels of a group, in its bounding box widened by `pad` pixels on every side."""
     window = labels[max(0, group.top - pad):group.bottom + pad, max(0, group.left - pad):group.right + pad]
     return torch.from_numpy(np.isin(window, group.parts))
+
+

@@ -131,24 +131,37 @@ def separated_number(digits: list[np.ndarray], rng: np.random.Generator, height:
     return write(crops, gaps, height, int(rng.integers(15, 40)), rng)
 
 
-def marked(darkness: np.ndarray, rng: np.random.Generator, mark: str) -> Image.Image:
-    """Writing (darkness) as a person marks it out, with the same pen, clear of the digits: a `mark`
-    'box' or 'ring' drawn around it, or a line 'under' it. Dark on white."""
+def marked(darkness: np.ndarray, rng: np.random.Generator, mark: str, touching: bool = False) -> Image.Image:
+    """Writing (darkness) as a person marks it out, with the same pen: a `mark` 'box' or 'ring' drawn
+    around it, or a line 'under' it, clear of the digits or, `touching`, running into them. Dark on
+    white."""
     rows, cols = np.nonzero(darkness > 0.3)
     height = rows.max() - rows.min()
-    pen, room = max(2, round(0.1 * height)), rng.uniform(0.15, 0.3) * height
+    pen = max(2, round(0.1 * height))
+    room = rng.uniform(-0.02, 0.08) * height if touching else rng.uniform(0.15, 0.3) * height
     box = np.array([cols.min(), rows.min(), cols.max(), rows.max()]) + np.array([-1, -1, 1, 1]) * room
     if mark == "ring":  # an ellipse in a box 1.5 times as large: the writing's corners lie inside it
         box = box + np.array([-1, -1, 1, 1]) * 0.25 * np.tile(box[2:] - box[:2], 2)
     pad = int(max(0, -box.min()) + pen + 0.3 * height)  # paper all round
     picture = Image.fromarray((255 * (1 - np.pad(darkness, pad))).astype(np.uint8))
     draw, (left, top, right, bottom) = ImageDraw.Draw(picture), (box + pad).tolist()
-    if mark == "box":
-        draw.rectangle((left, top, right, bottom), outline=0, width=pen)
-    elif mark == "ring":
+    if mark == "ring":
         draw.ellipse((left, top, right, bottom), outline=0, width=pen)
-    else:
-        draw.line((left, bottom, right, bottom + rng.uniform(-0.1, 0.1) * height), fill=0, width=pen)
+    elif not touching:
+        if mark == "box":
+            draw.rectangle((left, top, right, bottom), outline=0, width=pen)
+        else:
+            draw.line((left, bottom, right, bottom + rng.uniform(-0.1, 0.1) * height), fill=0, width=pen)
+    else:  # as a hand draws it: each line bowed by up to 1.5% of its length, a line under tilted a little
+        corners = [(left, bottom), (right, bottom + rng.uniform(-0.1, 0.1) * height)] if mark == "under" else \
+            [(left, top), (right, top), (right, bottom), (left, bottom), (left, top)]
+        along, points = np.linspace(0, 1, 20)[:, None], []
+        for start, end in zip(np.array(corners[:-1]), np.array(corners[1:])):
+            length = np.hypot(*(end - start))
+            across = np.array([start[1] - end[1], end[0] - start[0]]) / length  # at right angles to it
+            bow = rng.uniform(-0.015, 0.015) * length * 4 * along * (1 - along)
+            points += [tuple(p) for p in start + along * (end - start) + bow * across]
+        draw.line(points, fill=0, width=pen, joint="curve")
     return picture
 
 

@@ -124,23 +124,3 @@ def test_a_scrap_of_a_stroke_is_no_separator():
     assert mark(140, 10, 142, 12) == ""  # a speck of dirt, smaller than the pen
     assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
 
-
-def test_a_frame_and_a_line_under_the_writing_are_left_out():
-    # Boxes are (top, left, bottom, right). Three digits; a box drawn around the first two, a line
-    # under all three; and, in a second picture, digits run together with a form's line into one
-    # long part, which is as tall as the writing: no line under it, and kept.
-    boxes = np.array([[10, 10, 110, 200], [30, 30, 90, 80], [30, 110, 90, 160], [30, 230, 90, 280],
-                      [100, 20, 106, 300]])
-    labels = np.zeros((120, 320), dtype=np.int64)
-    for k, (top, left, bottom, right) in enumerate(boxes):  # each part's ink along its box's edges
-        labels[top:bottom, [left, right - 1]] = labels[[top, bottom - 1], left:right] = k + 1
-    mass = np.array([900.0, 500.0, 450.0, 480.0, 400.0])
-    assert sorted(segment.around_the_writing(labels, boxes, mass, np.argsort(-mass)).tolist()) == [1, 2, 3]
-    labels[60, 10:200] = 1  # its ink crosses the parts inside: a digit's stroke through its own piece (a 7's bar)
-    assert sorted(segment.around_the_writing(labels, boxes, mass, np.argsort(-mass)).tolist()) == [0, 1, 2, 3]
-    joined = np.array([[30, 10, 110, 500], [28, 520, 90, 570], [95, 600, 100, 640]])
-    kept = segment.around_the_writing(np.zeros((120, 700), np.int64), joined, np.array([3000.0, 500.0, 20.0]),
-                                      np.arange(3))
-    assert sorted(kept.tolist()) == [0, 1, 2]
-    assert segment.around_the_writing(labels, boxes, mass, np.arange(1)).tolist() == [0]  # one part: as it is
-    assert segment.around_the_writing(labels, boxes, mass, np.arange(0)).tolist() == []
