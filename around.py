@@ -5,15 +5,15 @@ the pen they wrote it with. Such a mark is no paper (it is as dark and as thick 
 and no digit, and left in, it joins every digit it touches into one part that reads as nothing.
 Two steps take it out:
 
-  1. drawn_lines, on the ink, before its parts are found: a straight stroke of the pen under the
-     writing and much longer than it is tall, or two with the writing between them and a side
-     where they end (a box), is taken out pixel by pixel, where it touches the digits too, keeping
-     the digits' strokes where they cross it. A straight stroke is told from a digit's by its
-     edges, which run straight and a pen apart wherever no digit touches it (one_stroke);
+  1. drawn_around, on the ink, before its parts are found, takes such marks out pixel by pixel,
+     where they touch the digits too. drawn_lines: a straight stroke of the pen under the writing
+     and much longer than it is tall, or two with the writing between them and a side where they
+     end (a box), the digits' strokes kept where they cross it; a straight stroke is told from a
+     digit's by its edges, which run straight and a pen apart wherever no digit touches it
+     (one_stroke). ring_around: one outline around the rest of the ink, enclosing paper, the ink
+     along the paper outside it;
   2. around_the_writing, on the parts: a part that encloses the digits clear of them (a box, a
      ring) or runs under or over them (a line) is left out of the parts that make digits.
-
-A ring that touches the digits stays: it is no straight stroke, and no part of its own.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from paper import lines_at_one_tilt, thin
-from pixels import stroke_width
+from pixels import label_parts, max_filter, stroke_width
 
 LONG = 1.4  # a line drawn under the writing is this many times as long as the writing is tall: no digit's stroke is
 LINES = 4  # the longest straight strokes weighed: a line drawn twice, a box's top and bottom, a digit's bar
@@ -42,17 +43,28 @@ class Stroke:
     sure: bool  # straight and alone enough to be a line by itself; else only as a box's side
 
 
-def drawn_lines(ink: torch.Tensor) -> torch.Tensor:
-    """The pixels [H, W] of lines drawn with the pen under the writing, or around it as a box, to be
-    taken out of the ink: a nearly level straight stroke below the rest of the ink and LONG times as
-    long as it is tall (an underline); two with the rest between them, each as long as they are
-    apart, and one upright side at least where they end (a box, its sides too)."""
+def drawn_around(ink: torch.Tensor, margin: int) -> torch.Tensor:
+    """The pixels [H, W] of what was drawn around the writing with the pen, to be taken out of the
+    ink: lines under it or a box around it (drawn_lines), then a ring around it (ring_around);
+    `margin` is the blank paper added around the picture."""
     mask = (ink > 0.3).numpy()
-    none = torch.zeros(mask.shape, dtype=torch.bool)
     if mask.sum() < 20:
-        return none
+        return torch.zeros(mask.shape, dtype=torch.bool)
     pen = stroke_width(torch.from_numpy(mask))
-    level = straight_strokes(ink.numpy(), mask, pen)
+    lines = drawn_lines(ink.numpy(), mask, pen)
+    return torch.from_numpy(lines | ring_around(mask & ~lines, pen, margin))
+
+
+def drawn_lines(ink: np.ndarray, mask: np.ndarray, pen: float) -> np.ndarray:
+    """The pixels [H, W] of the lines drawn with the pen under the writing or around it as a box: a
+    nearly level straight stroke below the rest of the ink and LONG times as long as it is tall
+    (an underline); two with the rest between them, each as long as they are apart, and one
+    upright side at least where they end (a box, its sides too)."""
+    none = np.zeros_like(mask)
+    rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    if columns[-1] - columns[0] < 0.9 * (rows[-1] - rows[0]):
+        return none  # too narrow for either: a single digit, as most pictures hold
+    level = straight_strokes(ink, mask, pen)
     boxes = [(top, bottom, sides) for top, bottom in itertools.permutations(level, 2)
              if (sides := box_sides(mask, top, bottom, pen))]
     # Where the writing is without these lines, and how tall: the lines are long beside it.
@@ -70,7 +82,7 @@ def drawn_lines(ink: torch.Tensor) -> torch.Tensor:
         writing = tall >= 0.5 * apart and rest.sum() >= apart * pen
         if (top.sure or bottom.sure) and inside and writing and min(len(top.columns), len(bottom.columns)) >= apart:
             taken += [top.pixels, bottom.pixels] + [s.pixels for s in sides]
-    return torch.from_numpy(np.any(taken, axis=0)) if taken else none
+    return np.any(taken, axis=0) if taken else none
 
 
 def under(line: Stroke, rest: np.ndarray) -> bool:
@@ -198,3 +210,48 @@ def around_the_writing(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, 
     spans = flat[:, None] & heavy & (left[:, None] < middle) & (middle < right[:, None])  # [i, j]: line i, part j
     around = inside[:FRAMES].any(1) | (spans.sum(1) >= 2)[:FRAMES]
     return np.concatenate([parts[:FRAMES][~around], parts[FRAMES:]])
+
+
+def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
+    """The pixels [H, W] of a ring (or any closed frame) drawn around the writing in `mask` and
+    touching it: the ink within a pen and a third of the paper outside it (the paper that reaches
+    the picture's edge), where that is one outline holding the rest of the ink well inside it, as
+    much as a third of its own at least and shorter than it by a seventh, around paper across a
+    quarter of its box or more, clear of the picture's `margin`. A digit's stroke inside that
+    touches the frame is a pen away from the outside: only a sliver of it goes. Digits alone are
+    their own outlines: nothing is left."""
+    background, _ = label_parts(~mask)
+    edges = np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
+    outside = np.isin(background, np.unique(edges[edges > 0]))
+    rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    if (~mask & ~outside).sum() < 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1):
+        return np.zeros_like(mask)  # little paper enclosed: no ring, and no need to look further
+    near = within_reach(outside, math.ceil(1.3 * pen))
+    labels, boxes = label_parts(mask & near)
+    if len(boxes) == 0:
+        return np.zeros_like(mask)
+    heaviest = np.argmax(np.bincount(labels.ravel())[1:])
+    frame, (top, left, bottom, right) = labels == heaviest + 1, boxes[heaviest]
+    if min(top, left) <= margin + 1 or bottom >= mask.shape[0] - margin - 1 or right >= mask.shape[1] - margin - 1:
+        return np.zeros_like(mask)  # along the picture's edges: the page's edge on a table, no ring
+    y, x = np.nonzero(mask & ~near)
+    if len(y) < 0.3 * frame.sum():
+        return np.zeros_like(mask)
+    within = ((y > top + pen) & (y < bottom - pen) & (x > left + pen) & (x < right - pen)).mean()
+    enclosed = (~mask & ~outside)[top:bottom, left:right].mean()
+    return frame if within >= 0.95 and enclosed >= 0.25 and bottom - top >= 1.15 * (y.max() - y.min() + 1) \
+        else np.zeros_like(mask)
+
+
+def within_reach(region: np.ndarray, reach: int) -> np.ndarray:
+    """The pixels [H, W] within about `reach` pixels of `region`, in every direction alike: steps
+    to the 8 neighbours and to the 4 in turn grow it by an octagon, where a square filter alone
+    would reach half as far again along the diagonals."""
+    near = torch.from_numpy(region)
+    for step in range(reach):
+        if step % 2 == 0:
+            near = max_filter(near.float(), 3).bool()
+        else:
+            near = near | F.pad(near[1:], (0, 0, 0, 1)) | F.pad(near[:-1], (0, 0, 1, 0)) | \
+                F.pad(near[:, 1:], (0, 1)) | F.pad(near[:, :-1], (1, 0))
+    return near.numpy()

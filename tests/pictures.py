@@ -140,8 +140,8 @@ def marked(darkness: np.ndarray, rng: np.random.Generator, mark: str, touching: 
     pen = max(2, round(0.1 * height))
     room = rng.uniform(-0.02, 0.08) * height if touching else rng.uniform(0.15, 0.3) * height
     box = np.array([cols.min(), rows.min(), cols.max(), rows.max()]) + np.array([-1, -1, 1, 1]) * room
-    if mark == "ring":  # an ellipse in a box 1.5 times as large: the writing's corners lie inside it
-        box = box + np.array([-1, -1, 1, 1]) * 0.25 * np.tile(box[2:] - box[:2], 2)
+    if mark == "ring":  # an ellipse in a box 1.5 times as large (1.4: through the corners of the writing's)
+        box = box + np.array([-1, -1, 1, 1]) * (0.2 if touching else 0.25) * np.tile(box[2:] - box[:2], 2)
     pad = int(max(0, -box.min()) + pen + 0.3 * height)  # paper all round
     picture = Image.fromarray((255 * (1 - np.pad(darkness, pad))).astype(np.uint8))
     draw, (left, top, right, bottom) = ImageDraw.Draw(picture), (box + pad).tolist()

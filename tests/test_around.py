@@ -23,6 +23,10 @@ def ink_of(*shapes: tuple) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255)
 
 
+def drawn(ink: torch.Tensor) -> torch.Tensor:
+    return around.drawn_around(ink, margin=10)
+
+
 # A number of three digits, 100 pixels tall: a 0, a 1 and another 0.
 DIGITS = [("ring", (60, 50, 120, 150)), ("line", [(170, 50), (170, 150)]), ("ring", (220, 50, 280, 150))]
 UNDER = ("line", [(40, 152), (310, 156)])  # touching the bottoms of all three
@@ -30,13 +34,13 @@ UNDER = ("line", [(40, 152), (310, 156)])  # touching the bottoms of all three
 
 def test_a_line_drawn_under_a_number_and_touching_it_is_taken_out():
     digits, line = ink_of(*DIGITS) > 0.3, ink_of(UNDER) > 0.3
-    taken = around.drawn_lines(ink_of(*DIGITS, UNDER)).numpy()
+    taken = drawn(ink_of(*DIGITS, UNDER)).numpy()
     # All of the line where it runs alone, and of the digits a pixel or two where they touch it.
     assert taken[(line & ~digits).numpy()].mean() > 0.95
     assert (taken & ~line.numpy()).sum() < 0.01 * digits.sum()
     # A stroke that crosses the line (a 4's stem, a 7's) keeps its pixels on the line: it runs on below.
     stem = ("line", [(340, 60), (340, 190)])
-    taken = around.drawn_lines(ink_of(*DIGITS, UNDER, ("line", [(40, 152), (360, 158)]), stem)).numpy()
+    taken = drawn(ink_of(*DIGITS, UNDER, ("line", [(40, 152), (360, 158)]), stem)).numpy()
     assert not taken[140:170, 336:345].any()
     assert taken[150:160, 40:330].any()
 
@@ -44,29 +48,43 @@ def test_a_line_drawn_under_a_number_and_touching_it_is_taken_out():
 def test_a_digit_s_own_long_strokes_stay():
     # A 7 with a bar half as long again as it is tall: its stem hangs below the bar, not above it.
     seven = ink_of(("line", [(50, 50), (200, 50)]), ("line", [(200, 50), (150, 150)]))
-    assert not around.drawn_lines(seven).any()
+    assert not drawn(seven).any()
     # A flat 4: its bar runs through the middle of the rest.
     four = ink_of(("line", [(60, 40), (40, 110)]), ("line", [(40, 110), (220, 110)]), ("line", [(180, 40), (180, 160)]))
-    assert not around.drawn_lines(four).any()
+    assert not drawn(four).any()
     # The same number's line drawn short, or curved as the bottom of a digit: no line.
-    assert not around.drawn_lines(ink_of(*DIGITS, ("line", [(140, 154), (200, 154)]))).any()
+    assert not drawn(ink_of(*DIGITS, ("line", [(140, 154), (200, 154)]))).any()
     curve = ("line", [(40 + 27 * k, 150 + round(0.004 * (27 * k - 135) ** 2)) for k in range(11)])
-    assert not around.drawn_lines(ink_of(*DIGITS, curve)).any()
+    assert not drawn(ink_of(*DIGITS, curve)).any()
     # A line alone: no writing to take it from.
-    assert not around.drawn_lines(ink_of(UNDER)).any()
+    assert not drawn(ink_of(UNDER)).any()
 
 
 def test_a_box_drawn_around_a_number_and_touching_it_is_taken_out():
     box = ("line", [(40, 50), (300, 50), (300, 150), (40, 150), (40, 50)])  # touching every digit's top and bottom
     digits, frame = ink_of(*DIGITS) > 0.3, ink_of(box) > 0.3
-    taken = around.drawn_lines(ink_of(*DIGITS, box)).numpy()
+    taken = drawn(ink_of(*DIGITS, box)).numpy()
     assert taken[(frame & ~digits).numpy()].mean() > 0.95  # all four sides
     assert (taken & ~frame.numpy()).sum() < 0.05 * digits.sum()
     # Two level lines alone, with something between them (an E, a Z): no box.
     e = ink_of(("line", [(100, 50), (100, 150)]), ("line", [(100, 50), (220, 50)]), ("line", [(100, 100), (200, 100)]),
                ("line", [(100, 150), (220, 150)]))
     z = ink_of(("line", [(100, 50), (220, 50)]), ("line", [(220, 50), (100, 150)]), ("line", [(100, 150), (220, 150)]))
-    assert not around.drawn_lines(e).any() and not around.drawn_lines(z).any()
+    assert not drawn(e).any() and not drawn(z).any()
+
+
+def test_a_ring_drawn_around_a_number_and_touching_it_is_taken_out():
+    ring = ("ring", (30, 25, 310, 175))  # through the corners of the number's box: it touches its 0s
+    digits, frame = ink_of(*DIGITS) > 0.3, ink_of(ring) > 0.3
+    taken = drawn(ink_of(*DIGITS, ring)).numpy()
+    assert taken[(frame & ~digits).numpy()].mean() > 0.95
+    assert (taken & ~frame.numpy()).sum() < 0.05 * digits.sum()
+    # Digits alone are their own outlines, and an 8's or a 0's loop holds no ink: nothing is a ring.
+    assert not drawn(ink_of(*DIGITS)).any()
+    assert not drawn(ink_of(("ring", (100, 30, 220, 110)), ("ring", (90, 100, 230, 200)))).any()
+    # Nor the edge of a page on a table, which runs along the picture's edges, the margin inside.
+    page = ("line", [(12, 12), (387, 12), (387, 227), (12, 227), (12, 12)])
+    assert not drawn(ink_of(*DIGITS, page)).any()
 
 
 def test_a_frame_and_a_line_under_the_writing_are_left_out():
