@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from paper import lines_at_one_tilt, thin
 from pixels import label_parts, max_filter, stroke_width
@@ -36,7 +35,8 @@ FRAMES = 10  # the heaviest parts that may be a box, a ring or a line drawn arou
 
 @dataclass
 class Stroke:
-    """A straight stroke of the pen, nearly level: its pixels, and the row of its middle in each column."""
+    """A straight stroke of the pen, nearly level (an upright one is kept turned: its columns are rows):
+    its pixels, and the row of its middle in each column."""
     pixels: np.ndarray  # [H, W] bool: the stroke's own, not those of a digit that crosses it
     columns: np.ndarray  # [n]: from its left end to its right end
     centre: np.ndarray  # [n]: its middle row in each of those columns
@@ -103,7 +103,7 @@ def box_sides(mask: np.ndarray, top: Stroke, bottom: Stroke, pen: float) -> list
         column = round((top.columns[end] + bottom.columns[end]) / 2)
         if apart < 4 * pen or abs(top.columns[end] - bottom.columns[end]) > 2 * pen:
             continue  # the lines are too close, or do not end together: no box
-        near = np.zeros_like(mask)  # between the lines, not on them
+        near = np.zeros_like(mask)  # where a side would stand: from one line's middle to the other's, at their ends
         near[top.centre[end]:bottom.centre[end] + 1,
              max(0, column - round(2 * pen)):column + round(2 * pen) + 1] = True
         side = one_stroke(mask.T, (mask & near).T, pen) if (mask & near).sum() >= 10 else None
@@ -252,6 +252,10 @@ def within_reach(region: np.ndarray, reach: int) -> np.ndarray:
         if step % 2 == 0:
             near = max_filter(near.float(), 3).bool()
         else:
-            near = near | F.pad(near[1:], (0, 0, 0, 1)) | F.pad(near[:-1], (0, 0, 1, 0)) | \
-                F.pad(near[:, 1:], (0, 1)) | F.pad(near[:, :-1], (1, 0))
+            grown = near.clone()
+            grown[1:] |= near[:-1]
+            grown[:-1] |= near[1:]
+            grown[:, 1:] |= near[:, :-1]
+            grown[:, :-1] |= near[:, 1:]
+            near = grown
     return near.numpy()
