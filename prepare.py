@@ -269,18 +269,10 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= CLOSER * pixels.shape[1] else 20)
     drawn = around.drawn_around(ink, margin)  # a line under the number, a box or a ring around it
     ink, paper = torch.where(drawn, 0, ink), paper | drawn
-    labels, boxes, mass = segment.find_parts(ink)
-    parts = segment.off_the_edges(labels, boxes, mass, margin)
+    labels, boxes, mass, parts = parts_of(ink, margin)
     if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
-    # A number photographed turned: level its ink (the table left out), and find its parts again.
-    degrees = segment.tilt(ink, labels, boxes, mass, parts)
-    back = None  # how a point of the levelled ink goes back to the picture as it was
-    if degrees:
-        ink, back = turned(ink * torch.from_numpy(np.isin(labels, parts + 1)), degrees)
-        paper = turned(paper, degrees)[0]
-        labels, boxes, mass = segment.find_parts(ink)
-        parts = segment.off_the_edges(labels, boxes, mass, margin)
+    ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
     width, height = full_size(image)
@@ -305,6 +297,23 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark == ".")})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
+
+
+def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ink's parts (segment.find_parts: labels, boxes, mass), and which are writing, not the table."""
+    labels, boxes, mass = segment.find_parts(ink)
+    return labels, boxes, mass, segment.off_the_edges(labels, boxes, mass, margin)
+
+
+def levelled(ink: torch.Tensor, paper: torch.Tensor, parts: tuple, margin: int) -> tuple:
+    """A number photographed turned: its ink levelled (the table left out), the paper with it, its parts
+    found again, and how a point of the levelled ink goes back to the picture (None: it was level)."""
+    labels, boxes, mass, writing = parts
+    degrees = segment.tilt(ink, labels, boxes, mass, writing)
+    if not degrees:
+        return ink, paper, parts, None
+    ink, back = turned(ink * torch.from_numpy(np.isin(labels, writing + 1)), degrees)
+    return ink, turned(paper, degrees)[0], parts_of(ink, margin), back
 
 
 def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: list[int], tallest: int,
