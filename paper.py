@@ -299,6 +299,15 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
 # All together
 # ---------------------------------------------------------------------------------------------
 
+def typical(ink: torch.Tensor, lined: bool) -> torch.Tensor:
+    """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest.
+    On `lined` paper, a stroke and a line darker than it (a faint pencil) add up where they cross,
+    brightest of all: then the brightest 5% of the strokes are left out, or the pen comes out grey."""
+    peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
+    pen = ink[ink > torch.quantile(ink[ink > peak / 4], 0.95) / 2].median() if lined and peak > 0 else peak
+    return pen if pen < 0.8 * peak else peak
+
+
 def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
@@ -327,7 +336,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     values = ink.numpy()
     lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin, page)
     ink = torch.where(torch.from_numpy(lines), 0, ink)
-    peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
+    peak = typical(ink, False)
     floor = texture_floor(ink, peak.item(), margin)
     removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
     ink = (ink - floor).clamp(min=0)
@@ -336,7 +345,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     faintest = max(0.15, 0.8 * float(np.median(values[lines])) if lines.any() else 0.0)
     if (lines.any() or floor > 0) and (ink > faintest).sum() < least:
         raise ImageError("no digit found: only paper, lines or a printed pattern")
-    if floor > 0:  # the typical brightness of a stroke, without the texture
-        peak = ink[ink > ink.max() / 2].median()
+    if floor > 0 or lines.any():  # the typical brightness of a stroke, without the texture or the lines
+        peak = typical(ink, lines.any())
     ink = (ink / peak).clamp(max=1)
     return torch.where(ink > 0.1, ink, 0), removed  # faint noise becomes pure black
