@@ -9,17 +9,17 @@ reads digits must never see them:
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, level
      or tilted as in a photo, and converging where it was taken at a slant. Each is found by its
      length and straightness, then removed if it is fainter or thinner than the pen (or far longer
-     than the writing is tall, as a form's line to write on), keeping every pixel where a pen
-     stroke crosses it: a pixel darker than the line's own print, or one with pen strokes on both
-     sides of the line (horizontal_lines, remove_lines). The short ticks that a form prints on its
-     line between the boxes for digits go with it (ticks);
+     than the writing, as a form's line to write on or a margin line darker than a pencil), keeping
+     every pixel where a pen stroke crosses it: a pixel darker than the line's own print, or one
+     with pen strokes on both sides of the line (horizontal_lines, remove_lines). The short ticks
+     that a form prints on its line between the boxes for digits go with it (ticks);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor).
 
-What is left is scaled so that a typical stroke has brightness one (find_ink). prepare.py then
-finds the digits in it; `--save-processed` shows what was taken for ink and what for paper. The
-filters over squares of pixels used here are in pixels.py.
+What is left is scaled so that a typical stroke has brightness one (typical, find_ink). prepare.py
+then finds the digits in it; `--save-processed` shows what was taken for ink and what for paper.
+The filters over squares of pixels used here are in pixels.py.
 """
 
 from __future__ import annotations
@@ -170,12 +170,15 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     line; `ruled_page` says the paper is ruled in either direction; `full` is the page's width."""
     # Printed lines are fainter than a pen, or thinner, or ruled evenly across the page, or (the
     # margin of ruled paper) right across it, or three times as long as the writing is tall (a
-    # form's line to write on): a digit's own stroke is none of these.
+    # form's line to write on), or right across the picture and twice as long as the writing is
+    # along it (a margin line darker than a pencil): a digit's own stroke is none of these.
     rows = np.nonzero(others.any(1))[0]
     tall = rows[-1] - rows[0] + 1
+    writing = np.nonzero((others & (ink > 0.5 * pen)).sum(0) >= 2)[0]  # not the paper's grain
+    along = writing[-1] - writing[0] + 1 if len(writing) else full
     fainter, thinner = lines.strength < 0.7 * pen, lines.thickness < 0.6 * pen_width
-    printed = (lines.ruled | (ruled_page & (lines.length >= 0.9 * full)) | (lines.length >= 3 * tall)) \
-        & (lines.thickness <= 1.5 * pen_width)
+    across = (lines.length >= 0.9 * full) & (ruled_page | (lines.length >= 2 * along))
+    printed = (lines.ruled | across | (lines.length >= 3 * tall)) & (lines.thickness <= 1.5 * pen_width)
     paper = (lines.strength > 0) & (fainter | thinner | printed)
     line = paper[lines.labels]
     # Where a stroke crosses a line, keep the line's pixels: those darker than the print halfway to
@@ -300,9 +303,9 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def typical(ink: torch.Tensor, lined: bool) -> torch.Tensor:
-    """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest.
-    On `lined` paper, a stroke and a line darker than it (a faint pencil) add up where they cross,
-    brightest of all: then the brightest 5% of the strokes are left out, or the pen comes out grey."""
+    """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest,
+    but on `lined` paper where a line darker than the pen adds to it where they cross (a faint pencil),
+    below the brightest 5% of the strokes (or the pen comes out grey)."""
     peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
     pen = ink[ink > torch.quantile(ink[ink > peak / 4], 0.95) / 2].median() if lined and peak > 0 else peak
     return pen if pen < 0.8 * peak else peak
@@ -340,9 +343,9 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     floor = texture_floor(ink, peak.item(), margin)
     removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
     ink = (ink - floor).clamp(min=0)
-    # Writing is at least as dark as the print it was written on: what is left fainter than the
-    # lines, or than the pattern, is the paper's own grain.
-    faintest = max(0.15, 0.8 * float(np.median(values[lines])) if lines.any() else 0.0)
+    # Writing is seldom much fainter than the print it was written on (a pencil may be a little):
+    # what is left far fainter than the lines, or than the pattern, is the paper's own grain.
+    faintest = max(0.15, 0.6 * float(np.median(values[lines])) if lines.any() else 0.0)
     if (lines.any() or floor > 0) and (ink > faintest).sum() < least:
         raise ImageError("no digit found: only paper, lines or a printed pattern")
     if floor > 0 or lines.any():  # the typical brightness of a stroke, without the texture or the lines

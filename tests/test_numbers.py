@@ -92,7 +92,8 @@ def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned, s
 def test_a_faint_pencil_on_a_darker_grid_reads_as_a_dark_pen(test_digits, cnn_checkpoint):
     # A pencil may write lighter than the paper's lines. Where a stroke crosses a line the two add up,
     # and those crossings had set how bright a stroke is: the pencil's digits came out grey, unsure.
-    # Seeds 1-3 read 87-88% in the pencil and 92-93% in the pen (82-83% in the pencil before).
+    # And a red margin line darker than the pencil was left as ink, read as a 1. Seeds 1-3 read 90-91% in
+    # the pencil and 92-93% in the pen (82-83% in the pencil before either, 87-88% with the first alone).
     files = {"dark": [], "faint": []}
     truths = []
     for k, (digits, labels, rng) in enumerate(numbers(test_digits, 100, 2, 5, seed=27)):
@@ -103,7 +104,7 @@ def test_a_faint_pencil_on_a_darker_grid_reads_as_a_dark_pen(test_digits, cnn_ch
     read = {pen: exact(read_all(cnn_checkpoint, pictures_), truths) for pen, pictures_ in files.items()}
     print(f"\n100 numbers on squared paper in a pencil 0.35-0.55 as dark as a pen: {read['faint']:.1f}% read "
           f"exactly; in the pen: {read['dark']:.1f}%")
-    assert read["faint"] >= read["dark"] - 7
+    assert read["faint"] >= read["dark"] - 4
 
 
 def test_numbers_in_a_forms_comb_fields(test_digits, cnn_checkpoint):

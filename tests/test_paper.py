@@ -47,6 +47,19 @@ def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
         assert removed[70:90, x:x + tick_width].all()
 
 
+def test_a_margin_line_darker_than_the_pencil_is_print():
+    # Written in pencil beside a red margin line darker than it: neither fainter nor thinner than the
+    # pencil, the line is print as it crosses the picture and is twice as long as the writing is tall.
+    ink = np.zeros((150, 300))
+    ink[:, 40:43] = 0.45  # the margin line
+    ink[50:100, 80:84] = 0.3  # a 1, and a 0 beside it, in pencil
+    y, x = np.mgrid[:150, :300]
+    zero = np.abs(np.hypot((x - 150) / 0.6, y - 75) - 25) < 2.5
+    ink[zero] = 0.3
+    removed = paper.lines_to_remove(ink, ink > 0.1, margin=5)
+    assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
+
+
 def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the_photo():
     # A page photographed on a dark table, the table nearly half of the photo: the page is the paper,
     # and the ring written on it is the ink. (A digit drawn light on black leaves far less light.)
