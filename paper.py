@@ -177,8 +177,8 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     writing = np.nonzero((others & (ink > 0.5 * pen)).sum(0) >= 2)[0]  # not the paper's grain
     along = writing[-1] - writing[0] + 1 if len(writing) else full
     fainter, thinner = lines.strength < 0.7 * pen, lines.thickness < 0.6 * pen_width
-    across = (lines.length >= 0.9 * full) & (ruled_page | (lines.length >= 2 * along))
-    printed = (lines.ruled | across | (lines.length >= 3 * tall)) & (lines.thickness <= 1.5 * pen_width)
+    right_across = (lines.length >= 0.9 * full) & (ruled_page | (lines.length >= 2 * along))
+    printed = (lines.ruled | right_across | (lines.length >= 3 * tall)) & (lines.thickness <= 1.5 * pen_width)
     paper = (lines.strength > 0) & (fainter | thinner | printed)
     line = paper[lines.labels]
     # Where a stroke crosses a line, keep the line's pixels: those darker than the print halfway to
@@ -339,7 +339,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     values = ink.numpy()
     lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin, page)
     ink = torch.where(torch.from_numpy(lines), 0, ink)
-    peak = typical(ink, False)
+    peak = typical(ink, False)  # the print's texture is weighed against the brightest strokes, crossings too
     floor = texture_floor(ink, peak.item(), margin)
     removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
     ink = (ink - floor).clamp(min=0)

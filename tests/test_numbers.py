@@ -101,7 +101,7 @@ def test_a_faint_pencil_on_a_darker_grid_reads_as_a_dark_pen(test_digits, cnn_ch
         for pen, strength in (("dark", 1.0), ("faint", faint)):  # the same page under each
             files[pen].append(pictures.jpeg(papers.on_paper(written * strength, np.random.default_rng(k), "squared")))
         truths.append("".join(map(str, labels)))
-    read = {pen: exact(read_all(cnn_checkpoint, pictures_), truths) for pen, pictures_ in files.items()}
+    read = {pen: exact(read_all(cnn_checkpoint, made), truths) for pen, made in files.items()}
     print(f"\n100 numbers on squared paper in a pencil 0.35-0.55 as dark as a pen: {read['faint']:.1f}% read "
           f"exactly; in the pen: {read['dark']:.1f}%")
     assert read["faint"] >= read["dark"] - 4
