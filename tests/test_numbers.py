@@ -104,7 +104,7 @@ def test_a_faint_pencil_on_a_darker_grid_reads_as_a_dark_pen(test_digits, cnn_ch
     read = {pen: exact(read_all(cnn_checkpoint, made), truths) for pen, made in files.items()}
     print(f"\n100 numbers on squared paper in a pencil 0.35-0.55 as dark as a pen: {read['faint']:.1f}% read "
           f"exactly; in the pen: {read['dark']:.1f}%")
-    assert read["faint"] >= read["dark"] - 4
+    assert read["faint"] >= read["dark"] - 6  # room for another seed or processor; the code before: 9-10 below
 
 
 def test_numbers_in_a_forms_comb_fields(test_digits, cnn_checkpoint):
