@@ -168,10 +168,9 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     """The pixels of `lines` (horizontal) to remove from `ink` [H, W]: those of every line fainter or
     thinner than the pen, except where a pen stroke crosses it. `others` marks the ink that is no
     line; `ruled_page` says the paper is ruled in either direction; `full` is the page's width."""
-    # Printed lines are fainter than a pen, or thinner, or ruled evenly across the page, or (the
-    # margin of ruled paper) right across it, or three times as long as the writing is tall (a
-    # form's line to write on), or right across the picture and twice as long as the writing is
-    # along it (a margin line darker than a pencil): a digit's own stroke is none of these.
+    # Printed lines are fainter than a pen, or thinner, or ruled evenly across the page, or right across
+    # it (ruled paper's margin; or, twice as long as the writing, one darker than a pencil), or three
+    # times as long as the writing is tall (a form's line to write on): no digit's stroke is any of these.
     rows = np.nonzero(others.any(1))[0]
     tall = rows[-1] - rows[0] + 1
     writing = np.nonzero((others & (ink > 0.5 * pen)).sum(0) >= 2)[0]  # not the paper's grain
@@ -273,12 +272,9 @@ def spread(marks: torch.Tensor) -> float:
 
 def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     """The level of a printed texture under the writing, or 0 if there is none (all the ink, if there
-    is no writing).
-
-    A texture is many marks fainter than the pen, spread over the paper far from any stroke; the
-    soft edges of the strokes, and the noise of a camera, are faint too, but lie along the strokes
-    or are fainter still.
-    """
+    is no writing). A texture is many marks fainter than the pen, spread over the paper far from any
+    stroke; the soft edges of strokes and a camera's noise are faint too, but lie along the strokes
+    or are fainter still."""
     visible = ink > 0.1 * pen
     if visible.sum() < 20:
         return 0.0
@@ -303,9 +299,8 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def typical(ink: torch.Tensor, lined: bool) -> torch.Tensor:
-    """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest,
-    but on `lined` paper where a line darker than the pen adds to it where they cross (a faint pencil),
-    below the brightest 5% of the strokes (or the pen comes out grey)."""
+    """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest. On
+    `lined` paper, where a line darker than the pen adds to it at each crossing, the brightest 5% are left out."""
     peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
     pen = ink[ink > torch.quantile(ink[ink > peak / 4], 0.95) / 2].median() if lined and peak > 0 else peak
     return pen if pen < 0.8 * peak else peak

@@ -264,8 +264,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     image = upright(image)
     pixels = grey_at_working_size(image)
     margin = max(2, round(0.1 * max(pixels.shape)))
-    # Writing small in a large picture (a number on a page) is a few faint pixels at the working size: let
-    # less ink count as writing, and read it again from the picture's own pixels, shown larger.
+    # Writing small on a large page is a few faint pixels here: let less count, and read it again larger.
     ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= CLOSER * pixels.shape[1] else 20)
     drawn = around.drawn_around(ink, margin)  # a line under the number, a box or a ring around it
     ink, paper = torch.where(drawn, 0, ink), paper | drawn
