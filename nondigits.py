@@ -241,8 +241,9 @@ def cut_from_pairs(digits: torch.Tensor, labels: torch.Tensor, count: int, seed:
     for a, b in torch.randint(len(digits), (count, 2), generator=generator).tolist():
         canvas, first_ends, second_begins = pair(digits, a, b, uniform)
         low, high = sorted((first_ends, second_begins))
-        # Somewhere between the two, give or take 3 pixels (of a digit's 40): cuts are not exact.
-        cut = min(max(round(low + uniform() * (high - low) + 6 * (uniform() - 0.5)), 1), canvas.shape[1] - 1)
+        # Anywhere between the two, give or take 3 pixels (of a digit's 40): cuts are not exact, and a
+        # stroke that joins two digits is left whole on either one at times, as predict.py's cuts leave it.
+        cut = min(max(round(low - 3 + uniform() * (high - low + 6)), 1), canvas.shape[1] - 1)
         first = uniform() < 0.5  # the digit left of the cut, or the one right of it
         mask = touching.without_scraps(canvas > 0.3, *((0, cut) if first else (cut, canvas.shape[1])))
         piece = canvas * mask

@@ -187,9 +187,9 @@ def nondigit_images(count: int, seed: int, data: common.Data, data_dir: str | No
 
 
 def with_cut_digits(data: common.Data, seed: int, data_dir: str | None = None) -> common.Data:
-    """The data with one digit in 23 of its training split cut out of a pair of touching ones
+    """The data with one digit in 12 of its training split cut out of a pair of touching ones
     (nondigits.cut_from_pairs), so that predict.py's cuts between touching digits read well."""
-    count = len(data.train_x) // 22
+    count = len(data.train_x) // 11
 
     def draw() -> dict[str, Tensor]:
         digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)

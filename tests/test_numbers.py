@@ -47,7 +47,7 @@ def test_touching_and_overlapping_digits_are_cut_apart(test_digits, cnn_checkpoi
     found = 100 * np.mean([len(r.get("digits", [])) == len(t) for r, t in zip(results, truths)])
     print(f"\n200 numbers of 2 to 6 touching or overlapping digits: {exact(results, truths):.1f}% read exactly, "
           f"the right count of digits in {found:.1f}%")
-    assert exact(results, truths) >= 84  # the aim is 90%; seeds 1-3 read 87.5-90.5%: see docs/reading.md
+    assert exact(results, truths) >= 86  # the aim is 90%; seeds 1-3 read 90.0-92.5%: see docs/reading.md
 
 
 def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
@@ -138,8 +138,8 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     digits, written = read_with_separators(cnn_checkpoint, made)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
-    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 93.3-95.3% of the digits and
-    # 88.0-91.3% with their separators.
+    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 93.3-96.7% of the digits and
+    # 88.7-91.3% with their separators.
     assert digits >= 88
     assert written >= 84
 
