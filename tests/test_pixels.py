@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import box_mean, label_parts, max_filter, min_filter, otsu, turned
+from pixels import bounds, box_mean, label_parts, max_filter, min_filter, otsu, stroke_width, turned
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -68,6 +68,20 @@ def test_parts_are_those_a_flood_fill_finds(density):
             rows, columns = zip(*part)
             assert boxes[label - 1].tolist() == [min(rows), min(columns), max(rows) + 1, max(columns) + 1]
         assert ((labels > 0) == mask).all()
+
+
+@pytest.mark.parametrize("density", [0.02, 0.5, 0.97])
+def test_a_masks_box_and_stroke_width_are_what_their_pixels_say(density):
+    rng = np.random.default_rng(int(density * 100))
+    for shape in [(1, 1), (3, 7), (40, 90)]:
+        mask = rng.random(shape) < density
+        mask[rng.integers(shape[0]), rng.integers(shape[1])] = True  # never empty
+        rows, columns = np.nonzero(mask)
+        assert bounds(torch.from_numpy(mask)) == (rows.min(), columns.min(), rows.max() + 1, columns.max() + 1)
+        # The outline: ink with a background pixel among its 8 neighbours inside the picture.
+        padded = np.pad(mask, 1, constant_values=True)
+        outline = [not padded[y:y + 3, x:x + 3].all() for y, x in zip(rows, columns)]
+        assert stroke_width(torch.from_numpy(mask)) == 2 * len(rows) / max(sum(outline), 1)
 
 
 def test_turning_by_a_quarter_is_rot90_and_points_go_back():

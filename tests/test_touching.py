@@ -152,3 +152,23 @@ def test_a_stroke_that_joined_two_digits_is_no_1(monkeypatch):
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 2
     monkeypatch.setattr(touching, "TALL_ONE", 0.0)  # were a 1 of any height a 1
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
+
+
+def test_a_cut_keeps_its_columns_and_drops_only_small_scraps_of_a_neighbour():
+    mask = torch.zeros(40, 60, dtype=torch.bool)
+    mask[5:35, 10:14] = True                       # a digit's upright stroke
+    mask[5:8, 14:30] = True                        # its bar, crossing the cut at column 25
+    mask[20:23, 22:30] = True                      # a neighbour's scrap, cut off from it at column 25
+    piece = touching.without_scraps(mask, 0, 25)
+    expected = mask.clone()
+    expected[:, 25:] = False
+    expected[20:23, 22:25] = False                 # the scrap touches the cut and is small: gone
+    assert torch.equal(piece, expected)
+    # A cut that bends, one column for each row: only the ink between the two lines is kept.
+    left, right = torch.full((40,), 12), torch.arange(40) // 2 + 14
+    piece = touching.without_scraps(mask, left, right)
+    columns = torch.arange(60)
+    between = (columns >= left[:, None]) & (columns < right[:, None])
+    expected = mask & between
+    expected[20:23, 22:] = False                   # the scrap, cut at column 24 or 25 of its rows
+    assert torch.equal(piece, expected)
