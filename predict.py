@@ -7,7 +7,8 @@ by worker processes, as a DataLoader prepares training batches), and a digit is 
 the model is confident enough.
 The bar it must clear was calibrated after training, on the validation digits, and is stored in
 the checkpoint; the training taught the model to be unsure on drawn letters, symbols and scribbles
-(nondigits.py), so that those fall below it. A number is its digits read left to right.
+(nondigits.py), so that those fall below it. A number is its digits read left to right; in a
+number, one doubtful part among sure digits is read as a digit from a lower bar (IN_A_NUMBER).
 
     python predict.py my-digit.png [more images or folders ...]
     python predict.py --json --save-processed seen/ street-number.jpg
@@ -37,6 +38,9 @@ from prepare import Found, ImageError, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 BATCH_FILES = 32  # pictures prepared before the model reads all their digits in one batch
+# Between digits read surely, a doubtful shape is most likely a digit too: in a number of three or more
+# parts that are all digits but one, that one is named from this share of the bar up.
+IN_A_NUMBER = 0.75
 
 
 @dataclass
@@ -122,6 +126,9 @@ def read(reader: Reader, path: str, found: Found, probs: torch.Tensor) -> dict:
                        "is_digit": reader.threshold is None or guesses[0][1] >= reader.threshold,
                        "top": [{"class": c, "probability": q} for c, q in guesses],
                        "box": list(item.box)})
+    doubtful = [d for d in digits if not d["is_digit"]]
+    if len(digits) >= 3 and len(doubtful) == 1 and doubtful[0]["probability"] >= IN_A_NUMBER * reader.threshold:
+        doubtful[0]["is_digit"] = True
     readings = best_readings([[(t["class"], t["probability"]) for t in d["top"]] for d in digits])
     prediction = readings[0][0] if all(d["is_digit"] for d in digits) else None
     return {"path": path,

@@ -94,4 +94,4 @@ def test_numbers_drawn_across_the_page_are_read(test_digits, cnn_checkpoint):
     exact = 100 * np.mean([r["prediction"] == t for r, t in zip(results, truths)])
     print(f"\n60 numbers of 3 or 4 digits 105-145 pixels tall, drawn with the page's pen ({pen} pixels of "
           f"its 560): {exact:.1f}% read exactly")
-    assert exact >= 85  # seeds 1-3: 93-97%; with the page's earlier pen, 35 pixels broad, 60%
+    assert exact >= 85  # seeds 1-3: 93-98%; with the page's earlier pen, 35 pixels broad, 60%

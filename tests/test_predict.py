@@ -298,3 +298,21 @@ def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(c
     left, top, right, bottom = result["digits"][0]["box"]
     drawn = predict.with_boxes(as_jpeg, result)
     assert drawn.getpixel((left // 4 - 4, (top + bottom) // 8)) == (0, 160, 0)
+
+
+@pytest.mark.parametrize("sure, doubtful, named", [
+    (2, [0.8], True),           # one doubtful part between two sure digits: named from 3/4 of the bar
+    (2, [0.7], False),          # ... not below it
+    (1, [0.8], False),          # two parts are too few to vouch for each other
+    (3, [0.8, 0.8], False),     # two doubtful parts: a word, or no number
+])
+def test_one_doubtful_part_of_a_number_is_named_from_a_lower_bar(sure, doubtful, named):
+    bar = 0.4
+    reader = predict.Reader(None, 0.0, 1.0, [str(d) for d in range(10)], bar, True, {})
+    shares = [1 / bar] * sure + doubtful  # each part's probability, as a share of the bar
+    probs = torch.stack([torch.full((10,), (1 - share * bar) / 9).index_fill(0, torch.tensor(i % 10), share * bar)
+                         for i, share in enumerate(shares)])
+    found = prepare.Found([prepare.Item(torch.zeros(28, 28), (i, 0, i + 1, 1)) for i in range(len(shares))], [])
+    result = predict.read(reader, "number", found, probs)
+    assert (result["prediction"] == "".join(str(i % 10) for i in range(len(shares)))) == named
+    assert [d["is_digit"] for d in result["digits"]] == [True] * sure + [named] * len(doubtful)
