@@ -293,8 +293,8 @@ def test_non_digits_are_answered_not_a_digit(cnn_checkpoint, fashion_dir):
 def letter_crop(character: str, height: float, rng: np.random.Generator) -> np.ndarray:
     """A letter or symbol in one of the fonts, as darkness cropped to its ink, about as tall as digits
     written `height` pixels tall (pictures.scaled_crops)."""
-    canvas = Image.new("L", (300, 300), 0)
-    font = fonts(120)[int(rng.integers(len(fonts(120))))]
+    canvas, choices = Image.new("L", (300, 300), 0), fonts(120)
+    font = choices[int(rng.integers(len(choices)))]
     ImageDraw.Draw(canvas).text((150, 150), character, font=font, fill=255, anchor="mm")
     canvas = canvas.crop(canvas.point(lambda v: 255 * (v > 40)).getbbox())
     scale = height / canvas.height * rng.uniform(0.8, 1.0)
