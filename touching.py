@@ -216,6 +216,8 @@ def shear(mask: torch.Tensor, shift: list[int]) -> torch.Tensor:
 
 def unshear(mask: torch.Tensor, shift: list[int], width: int) -> torch.Tensor:
     """What shear() undoes: each row moved back left, the canvas cut back to `width` columns."""
+    if not any(shift):  # a straight cut: nothing moved (and every candidate piece comes through here)
+        return mask[:, :width]
     return mask.gather(1, torch.tensor(shift)[:, None] + torch.arange(width))
 
 
