@@ -137,7 +137,8 @@ def stroke_width(mask: torch.Tensor) -> float:
     # it takes a fraction of the time of min_filter's torch steps.
     ink = mask.numpy()
     height, width = ink.shape
-    marked = np.ones((height + 2, width + 2), dtype=bool)  # beyond the picture's edge counts as ink
+    # Beyond the edge counts as ink, as for min_filter: a stroke cut off by the edge has no outline there.
+    marked = np.ones((height + 2, width + 2), dtype=bool)
     marked[1:-1, 1:-1] = ink
     inside = ink.copy()
     for dy in range(3):
