@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from paper import lines_at_one_tilt, thin
+from lines import lines_at_one_tilt, thin
 from pixels import label_parts, max_filter, stroke_width
 
 LONG = 1.4  # a line drawn under the writing is this many times as long as the writing is tall: no digit's stroke is

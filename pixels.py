@@ -68,6 +68,20 @@ def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
     return -max_filter(-pixels, size)  # the smallest value in each square
 
 
+
+def fill_in(pixels: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+    """A [H, W] image with its `holes` (a boolean mask) filled from around them, a ring of pixels at a
+    time, each the mean of its known neighbours: what lies around a hole goes on smoothly into it."""
+    pixels, holes = pixels.clone(), holes.clone()
+    for _ in range(max(pixels.shape)):  # every hole is filled by then, if any pixel is known
+        known = box_mean((~holes).float(), 3)
+        edge = holes & (known > 0)
+        if not edge.any():
+            break
+        pixels[edge] = box_mean(pixels * ~holes, 3)[edge] / known[edge]
+        holes &= ~edge
+    return pixels
+
 # ---------------------------------------------------------------------------------------------
 # Connected parts, boxes and strokes
 # ---------------------------------------------------------------------------------------------

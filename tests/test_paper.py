@@ -1,4 +1,4 @@
-"""paper.py on marks drawn here, pixel by pixel: what of the paper's print is found as lines and
+"""paper.py and lines.py on marks drawn here, pixel by pixel: what of the paper's print is found as lines and
 taken away, and what of the writing stays. (Whole pictures of writing on paper: test_numbers.py.)"""
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+import lines
 import paper
 import prepare
 
@@ -16,9 +17,9 @@ def test_a_texture_is_no_ruled_lines():
     y, x = np.mgrid[:200, :400]
     lattice = ((x + y) % 6 == 0) | ((x - y) % 6 == 0)
     ruled = y % 25 == 0
-    for mask, lines in ((lattice, 0), (ruled, 8)):
-        found = paper.horizontal_lines(mask.astype(float), mask, 160)
-        assert (found.strength > 0).sum() == lines
+    for mask, count in ((lattice, 0), (ruled, 8)):
+        found = lines.horizontal_lines(mask.astype(float), mask, 160)
+        assert (found.strength > 0).sum() == count
 
 
 def test_lines_that_converge_in_a_slanted_photo_are_all_found():
@@ -28,7 +29,7 @@ def test_lines_that_converge_in_a_slanted_photo_are_all_found():
     mask = np.zeros((300, 400), dtype=bool)
     for k in range(5):  # five lines, from 0.16 down on the left to 0.16 up
         mask |= np.abs(y - (40 + 55 * k + (k - 2) * 0.08 * (x - 200))) < 1
-    found = paper.horizontal_lines(mask.astype(float), mask, 160)
+    found = lines.horizontal_lines(mask.astype(float), mask, 160)
     assert (found.strength > 0).sum() == 5 and (found.labels[mask] > 0).all()
 
 
@@ -41,7 +42,7 @@ def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
     for x in (10, 100, 190, 280):
         ink[70:90, x:x + tick_width] = print_
     ink[30:90, 140:145] = 1.0  # the 1, as tall as the writing
-    removed = paper.lines_to_remove(ink, ink > 0.1, margin=5)
+    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[90:93, 20:130].all() and not removed[30:89, 140:145].any()
     for x in (10, 100, 190, 280):
         assert removed[70:90, x:x + tick_width].all()
@@ -56,7 +57,7 @@ def test_a_margin_line_darker_than_the_pencil_is_print():
     y, x = np.mgrid[:150, :300]
     zero = np.abs(np.hypot((x - 150) / 0.6, y - 75) - 25) < 2.5
     ink[zero] = 0.3
-    removed = paper.lines_to_remove(ink, ink > 0.1, margin=5)
+    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
 
 
@@ -72,6 +73,33 @@ def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the
     assert inside[torch.from_numpy(ring)].mean() > 0.5  # the ring is ink
     assert inside[150, 100] == 0 and inside[150, 300] == 0  # the page beside it is not
 
+
+
+def test_a_dark_table_leaves_no_strip_of_ink_along_the_page():
+    # A page on a dark table that shows in strips beside it, 12 to 17 pixels wide: the smoothed estimate
+    # of the background cannot follow the table's sharp edge, and left a grey strip beside the page that
+    # was read as a 1. Now the page's own background goes on under the table, and the table is no ink.
+    y, x = np.mgrid[:228, :186]
+    page = (x >= 12) & (x < 174) & (y >= 17) & (y < 211)
+    ring = np.abs(np.hypot(x - 93, y - 114) - 30) < 4
+    pixels = np.where(page, 0.9 - 0.2 * (y / 228), 0.2) - 0.7 * ring  # the page's light falls off downwards
+    ink, _ = paper.find_ink(torch.from_numpy(pixels).float(), margin=23)
+    inside = ink[23:-23, 23:-23]
+    assert (inside[torch.from_numpy(ring)] > 0.5).float().mean() > 0.9  # the ring is ink
+    assert inside[torch.from_numpy(~page)].max() == 0  # the table is not, nor anything beside the page
+    assert inside[torch.from_numpy(page & ~ring)].max() < 0.1
+
+
+
+def test_a_shadow_along_the_pages_edge_is_no_table():
+    # A thick 7 whose stem runs down into a shadow that darkens the page towards its lower edge: the
+    # shadow runs along the picture's edge, as a table does, and joins the stem. Taken for the table,
+    # it took the whole 7 with it; but it is far fainter than the pen, and a table is nearly as dark.
+    y, x = np.mgrid[:126, :90]
+    shadow = 0.5 * np.clip((y - 70) / 56, 0, 1)  # from nothing at row 70 to 0.5 at the bottom
+    seven = (np.abs(y - 50) < 6) & (np.abs(x - 45) < 22) | (np.abs(x - 45) < 6) & (y > 50) & (y < 110)
+    ink, _ = paper.find_ink(torch.from_numpy(0.9 - shadow - 0.75 * seven).float(), margin=10)
+    assert (ink[10:-10, 10:-10][torch.from_numpy(seven)] > 0.5).float().mean() > 0.9
 
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:

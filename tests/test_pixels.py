@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import bounds, box_mean, label_parts, max_filter, min_filter, otsu, stroke_width, turned
+from pixels import bounds, box_mean, fill_in, label_parts, max_filter, min_filter, otsu, stroke_width, turned
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -106,3 +106,17 @@ def test_otsu_splits_two_groups_and_one_shade_not_at_all():
     level = otsu(values)
     assert (values[:900] < level).mean() > 0.99 and (values[900:] > level).all()
     assert otsu(np.full(100, 0.5) + rng.normal(0, 1e-6, 100)) < 0.5
+
+
+def test_a_hole_is_filled_from_what_lies_around_it():
+    # A plane sloping to the right, with a hole: filled, it goes on at the level of the hole's own
+    # edge, nearly flat (each pixel is a mean of its neighbours); a level plane is filled level.
+    # A hole with no known pixel anywhere stays as it was.
+    ramp = torch.linspace(0, 1, 60).repeat(40, 1)
+    hole = torch.zeros(40, 60, dtype=torch.bool)
+    hole[:, 40:] = True  # the right third, as a table strip beside a page is
+    filled = fill_in(ramp, hole)
+    assert torch.equal(filled[~hole], ramp[~hole])
+    assert filled[hole].min() > ramp[20, 38] and filled[hole].max() < ramp[20, 40] + 0.05
+    assert torch.allclose(fill_in(torch.full((40, 60), 0.3), hole), torch.full((40, 60), 0.3))
+    assert torch.equal(fill_in(ramp, torch.ones(40, 60, dtype=torch.bool)), ramp)

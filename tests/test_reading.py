@@ -101,11 +101,12 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
              for files in (dim, on_table, turned)]
     print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: "
           f"{right[1]:.1f}%; on it, the camera turned by 5-20 degrees: {right[2]:.1f}%")
-    # Seeds 1-3: 90.0-92.5% dim (12.5% before the paper was told by Otsu's split), 82.5-87.5% on a
-    # table, 82.5-87.5% turned on it (35% before the table's solid corners near the picture's edge
-    # were dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before
-    # half of the photo on the light side made it paper and lines were measured against the page).
-    assert right[0] >= 75 and right[1] >= 72 and right[2] >= 72
+    # Seeds 1-3: 87.5-92.5% dim (12.5% before the paper was told by Otsu's split), 87.5-90.0% on a
+    # table (80.0-85.0% before the table was taken out before the background, paper.table_around),
+    # 87.5-90.0% turned on it (35% before the table's solid corners near the picture's edge were
+    # dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before half
+    # of the photo on the light side made it paper and lines were measured against the page).
+    assert right[0] >= 75 and right[1] >= 78 and right[2] >= 75
 
 
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
