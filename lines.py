@@ -94,9 +94,17 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
         return none
     pad = height + int(SLOPES.max() * width / 2) + 1  # offsets from 0 on, whatever the tilt
     offset = lambda r, c, s: np.round(r - s * (c - width / 2)).astype(int) + pad  # noqa: E731
-    piled = lambda s, step: (np.bincount(offset(rows[::step], cols[::step], s)).astype(float) ** 2).sum()  # noqa: E731
-    coarse = max(SLOPES, key=lambda s: piled(s, 4))  # the tilt whose votes pile up most
-    slope = max(coarse + FINE, key=lambda s: piled(s, 1))
+
+    def piled(slopes: np.ndarray, step: int) -> np.ndarray:
+        """How sharply the votes pile up at each of `slopes`: the sum of the squared votes at each offset,
+        all tilts counted by one bincount, each tilt's offsets in a block of their own."""
+        at = offset(rows[::step], cols[::step], slopes[:, None])
+        block = int(at.max()) + 1
+        votes = np.bincount((at + block * np.arange(len(slopes))[:, None]).ravel(), minlength=block * len(slopes))
+        return (votes.reshape(len(slopes), block).astype(float) ** 2).sum(1)
+
+    coarse = SLOPES[np.argmax(piled(SLOPES, 4))]  # the tilt whose votes pile up most
+    slope = (coarse + FINE)[np.argmax(piled(coarse + FINE, 1))]
     votes = np.bincount(offset(rows, cols, slope), minlength=2 * pad)
     # Neighbouring offsets with votes make one line, a pixel or a few thick.
     busy = votes >= max(3, 0.15 * span)

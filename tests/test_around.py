@@ -106,3 +106,24 @@ def test_a_frame_and_a_line_under_the_writing_are_left_out():
     assert sorted(kept.tolist()) == [0, 1, 2]
     assert around.around_the_writing(labels, boxes, mass, np.arange(1)).tolist() == [0]  # one part: as it is
     assert around.around_the_writing(labels, boxes, mass, np.arange(0)).tolist() == []
+
+
+def test_within_reach_grows_a_region_by_an_octagon():
+    # The plain definition: a step to the 8 neighbours and a step to the 4 in turn, `reach` steps in all.
+    def stepwise(region: np.ndarray, reach: int) -> np.ndarray:
+        near = region.copy()
+        for step in range(reach):
+            padded = np.pad(near, 1)
+            shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if step % 2 == 0 or dy * dx == 0]
+            near = np.any([padded[1 + dy:padded.shape[0] - 1 + dy, 1 + dx:padded.shape[1] - 1 + dx]
+                           for dy, dx in shifts], axis=0)
+        return near
+    rng = np.random.default_rng(0)
+    for density in (0.002, 0.02, 0.2):
+        region = rng.random((47, 83)) < density
+        for reach in (0, 1, 2, 5, 8, 13):
+            assert np.array_equal(around.within_reach(region, reach), stepwise(region, reach))
+    single = np.zeros((41, 41), dtype=bool)
+    single[20, 20] = True  # one pixel grown by 8: 8 along a row, 6 rows and 6 columns along a diagonal
+    grown = around.within_reach(single, 8)
+    assert grown[20, 28] and not grown[20, 29] and grown[26, 26] and not grown[27, 27]
