@@ -147,6 +147,8 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     along = writing[-1] - writing[0] + 1 if len(writing) else full
     fainter, thinner = lines.strength < 0.7 * pen, lines.thickness < 0.6 * pen_width
     right_across = (lines.length >= 0.9 * full) & (ruled_page | (lines.length >= 2 * along))
+    # A line that the picture cuts at both ends is longer than it shows: half as long again as the writing.
+    right_across |= edge_to_edge(lines.labels, len(lines.strength), full) & (lines.length >= 1.5 * along)
     printed = (lines.ruled | right_across | (lines.length >= 3 * tall)) & (lines.thickness <= 1.5 * pen_width)
     paper = (lines.strength > 0) & (fainter | thinner | printed)
     line = paper[lines.labels]
@@ -162,6 +164,22 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
         below |= shifted(others, -step)
     return line & ~darker & ~(above & below)
 
+
+
+def edge_to_edge(labels: np.ndarray, count: int, full: int) -> np.ndarray:
+    """For each of `count` lines (numbered in `labels` [H, W], 0 for none), whether both its ends come
+    within 3 pixels of the picture's edge, `full` pixels wide inside the margin around it: a line the
+    picture cuts at both ends, as a margin line that a turned photo cuts at a side and at the bottom."""
+    height, width = labels.shape
+    margin = (width - full) // 2
+    rows, cols = np.nonzero(labels)
+    key = cols * height + rows  # in the order of columns: its leftmost and rightmost pixels are its ends
+    first, last = np.full(count, np.iinfo(np.int64).max), np.full(count, -1)
+    np.minimum.at(first, labels[rows, cols], key)
+    np.maximum.at(last, labels[rows, cols], key)
+    at_edge = lambda k: (np.minimum(k // height, width - 1 - k // height) <= margin + 3) | \
+        (np.minimum(k % height, height - 1 - k % height) <= margin + 3)  # noqa: E731
+    return (last >= 0) & at_edge(first) & at_edge(np.maximum(last, 0))
 
 def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None = None,
                     ) -> np.ndarray:

@@ -61,6 +61,23 @@ def test_a_margin_line_darker_than_the_pencil_is_print():
     assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
 
 
+
+def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
+    # The photo turned by 6 degrees: the margin line leaves the picture at its bottom and at its left
+    # edge, well short of the picture's height, and less than twice as long as the writing is tall. Cut
+    # at both ends, it is longer than it shows: half as long again as the writing is enough.
+    ink = np.zeros((150, 120))
+    for row in range(5, 145):
+        column = round(14 - 0.105 * (144 - row))
+        ink[row, max(5, column):column + 3] = 0.45
+    line = ink == 0.45
+    ink[70:120, 50:54] = 0.5  # a 1 and a 0 beside it, 50 pixels tall
+    y, x = np.mgrid[:150, :120]
+    zero = np.abs(np.hypot((x - 85) / 0.6, y - 95) - 25) < 2.5
+    ink[zero] = 0.5
+    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
+    assert removed[line].all() and not removed[70:120, 50:54].any() and not removed[zero].any()
+
 def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the_photo():
     # A page photographed on a dark table, the table nearly half of the photo: the page is the paper,
     # and the ring written on it is the ink. (A digit drawn light on black leaves far less light.)
