@@ -165,7 +165,6 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     return line & ~darker & ~(above & below)
 
 
-
 def edge_to_edge(labels: np.ndarray, count: int, full: int) -> np.ndarray:
     """For each of `count` lines (numbered in `labels` [H, W], 0 for none), whether both its ends come
     within 3 pixels of the picture's edge, `full` pixels wide inside the margin around it: a line the
@@ -180,6 +179,7 @@ def edge_to_edge(labels: np.ndarray, count: int, full: int) -> np.ndarray:
     at_edge = lambda k: (np.minimum(k // height, width - 1 - k // height) <= margin + 3) | \
         (np.minimum(k % height, height - 1 - k % height) <= margin + 3)  # noqa: E731
     return (last >= 0) & at_edge(first) & at_edge(np.maximum(last, 0))
+
 
 def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None = None,
                     ) -> np.ndarray:
