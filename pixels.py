@@ -68,7 +68,6 @@ def min_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:
     return -max_filter(-pixels, size)  # the smallest value in each square
 
 
-
 def fill_in(pixels: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
     """A [H, W] image with its `holes` (a boolean mask) filled from around them, a ring of pixels at a
     time, each the mean of its known neighbours: what lies around a hole goes on smoothly into it."""

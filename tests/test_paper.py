@@ -1,5 +1,6 @@
-"""paper.py and lines.py on marks drawn here, pixel by pixel: what of the paper's print is found as lines and
-taken away, and what of the writing stays. (Whole pictures of writing on paper: test_numbers.py.)"""
+"""paper.py and lines.py on marks drawn here, pixel by pixel: what of the paper's print is found as
+lines and taken away, and what of the writing stays. (Whole pictures of writing on paper:
+test_numbers.py.)"""
 
 import numpy as np
 import pytest
@@ -61,7 +62,6 @@ def test_a_margin_line_darker_than_the_pencil_is_print():
     assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
 
 
-
 def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
     # The photo turned by 6 degrees: the margin line leaves the picture at its bottom and at its left
     # edge, well short of the picture's height, and less than twice as long as the writing is tall. Cut
@@ -78,6 +78,7 @@ def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
     removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[line].all() and not removed[70:120, 50:54].any() and not removed[zero].any()
 
+
 def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the_photo():
     # A page photographed on a dark table, the table nearly half of the photo: the page is the paper,
     # and the ring written on it is the ink. (A digit drawn light on black leaves far less light.)
@@ -89,7 +90,6 @@ def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the
     inside = ink[10:-10, 10:-10]
     assert inside[torch.from_numpy(ring)].mean() > 0.5  # the ring is ink
     assert inside[150, 100] == 0 and inside[150, 300] == 0  # the page beside it is not
-
 
 
 def test_a_dark_table_leaves_no_strip_of_ink_along_the_page():
@@ -107,7 +107,6 @@ def test_a_dark_table_leaves_no_strip_of_ink_along_the_page():
     assert inside[torch.from_numpy(page & ~ring)].max() < 0.1
 
 
-
 def test_a_shadow_along_the_pages_edge_is_no_table():
     # A thick 7 whose stem runs down into a shadow that darkens the page towards its lower edge: the
     # shadow runs along the picture's edge, as a table does, and joins the stem. Taken for the table,
@@ -117,6 +116,7 @@ def test_a_shadow_along_the_pages_edge_is_no_table():
     seven = (np.abs(y - 50) < 6) & (np.abs(x - 45) < 22) | (np.abs(x - 45) < 6) & (y > 50) & (y < 110)
     ink, _ = paper.find_ink(torch.from_numpy(0.9 - shadow - 0.75 * seven).float(), margin=10)
     assert (ink[10:-10, 10:-10][torch.from_numpy(seven)] > 0.5).float().mean() > 0.9
+
 
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:
