@@ -129,7 +129,7 @@ def table_around(pixels: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
 def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
-    returns what was taken for paper lines or texture (a boolean mask), for a person to look at.
+    returns what was taken for paper lines, texture or the table (a boolean mask), for a person to see.
     Where there are lines or a pattern, fewer than `least` pixels of ink left are no digit."""
     # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
     # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
@@ -161,7 +161,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     ink = torch.where(torch.from_numpy(lines), 0, ink)
     peak = typical(ink, False)  # the print's texture is weighed against the brightest strokes, crossings too
     floor = texture_floor(ink, peak.item(), margin)
-    removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor))
+    removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor)) | table
     ink = (ink - floor).clamp(min=0)
     # Writing is seldom much fainter than the print it was written on (a pencil may be a little):
     # what is left far fainter than the lines, or than the pattern, is the paper's own grain.

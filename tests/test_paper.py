@@ -100,11 +100,12 @@ def test_a_dark_table_leaves_no_strip_of_ink_along_the_page():
     page = (x >= 12) & (x < 174) & (y >= 17) & (y < 211)
     ring = np.abs(np.hypot(x - 93, y - 114) - 30) < 4
     pixels = np.where(page, 0.9 - 0.2 * (y / 228), 0.2) - 0.7 * ring  # the page's light falls off downwards
-    ink, _ = paper.find_ink(torch.from_numpy(pixels).float(), margin=23)
+    ink, removed = paper.find_ink(torch.from_numpy(pixels).float(), margin=23)
     inside = ink[23:-23, 23:-23]
     assert (inside[torch.from_numpy(ring)] > 0.5).float().mean() > 0.9  # the ring is ink
     assert inside[torch.from_numpy(~page)].max() == 0  # the table is not, nor anything beside the page
     assert inside[torch.from_numpy(page & ~ring)].max() < 0.1
+    assert removed[23:-23, 23:-23][torch.from_numpy(~page)].all()  # --save-processed shows it as paper
 
 
 def test_a_shadow_along_the_pages_edge_is_no_table():
