@@ -126,20 +126,27 @@ def table_around(pixels: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     return max_filter(table.float(), 5) > 0  # with the page's blurred edge
 
 
+
+def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grey pixels [H, W] turned, if need be, so that the ink is light on dark paper, as in MNIST, and
+    the light side of Otsu's split: the ink, and a table around the page if there is one."""
+    # Paper covers most of a picture of a digit, so if most of it is light, this is dark ink on paper:
+    # invert it. A tightly cropped digit may hold as much ink as paper: its edge tells the paper's
+    # shade. A page on a dark table has a dark edge and may be grey in a dim photo: still, half of the
+    # picture or more is on the light side of Otsu's split (the table may fill nearly half of it),
+    # where a digit drawn light on black leaves far less light.
+    edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
+    if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
+        return 1 - pixels, ~light
+    return pixels, light
+
 def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
     returns what was taken for paper lines, texture or the table (a boolean mask), for a person to see.
     Where there are lines or a pattern, fewer than `least` pixels of ink left are no digit."""
-    # Polarity: MNIST is light ink on black. Paper covers most of a picture of a digit, so if most of
-    # it is light, this is dark ink on paper: invert it. A tightly cropped digit may hold as much
-    # ink as paper: its edge tells the paper's shade. A page on a dark table has a dark edge and may
-    # be grey in a dim photo: still, half of the picture or more is on the light side of Otsu's split
-    # (the table may fill nearly half of it), where a digit drawn light on black leaves far less light.
-    edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
-    if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
-        pixels, light = 1 - pixels, ~light
+    pixels, light = ink_light(pixels)
     # The paper is the dark side now: where a table is around it, its lines are only as long as it is.
     on_paper = (~light).float()
     page = (int((on_paper.mean(1) >= 0.5).sum()), int((on_paper.mean(0) >= 0.5).sum()))  # rows, columns: half paper
@@ -150,7 +157,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.
     pad = lambda p: F.pad(p[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]  # noqa: E731
     pixels, table = pad(pixels), pad(table.float()) > 0
-    ink = remove_background(pixels, table if table.any() else None)
+    ink = remove_background(pixels, table)
     ink[table] = 0
     ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0
     if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
