@@ -78,13 +78,13 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     return Lines(joined("strength"), joined("thickness"), labels, joined("ruled"), joined("length"))
 
 
-
 def piled(offsets: np.ndarray) -> np.ndarray:
     """How sharply the votes pile up at each tilt, given each pixel's offset at each tilt [tilts, pixels]:
     the sum of the squared votes at each offset. One bincount counts all tilts, each in a block of its own."""
     block = int(offsets.max()) + 1
     votes = np.bincount((offsets + block * np.arange(len(offsets))[:, None]).ravel(), minlength=block * len(offsets))
     return (votes.reshape(len(offsets), block).astype(float) ** 2).sum(1)
+
 
 def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, span: int) -> Lines:
     """The straight lines at one tilt in `mask` [H, W], within 35 degrees of horizontal, that cover

@@ -126,7 +126,6 @@ def table_around(pixels: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     return max_filter(table.float(), 5) > 0  # with the page's blurred edge
 
 
-
 def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] turned, if need be, so that the ink is light on dark paper, as in MNIST, and
     the light side of Otsu's split: the ink, and a table around the page if there is one."""
@@ -140,6 +139,7 @@ def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
         return 1 - pixels, ~light
     return pixels, light
+
 
 def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey pixels [H, W] -> ink: light on black, paper removed, a typical stroke at full brightness,

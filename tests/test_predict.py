@@ -217,7 +217,6 @@ def test_checkpoint_problems(images, tmp_path):
     assert not marker.exists()
 
 
-
 def test_model_is_loaded_once_for_many_images(images, tmp_path, monkeypatch, capsys):
     checkpoint = untrained_checkpoint(tmp_path / "cnn.pt")
     for i in range(5):
