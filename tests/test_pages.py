@@ -37,7 +37,8 @@ def test_a_number_small_on_a_whole_page_is_read(test_digits, cnn_checkpoint):
         files.append(pictures.jpeg(number_on_a_page(digits, rng)[0]))
         truths.append("".join(map(str, labels)))
     right = exact(read_all(cnn_checkpoint, files), truths)
-    print(f"\n40 numbers 45-60 pixels high on pages photographed whole, 2,000-2,800 pixels wide: {right:.1f}% read exactly")
+    print("\n40 numbers 45-60 pixels high on pages photographed whole, 2,000-2,800 pixels wide: "
+          f"{right:.1f}% read exactly")
     assert right >= 90
 
 
