@@ -5,7 +5,9 @@ everything else set to zero. People write on paper that is itself full of marks,
 reads digits must never see them:
 
   1. uneven light and shadows: the paper's own brightness, estimated everywhere by a filter wider
-     than any stroke and subtracted (remove_background);
+     than any stroke and subtracted (remove_background); a shadow across the page may leave the
+     picture mostly dark, yet the strokes still stand out darker than the paper around them, which
+     tells dark ink from light (ink_light, darker_strokes);
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, found
      by their length and straightness and removed where no pen stroke crosses them (lines.py);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
@@ -26,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from lines import lines_to_remove
-from pixels import box_mean, fill_in, label_parts, max_filter, min_filter, otsu, resize, stroke_width
+from pixels import box_mean, fill_in, label_parts, max_filter, min_filter, otsu, resize, shrunk, stroke_width
 
 
 class ImageError(Exception):
@@ -42,8 +44,7 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -
     lies on a `table` (a mask), the page's own background is carried on under it (table_around)."""
     # A min filter wider than any stroke erases the ink and leaves the background, shadows
     # included; the max filter after it undoes the shrinking of bright areas ("opening").
-    small = resize(pixels, *[max(1, round(s * 128 / max(pixels.shape))) for s in pixels.shape]) \
-        if max(pixels.shape) > 128 else pixels
+    small = shrunk(pixels, 128)
     size = max(9, max(small.shape) // 4) | 1  # odd, and well wider than a pen stroke
     if table is not None:
         small = fill_in(small, resize(table.float(), *small.shape) > 0.5 if small.shape != table.shape else table)
@@ -133,12 +134,24 @@ def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     # invert it. A tightly cropped digit may hold as much ink as paper: its edge tells the paper's
     # shade. A page on a dark table has a dark edge and may be grey in a dim photo: still, half of the
     # picture or more is on the light side of Otsu's split (the table may fill nearly half of it),
-    # where a digit drawn light on black leaves far less light.
+    # where a digit drawn light on black leaves far less light. A shadow across the page can fool all
+    # three: then the strokes tell, darker than the paper around them.
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
-    if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5:  # half light
+    if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5 or darker_strokes(pixels):
         return 1 - pixels, ~light
     return pixels, light
+
+
+def darker_strokes(pixels: torch.Tensor) -> bool:
+    """Whether a [H, W] picture's contrasts with their surroundings lean to the dark side: strokes of
+    dark ink on paper, however the light falls. Strokes cover a small share of any neighbourhood, so a
+    few pixels are far darker than their surroundings, and many (the paper beside them) a little
+    lighter: the contrasts' skewness is clearly negative (below -1/2). A shadow's edge is as dark on
+    one side of it as it is light on the other, and skews nothing."""
+    small = shrunk(pixels, 128).double()
+    contrast = small - box_mean(small, max(9, max(small.shape) // 4) | 1)
+    return bool((contrast ** 3).mean() < -0.5 * (contrast ** 2).mean() ** 1.5)
 
 
 def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.Tensor, torch.Tensor]:

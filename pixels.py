@@ -5,7 +5,7 @@ Each works on a whole image at once, with a handful of tensor or numpy operation
 Python loop over pixels, so that a picture takes milliseconds:
 
   - filters over squares of pixels: the largest, the smallest and the mean value around each
-    pixel (max_filter, min_filter, box_mean), and resizing (resize);
+    pixel (max_filter, min_filter, box_mean), and resizing (resize, shrunk);
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
     runs of pixels (touching_runs);
   - a mask's bounding box (bounds) and the width of its strokes (stroke_width);
@@ -31,6 +31,14 @@ def resize(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
     shrinking = height < pixels.shape[0] or width < pixels.shape[1]
     return F.interpolate(pixels[None, None], size=(height, width), mode="bilinear", antialias=shrinking,
                          align_corners=False)[0, 0]
+
+
+def shrunk(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """A [H, W] image shrunk so that its longer side is at most `size` pixels (as it is, if it is)."""
+    if max(pixels.shape) <= size:
+        return pixels
+    scale = size / max(pixels.shape)
+    return resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
 
 
 def max_filter(pixels: torch.Tensor, size: int) -> torch.Tensor:

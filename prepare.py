@@ -36,7 +36,7 @@ import around
 import segment
 import touching
 from paper import ImageError, find_ink
-from pixels import bounds, max_filter, min_filter, resize, stroke_width, turned
+from pixels import bounds, max_filter, min_filter, resize, shrunk, stroke_width, turned
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -163,11 +163,7 @@ def grey_at_working_size(image: Image.Image) -> torch.Tensor:
     factor = max(image.size) // (2 * WORKING_SIZE)
     if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
         image = image.reduce(factor)
-    pixels = to_grey(image)
-    if max(pixels.shape) > WORKING_SIZE:
-        scale = WORKING_SIZE / max(pixels.shape)
-        pixels = resize(pixels, max(1, round(pixels.shape[0] * scale)), max(1, round(pixels.shape[1] * scale)))
-    return pixels
+    return shrunk(to_grey(image), WORKING_SIZE)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,6 +119,21 @@ def test_a_shadow_along_the_pages_edge_is_no_table():
     assert (ink[10:-10, 10:-10][torch.from_numpy(seven)] > 0.5).float().mean() > 0.9
 
 
+def test_a_ring_across_a_shadows_edge_is_dark_ink_on_both_sides():
+    # Two thirds of the page in a shadow half as bright, and more of every edge of the picture: the
+    # picture is mostly dark, as a digit drawn light on black is. The ring, darker than the paper
+    # around it on both sides of the shadow's edge, tells that the ink is dark.
+    y, x = np.mgrid[:300, :400]
+    light = 1 - 0.5 / (1 + np.exp((x - 260) / 3))  # the edge's penumbra about 13 pixels wide
+    ring = np.abs(np.hypot(x - 260, y - 150) - 50) < 4
+    pixels = torch.from_numpy(0.85 * light * (1 - 0.7 * ring)).float()  # ink takes a share of the light
+    assert paper.darker_strokes(pixels) and torch.equal(paper.ink_light(pixels)[0], 1 - pixels)
+    ink = paper.find_ink(pixels, margin=10)[0][10:-10, 10:-10]
+    for side in (x < 250, x > 270):
+        assert (ink[torch.from_numpy(ring & side)] > 0.3).float().mean() > 0.9
+    assert ink[torch.from_numpy(x > 320)].max() == 0  # the lit paper is no ink
+
+
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:
     # the lines cover half of the page's width, not 40% of the photo's. They are print all the same.

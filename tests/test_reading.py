@@ -19,7 +19,6 @@ import common
 import predict
 import prepare
 from conftest import read_all, run_predict
-import papers
 import pictures
 
 
@@ -66,47 +65,6 @@ def test_a_number_photographed_turned_is_levelled(test_digits, cnn_checkpoint):
         boxes = [digit["box"] for digit in result.get("digits", [])]
         assert all(np.asarray(page.crop(box)).min() < 100 for box in boxes)
         assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)
-
-
-def turned_on_a_table(page: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """A page lying on a dark table, photographed with the camera turned by 5 to 20 degrees: corners
-    of the table come into the photo, and the page's own corners may leave it."""
-    colour = tuple(int(v) for v in rng.integers(20, 90, 3))
-    table = Image.new("RGB", (int(page.width * 1.3), int(page.height * 1.5)), colour)
-    table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))
-    table = table.rotate(rng.choice([-1, 1]) * rng.uniform(5, 20), Image.BICUBIC, fillcolor=colour)
-    width, height = int(page.width * 1.15), int(page.height * 1.3)
-    left, top = (table.width - width) // 2, (table.height - height) // 2
-    return table.crop((left, top, left + width, top + height))
-
-
-def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
-    # Numbers on squared paper, photographed in dim light (the page grey, darker than middle grey),
-    # or lying on a dark table that shows around the page: the paper is still the light side.
-    digits, labels = test_digits
-    rng = np.random.default_rng(4)
-    dim, on_table, pages, truths = [], [], [], []
-    for _ in range(40):
-        chosen = rng.choice(len(digits), int(rng.integers(2, 6)), replace=False)
-        page = papers.on_paper(pictures.separated_number([digits[i] for i in chosen], rng), rng, "squared")
-        dim.append(pictures.jpeg(Image.fromarray((np.asarray(page) * rng.uniform(0.35, 0.6)).astype(np.uint8))))
-        table = Image.new("RGB", (int(page.width * 1.15), int(page.height * 1.3)), tuple(rng.integers(20, 90, 3)))
-        table.paste(page, ((table.width - page.width) // 2, (table.height - page.height) // 2))
-        on_table.append(pictures.jpeg(table))
-        pages.append(page)
-        truths.append("".join(str(labels[i]) for i in chosen))
-    rng = np.random.default_rng(5)
-    turned = [pictures.jpeg(turned_on_a_table(page, rng)) for page in pages]
-    right = [100 * np.mean([r["prediction"] == t for r, t in zip(read_all(cnn_checkpoint, files), truths)])
-             for files in (dim, on_table, turned)]
-    print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: "
-          f"{right[1]:.1f}%; on it, the camera turned by 5-20 degrees: {right[2]:.1f}%")
-    # Seeds 1-3: 87.5-92.5% dim (12.5% before the paper was told by Otsu's split), 87.5-90.0% on a
-    # table (80.0-85.0% before the table was taken out before the background, paper.table_around),
-    # 87.5-90.0% turned on it (35% before the table's solid corners near the picture's edge were
-    # dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before half
-    # of the photo on the light side made it paper and lines were measured against the page).
-    assert right[0] >= 75 and right[1] >= 78 and right[2] >= 75
 
 
 def test_json_of_a_number_has_each_digit_and_its_box(test_digits, cnn_checkpoint, tmp_path):
