@@ -119,7 +119,7 @@ def test_a_shadow_along_the_pages_edge_is_no_table():
     assert (ink[10:-10, 10:-10][torch.from_numpy(seven)] > 0.5).float().mean() > 0.9
 
 
-def test_a_ring_across_a_shadows_edge_is_dark_ink_on_both_sides():
+def test_a_ring_across_a_shadows_edge_is_dark_ink_on_both_sides_and_chalk_light():
     # Two thirds of the page in a shadow half as bright, and more of every edge of the picture: the
     # picture is mostly dark, as a digit drawn light on black is. The ring, darker than the paper
     # around it on both sides of the shadow's edge, tells that the ink is dark.
@@ -132,6 +132,9 @@ def test_a_ring_across_a_shadows_edge_is_dark_ink_on_both_sides():
     for side in (x < 250, x > 270):
         assert (ink[torch.from_numpy(ring & side)] > 0.3).float().mean() > 0.9
     assert ink[torch.from_numpy(x > 320)].max() == 0  # the lit paper is no ink
+    # Chalk on a board under the same shadow: the strokes are lighter than around them, light ink.
+    chalk = torch.from_numpy(light * (0.25 + 0.6 * ring)).float()
+    assert not paper.darker_strokes(chalk) and torch.equal(paper.ink_light(chalk)[0], chalk)
 
 
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
