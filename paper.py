@@ -50,7 +50,14 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -
         small = fill_in(small, resize(table.float(), *small.shape) > 0.5 if small.shape != table.shape else table)
     background = max_filter(min_filter(small, size), size)
     # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
-    background = box_mean(background, size)
+    # Over the filter's whole width, a shadow's sharp edge would be smoothed too: the lit paper carried
+    # into the shadow, and the shadowed paper along the edge left as ink. So where the estimate is
+    # paper, however shadowed, over a quarter of that width, and never below the whole width's mean;
+    # where it is nearly as dark as the ink (strokes of a tightly cropped digit wider than the filter,
+    # left in it), over the whole width, which spreads them thin.
+    smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
+    paper, ink = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
+    background = torch.where(short < paper + 0.6 * (ink - paper), torch.maximum(short, smooth), smooth)
     background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
     return (pixels - background).clamp(min=0)
 
