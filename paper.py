@@ -53,8 +53,9 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -
     # Over the filter's whole width, a shadow's sharp edge would be smoothed too: the lit paper carried
     # into the shadow, and the shadowed paper along the edge left as ink. So where the estimate is
     # paper, however shadowed, over a quarter of that width, and never below the whole width's mean;
-    # where it is nearly as dark as the ink (strokes of a tightly cropped digit wider than the filter,
-    # left in it), over the whole width, which spreads them thin.
+    # where it is nearly at the ink's level (0.6 of the way from the paper's), it holds strokes wider
+    # than the filter (a tightly cropped digit's), and is smoothed over the whole width, which spreads
+    # them thin.
     smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
     paper, ink = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
     background = torch.where(short < paper + 0.6 * (ink - paper), torch.maximum(short, smooth), smooth)
