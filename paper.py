@@ -39,13 +39,19 @@ class ImageError(Exception):
 # 1. Light and shadow
 # ---------------------------------------------------------------------------------------------
 
+def paper_window(small: torch.Tensor) -> int:
+    """The width of the square that the paper around each pixel is judged over, in a picture shrunk to
+    128 pixels: a quarter of it, odd, and well wider than a pen stroke."""
+    return max(9, max(small.shape) // 4) | 1
+
+
 def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
     """Subtract the (possibly uneven) background, so that only ink is left above zero; where the page
     lies on a `table` (a mask), the page's own background is carried on under it (table_around)."""
     # A min filter wider than any stroke erases the ink and leaves the background, shadows
     # included; the max filter after it undoes the shrinking of bright areas ("opening").
     small = shrunk(pixels, 128)
-    size = max(9, max(small.shape) // 4) | 1  # odd, and well wider than a pen stroke
+    size = paper_window(small)
     if table is not None:
         small = fill_in(small, resize(table.float(), *small.shape) > 0.5 if small.shape != table.shape else table)
     background = max_filter(min_filter(small, size), size)
@@ -57,8 +63,9 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -
     # than the filter (a tightly cropped digit's), and is smoothed over the whole width, which spreads
     # them thin.
     smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
-    paper, ink = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
-    background = torch.where(short < paper + 0.6 * (ink - paper), torch.maximum(short, smooth), smooth)
+    paper_level, ink_level = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
+    at_paper = short < paper_level + 0.6 * (ink_level - paper_level)
+    background = torch.where(at_paper, torch.maximum(short, smooth), smooth)
     background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
     return (pixels - background).clamp(min=0)
 
@@ -158,7 +165,7 @@ def darker_strokes(pixels: torch.Tensor) -> bool:
     lighter: the contrasts' skewness is clearly negative (below -1/2). A shadow's edge is as dark on
     one side of it as it is light on the other, and skews nothing."""
     small = shrunk(pixels, 128).double()
-    contrast = small - box_mean(small, max(9, max(small.shape) // 4) | 1)
+    contrast = small - box_mean(small, paper_window(small))
     return bool((contrast ** 3).mean() < -0.5 * (contrast ** 2).mean() ** 1.5)
 
 
