@@ -9,7 +9,7 @@ reads digits must never see them:
      picture mostly dark, yet the strokes still stand out darker than the paper around them, which
      tells dark ink from light (ink_light, darker_strokes);
   2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, found
-     by their length and straightness and removed where no pen stroke crosses them (lines.py);
+     by their length and straightness (lines.py) and removed where no pen stroke crosses them (printed.py);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor);
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lines import lines_to_remove
 from pixels import box_mean, fill_in, label_parts, max_filter, min_filter, otsu, resize, shrunk, stroke_width
+from printed import lines_to_remove
 
 
 class ImageError(Exception):

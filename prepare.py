@@ -9,7 +9,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey); writing
      found small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
-     lines (a form's and its ticks too: lines.py), a line or a box drawn under or around the number (around.py);
+     lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order;

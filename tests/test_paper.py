@@ -1,6 +1,6 @@
-"""paper.py and lines.py on marks drawn here, pixel by pixel: what of the paper's print is found as
-lines and taken away, and what of the writing stays. (Whole pictures of writing on paper:
-test_numbers.py.)"""
+"""paper.py, lines.py and printed.py on marks drawn here, pixel by pixel: what of the paper's print
+is found as lines and taken away, and what of the writing stays. (Whole pictures of writing on
+paper: test_numbers.py.)"""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from PIL import Image
 import lines
 import paper
 import prepare
+import printed
 
 
 def test_a_texture_is_no_ruled_lines():
@@ -43,7 +44,7 @@ def test_a_forms_ticks_are_print_and_a_1_on_its_line_is_ink(print_, tick_width):
     for x in (10, 100, 190, 280):
         ink[70:90, x:x + tick_width] = print_
     ink[30:90, 140:145] = 1.0  # the 1, as tall as the writing
-    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
+    removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[90:93, 20:130].all() and not removed[30:89, 140:145].any()
     for x in (10, 100, 190, 280):
         assert removed[70:90, x:x + tick_width].all()
@@ -58,7 +59,7 @@ def test_a_margin_line_darker_than_the_pencil_is_print():
     y, x = np.mgrid[:150, :300]
     zero = np.abs(np.hypot((x - 150) / 0.6, y - 75) - 25) < 2.5
     ink[zero] = 0.3
-    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
+    removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
 
 
@@ -75,7 +76,7 @@ def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
     y, x = np.mgrid[:150, :120]
     zero = np.abs(np.hypot((x - 85) / 0.6, y - 95) - 25) < 2.5
     ink[zero] = 0.5
-    removed = lines.lines_to_remove(ink, ink > 0.1, margin=5)
+    removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[line].all() and not removed[70:120, 50:54].any() and not removed[zero].any()
 
 
