@@ -8,8 +8,9 @@ reads digits must never see them:
      than any stroke and subtracted (remove_background); a shadow across the page may leave the
      picture mostly dark, yet the strokes still stand out darker than the paper around them, which
      tells dark ink from light (ink_light, darker_strokes);
-  2. ruled lines, squared grids and margin lines: long, thin, straight runs across the page, found
-     by their length and straightness (lines.py) and removed where no pen stroke crosses them (printed.py);
+  2. ruled lines, squared grids and margin lines: long, thin runs across the page, straight or bowed
+     where the page bends, found by their length and straightness (lines.py) and removed where no pen
+     stroke crosses them (printed.py);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
      fainter than the pen that cover the paper far away from the strokes, below a level that
      separates the two (texture_floor);

@@ -2,7 +2,7 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, a shadow across it; a form's comb field; a cheque's printed
+uneven light, turned or at a slant, bent, a shadow across it; a form's comb field; a cheque's printed
 security pattern. Like pictures.py, none of it comes from the code that is tested.
 """
 
@@ -41,6 +41,24 @@ def shadow_across(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     beyond = (x / width - rng.uniform(0.3, 0.7)) * math.cos(angle) + (y / height - 0.5) * math.sin(angle)
     light = 1 - rng.uniform(0.35, 0.55) / (1 + np.exp(np.clip(-beyond / rng.uniform(0.005, 0.03), -60, 60)))
     return Image.fromarray((pixels * light[..., None]).clip(0, 255).astype(np.uint8))
+
+
+def bent(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page bent as a notebook's page bends under a phone: its lines bowed, each column of the
+    picture moved up or down by up to 3-8% of its height, most at a point in its middle half, and
+    nothing at the farther side."""
+    pixels = np.asarray(page).astype(np.float32)
+    height, width = pixels.shape[:2]
+    x = np.linspace(-1, 1, width)
+    top = rng.uniform(-0.5, 0.5)
+    bow = 1 - ((x - top) / (1 + abs(top))) ** 2
+    source = np.arange(height)[:, None] + rng.choice([-1, 1]) * rng.uniform(0.03, 0.08) * height * bow
+    source = source.clip(0, height - 1)  # the rows at the top or bottom edge carried on beyond it
+    above = np.floor(source).astype(int)
+    below, share = np.minimum(above + 1, height - 1), (source - above)[..., None]
+    columns = np.arange(width)[None, :]
+    moved = pixels[above, columns] * (1 - share) + pixels[below, columns] * share
+    return Image.fromarray(moved.clip(0, 255).astype(np.uint8))
 
 
 LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 140), (120, 190, 200),
