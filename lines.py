@@ -8,6 +8,7 @@ horizontal_lines, lines_at_one_tilt), a bowed one by its straighter pieces; then
 at a time, to where it ends (followed), and drawn along its path (along_paths), with its strength,
 thickness and length. Lines down the page are found as lines across the page turned.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
