@@ -60,15 +60,18 @@ def horizontal_lines(ink: np.ndarray, mask: np.ndarray, span: int) -> Lines:
     columns: straight ones, then bowed ones (a page that bends in a photo), each followed to its ends."""
     thin_mask = thin(mask)
     straight = searched(ink, mask, thin_mask, span, span)
-    if (straight.strength > 0).any():
-        straight = replace(straight, labels=along_paths(straight, mask, followed(ink, straight, mask, thin_mask)))
+    # Bowed lines are looked for only beside straight ones: a page's lines come many together, and
+    # most bow little. (Most drawings have neither.)
+    if not (straight.strength > 0).any():
+        return straight
+    straight = replace(straight, labels=along_paths(straight, mask, followed(ink, straight, mask, thin_mask)))
     # A bowed line has straight pieces a third as long as a straight one: each is kept if, followed,
     # it runs across four fifths of the page (as a stroke drawn with a bend, a cat's mouth, does not),
     # found in at least half the columns it spans (not a few specks of the paper's grain, far apart).
     left = mask & (straight.labels == 0)
     first = len(straight.strength)
     pieces = searched(ink, left, thin_mask & left, span, span / 3)
-    if not (pieces.strength > 0).any():  # as in most drawings
+    if not (pieces.strength > 0).any():  # none, as on most pages
         return straight
     both = joined([straight, pieces])
     points = followed(ink, both, mask, thin_mask, first)
