@@ -39,11 +39,11 @@ from torchvision import datasets, transforms
 
 import common
 import files
+import images
 import predict as predict_module
 import train_cnn
 import train_mlp
 import training
-from prepare import ImageError
 
 TRAINERS = {"mlp": train_mlp, "cnn": train_cnn}  # each has its model, its recipe and its defaults
 
@@ -147,7 +147,7 @@ def reading_milliseconds(checkpoint: Path, picture: Image.Image) -> float:
         try:
             found = reader.prepare(picture)
             predict_module.read(reader, "picture", found, predict_module.probabilities(reader, found.items))
-        except ImageError:  # "no digit found" is an answer too
+        except images.ImageError:  # "no digit found" is an answer too
             pass
         times.append(1000 * (time.perf_counter() - start))
     return sorted(times)[len(times) // 2]

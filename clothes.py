@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from paper import ImageError
+from images import ImageError, full_size, grey_at_working_size, upright
 from pixels import bounds, label_parts, max_filter
-from prepare import Found, Item, full_size, grey_at_working_size, upright
+from prepare import Found, Item
 
 
 def prepare_clothing(image: Image.Image) -> Found:

@@ -36,6 +36,7 @@ from PIL import Image
 
 import common
 import files
+import images
 import predict
 import prepare
 import report
@@ -43,7 +44,7 @@ import report
 PAGE = Path(__file__).with_name("draw.html")
 MAX_BODY = 10 * 1024 * 1024  # bytes: far more than any photo of a digit needs
 # A PNG is decoded whole: a server that did so with 50 megapixels for anyone could be made to hold gigabytes.
-# 16 is more than a phone's photo; a JPEG, decoded smaller (prepare.shrink_while_decoding), may be as large.
+# 16 is more than a phone's photo; a JPEG, decoded smaller (images.shrink_while_decoding), may be as large.
 MAX_PIXELS = 16_000_000
 REQUEST_SECONDS = 10  # to send a whole request, headers and body: a client that dawdles is cut off
 MAX_CONNECTIONS = 32  # at once; more are refused with 503, so that idle connections cannot exhaust threads
@@ -96,10 +97,10 @@ class Collection:
 
     def pictures(self, picture: Image.Image, found: prepare.Found, label: str) -> list[tuple[str, Image.Image]]:
         """What a label means: the whole picture as one class, or each digit of a number on its own."""
-        scale = prepare.decoded_scale(picture)  # boxes are in the file's pixels; a large JPEG was decoded smaller
-        picture = prepare.upright(picture)
+        scale = images.decoded_scale(picture)  # boxes are in the file's pixels; a large JPEG was decoded smaller
+        picture = images.upright(picture)
         if picture.mode not in ("L", "LA", "RGB", "RGBA"):  # 16-bit, a palette, CMYK: as the grey predict.py sees
-            picture = Image.fromarray((prepare.to_grey(picture) * 255).round().byte().numpy())
+            picture = Image.fromarray((images.to_grey(picture) * 255).round().byte().numpy())
         if label in self.classes:
             return [(label, picture)]
         if not (label.isdecimal() and label.isascii() and 1 < len(label) <= MAX_NUMBER and "0" in self.classes):
@@ -238,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             with self.lock:
-                picture = prepare.read_image(io.BytesIO(body), MAX_PIXELS)
+                picture = images.read_image(io.BytesIO(body), MAX_PIXELS)
                 self.large_picture = picture.width * picture.height > LARGE_PIXELS
                 found = self.reader.prepare(picture)
                 if path == "/collect":
@@ -247,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 probs = predict.probabilities(self.reader, found.items)
                 result = predict.read(self.reader, "upload", found, probs)
-        except (prepare.ImageError, LabelError) as error:  # not an image, a blank drawing, a bad label
+        except (images.ImageError, LabelError) as error:  # not an image, a blank drawing, a bad label
             self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
             return
         except common.WriteError as error:  # the folder is full, or the disk

@@ -39,8 +39,8 @@ from torch import Tensor
 
 import common
 import files
+import images
 import predict
-import prepare
 import training
 
 MIN_EXAMPLES = 3  # of each class that has a folder: fewer teach little and measure nothing
@@ -90,8 +90,8 @@ def read_examples(folder: Path, reader: predict.Reader) -> tuple[Tensor, Tensor]
                                    f"named {expected}")
         for file in predict.image_files([str(sub)])[:MAX_EXAMPLES - len(labels)]:
             try:
-                found = reader.prepare(prepare.read_image(file))
-            except prepare.ImageError as error:
+                found = reader.prepare(images.read_image(file))
+            except images.ImageError as error:
                 print(f"skipped {predict.printable(file)}: {error}")
                 continue
             if len(found.items) != 1:

@@ -28,12 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from images import ImageError
 from pixels import box_mean, fill_in, label_parts, max_filter, min_filter, otsu, resize, shrunk, stroke_width
 from printed import lines_to_remove
-
-
-class ImageError(Exception):
-    """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,11 +30,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 import clothes
 import common
+import images
 import prepare
 import report
 import train_cnn
 import train_mlp
-from prepare import Found, ImageError, Item
+from images import ImageError
+from prepare import Found, Item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 BATCH_FILES = 32  # pictures prepared before the model reads all their digits in one batch
@@ -199,9 +201,9 @@ def enlarged(pixels: torch.Tensor) -> Image.Image:
 
 def with_boxes(image: Image.Image, result: dict) -> Image.Image:
     """A copy of the picture with a box around every digit found and its reading above it."""
-    picture = prepare.upright(image).convert("RGB")
+    picture = images.upright(image).convert("RGB")
     draw = ImageDraw.Draw(picture)
-    scale = prepare.decoded_scale(image)  # boxes are in the file's pixels; a large JPEG was decoded smaller
+    scale = images.decoded_scale(image)  # boxes are in the file's pixels; a large JPEG was decoded smaller
     # Lines and labels in proportion to the picture, or to the digits where they are small in it.
     tallest = max([(d["box"][3] - d["box"][1]) * scale for d in result["digits"]] + [1])
     line = max(2, min(max(picture.size) // 200, int(tallest / 15)))
@@ -291,7 +293,7 @@ class Pictures(Dataset):
         """A file's digits, or the one line that says why it could not be read."""
         file = self.files[index]
         try:
-            found = self.reader.prepare(prepare.read_image(file))
+            found = self.reader.prepare(images.read_image(file))
         except Exception as error:  # one bad image, even one unlike any we foresaw, must not stop the others
             return file, str(error) if isinstance(error, ImageError) else \
                 f"could not process it ({type(error).__name__}: {error})"
@@ -335,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.save_processed:
                 try:
                     name = unused_name(args.save_processed, file.stem, taken)
-                    save_processed(args.save_processed, name, prepare.read_image(file), found, result)
+                    save_processed(args.save_processed, name, images.read_image(file), found, result)
                 except (OSError, common.WriteError, ImageError) as error:
                     print(f"error: {printable(file)}: {error}", file=sys.stderr)
                     failed = True

@@ -6,8 +6,8 @@ centre of mass in a 28x28 image. A digit drawn in a paint program or photographe
 on light, large, off-centre, often in colour, on lined paper or on a transparent background;
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
-  1. read the file, a large JPEG decoded smaller, and turn it into grey (read_image, to_grey); writing
-     found small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
+  1. read the file, a large JPEG decoded smaller, and turn it into grey (images.py); writing found
+     small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
@@ -23,28 +23,21 @@ Fashion-MNIST gets a photo of a garment or shoe prepared like those images inste
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 import around
 import segment
 import touching
-from paper import ImageError, find_ink
-from pixels import bounds, max_filter, min_filter, resize, shrunk, stroke_width, turned
+from images import DECODED_AT, WORKING_SIZE, decoded_scale, full_size, grey_at_working_size, to_grey, upright
+from paper import find_ink
+from pixels import bounds, max_filter, min_filter, resize, stroke_width, turned
 
-# Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
-# so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
-MAX_PIXELS = 50_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
-ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
-WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
@@ -71,103 +64,7 @@ class Found:
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. Reading an image file
-# ---------------------------------------------------------------------------------------------
-
-def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open and fully decode an image (a path, or a file object), refusing what we cannot read
-    faithfully, and, before decoding it, a picture of more than `max_pixels` as it would be decoded
-    (a large JPEG is decoded smaller: shrink_while_decoding)."""
-    if isinstance(source, (str, Path)) and Path(source).exists() and not Path(source).is_file() \
-            and not Path(source).is_dir():  # reading a pipe or a device could wait or run forever
-        raise ImageError("not a file but a device, a pipe or a socket; not read")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(source)  # reads the header only: the size is known before decoding
-            shrink_while_decoding(image)
-            if image.width * image.height > max_pixels:
-                raise ImageError(f"image too large ({image.width}x{image.height} pixels, more than "
-                                 f"{max_pixels:,}); shrink it first")
-            if getattr(image, "n_frames", 1) > 1:
-                raise ImageError(f"animated image with {image.n_frames} frames; save the frame you mean as a PNG")
-            image.load()  # decode now, so that a truncated file fails here and not later
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageError(f"image too large (more than {MAX_PIXELS:,} pixels); shrink it first") from None
-    except UnidentifiedImageError:
-        raise ImageError("not an image file that Pillow can read") from None
-    except FileNotFoundError:
-        raise ImageError("no such file") from None
-    except IsADirectoryError:
-        raise ImageError("a folder without image files") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
-        raise ImageError(f"corrupt or truncated image ({error})") from None
-    return image
-
-
-DECODED_AT = "mnist-pytorch: decoded at"  # in image.info: the image's pixels per pixel of its file
-
-
-def shrink_while_decoding(image: Image.Image) -> None:
-    """A JPEG far larger than the working size is decoded at a half, a quarter or an eighth of its
-    size (Pillow's draft mode: the JPEG decoder itself skips the detail), in a fraction of the time
-    and memory. image.info remembers by how much, so that boxes are given in the file's pixels."""
-    if image.format == "JPEG" and max(image.size) > 4 * WORKING_SIZE:
-        width, scale = image.width, 2 * WORKING_SIZE / max(image.size)
-        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-        image.info[DECODED_AT] = image.width / width
-
-
-def decoded_scale(image: Image.Image) -> float:
-    """The image's pixels per pixel of its file: 1, or less for a large JPEG decoded smaller."""
-    return image.info.get(DECODED_AT, 1.0)
-
-
-def full_size(image: Image.Image) -> tuple[int, int]:
-    """The picture's width and height in its file's pixels, however it was decoded."""
-    return round(image.width / decoded_scale(image)), round(image.height / decoded_scale(image))
-
-
-def upright(image: Image.Image) -> Image.Image:
-    """Phone photos are often stored sideways, with a tag saying how to turn them: turn them."""
-    if image.getexif().get(ORIENTATION, 1) == 1:
-        return image  # upright already: no copy of a picture that may be large
-    return ImageOps.exif_transpose(image)
-
-
-def to_grey(image: Image.Image) -> torch.Tensor:
-    """Any upright Pillow image -> a [H, W] float tensor in [0, 1], as a person sees its brightness."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: scale by the 16-bit range
-        pixels = np.asarray(image, dtype=np.float32)
-        return torch.from_numpy(pixels / (65535 if pixels.max() > 255 else 255)).clamp(0, 1)
-    if image.mode == "F":
-        raise ImageError("32-bit floating-point image; save it as an 8-bit or 16-bit PNG")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # A transparent background counts as white paper: composite the drawing onto white.
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    try:
-        grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except (ValueError, OSError):
-        raise ImageError(f"cannot convert its colour mode {image.mode} to grey") from None
-    return torch.from_numpy(grey.copy())
-
-
-def grey_at_working_size(image: Image.Image) -> torch.Tensor:
-    """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
-    # A big picture is first shrunk by a whole factor in its own colours (Pillow's reduce averages
-    # blocks of pixels), so that the conversions below handle a few million values, not fifty.
-    factor = max(image.size) // (2 * WORKING_SIZE)
-    if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
-        image = image.reduce(factor)
-    return shrunk(to_grey(image), WORKING_SIZE)
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. One digit, the way MNIST made it
+# 1. One digit, the way MNIST made it
 # ---------------------------------------------------------------------------------------------
 
 def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -213,6 +110,10 @@ def fit_and_centre(digit: torch.Tensor) -> torch.Tensor:
     canvas[top:top + height, left:left + width] = digit
     return canvas
 
+
+# ---------------------------------------------------------------------------------------------
+# 2. A whole picture: its digits, left to right
+# ---------------------------------------------------------------------------------------------
 
 # What the network says of candidate digits [N, 28, 28]: each one's best probability, whether it
 # clears the "not a digit" bar, and whether it is a 1 (predict.Reader.judge).

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from around import around_the_writing
-from paper import ImageError
+from images import ImageError
 from pixels import label_parts, min_filter, stroke_width
 
 # ---------------------------------------------------------------------------------------------

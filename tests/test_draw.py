@@ -78,7 +78,7 @@ def test_bad_requests_get_their_status_and_the_server_goes_on(server):
     assert response.status == 413 and "too large" in json.loads(response.read())["error"]
     connection.close()
 
-    # A JPEG of 35 megapixels is read, decoded at a sixteenth of that (prepare.shrink_while_decoding).
+    # A JPEG of 35 megapixels is read, decoded at a sixteenth of that (images.shrink_while_decoding).
     assert post(server, pictures.jpeg(pictures.large_photo_of_ten()))[1]["prediction"] == "10"
     assert post(server, drawn_seven())[1]["prediction"] == "7"  # still answering, and right
 

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 import common
+import images
 import prepare
 import report
 import segment
@@ -131,11 +132,11 @@ def test_awkward_pictures_never_end_in_a_traceback():
     for picture in (frame, specks, Image.new("L", (1, 300), 0), Image.new("RGB", (300, 2), "black")):
         try:
             items = prepare.prepare_digits(picture).items
-        except prepare.ImageError:
+        except images.ImageError:
             continue
         assert all(item.pixels.shape == (28, 28) for item in items)
     # Nothing left once the ink along the edges is dropped (a dim photo of a page was one such).
-    with pytest.raises(prepare.ImageError, match="only the edges of the picture"):
+    with pytest.raises(images.ImageError, match="only the edges of the picture"):
         segment.group_parts(np.array([], dtype=np.int64), np.zeros((0, 4), dtype=np.int64), np.zeros(0), 100)
 
 

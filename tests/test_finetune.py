@@ -20,9 +20,9 @@ import common
 import draw
 import files
 import finetune
+import images
 import pictures
 import predict
-import prepare
 from conftest import drawn_seven, get, png, post, read_all, run_script, start_server
 
 
@@ -153,7 +153,7 @@ def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, t
     assert status == 200 and answer["counts"][7] == 1
     saved = Path(answer["saved"][0])
     assert saved.parent == folder / "7" and saved.suffix == ".png" and files.written_by_us(saved)
-    assert prepare.read_image(saved).size == (280, 280)
+    assert images.read_image(saved).size == (280, 280)
 
     # A whole number, labelled as such: each digit in its own folder.
     digits, labels = test_digits
@@ -179,7 +179,7 @@ def test_collect_saves_labels_takes_them_back_and_refuses_bad_ones(collecting, t
     # is cut out where it lies in the picture as decoded, and reads as the number did from the PNG.
     big = number.resize((number.width * 10, number.height * 10), Image.Resampling.BICUBIC)
     status, answer = post(url, pictures.jpeg(big), f"/collect?label={label}")
-    assert status == 200 and max(prepare.read_image(io.BytesIO(pictures.jpeg(big))).size) < max(big.size) / 2
+    assert status == 200 and max(images.read_image(io.BytesIO(pictures.jpeg(big))).size) < max(big.size) / 2
     readings = [r["prediction"] for r in read_all(cnn_checkpoint, [Path(p).read_bytes() for p in answer["saved"]])]
     assert readings == list(label) == list(read_all(cnn_checkpoint, [png(number)])[0]["prediction"])
 

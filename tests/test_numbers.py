@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+import images
 import predict
 import prepare
 import papers
@@ -207,8 +208,8 @@ def test_paper_alone_is_no_digit(cnn_checkpoint):
     refused = 0
     for page in pages:
         try:
-            found = predict.load_reader(cnn_checkpoint).prepare(prepare.read_image(io.BytesIO(pictures.jpeg(page))))
-        except prepare.ImageError:
+            found = predict.load_reader(cnn_checkpoint).prepare(images.read_image(io.BytesIO(pictures.jpeg(page))))
+        except images.ImageError:
             refused += 1
             continue
         assert not found.items, "paper was read as a digit"
@@ -309,7 +310,7 @@ def test_any_picture_is_read_in_bounded_time(cnn_checkpoint, kind):
     try:
         found = reader.prepare(page)
         predict.read(reader, kind, found, predict.probabilities(reader, found.items))
-    except prepare.ImageError:
+    except images.ImageError:
         pass
     seconds = time.perf_counter() - start
     print(f"\n{kind}: {seconds:.2f} s")
@@ -325,8 +326,8 @@ def test_a_huge_picture_is_shrunk_while_it_is_read(cnn_checkpoint, tmp_path):
     small = Image.new("L", (100, 100), 255)
     ImageDraw.Draw(small).line((30, 20, 70, 20, 45, 80), fill=0, width=8)  # a 7
     small.save(tmp_path / "small.png")
-    code = ("import resource, sys, time, predict, prepare; reader = predict.load_reader(sys.argv[1]); "
-            "start = time.perf_counter(); reader.prepare(prepare.read_image(sys.argv[2])); "
+    code = ("import resource, sys, time, images, predict; reader = predict.load_reader(sys.argv[1]); "
+            "start = time.perf_counter(); reader.prepare(images.read_image(sys.argv[2])); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, time.perf_counter() - start)")
     used = {}
     for name in ("small", "big"):

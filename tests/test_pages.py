@@ -8,6 +8,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+import images
 import papers
 import pictures
 import prepare
@@ -96,7 +97,7 @@ def test_touching_digits_in_a_small_picture_are_cut_apart(test_digits, cnn_check
 def test_the_boxes_of_a_number_read_from_a_crop_are_in_the_photos_pixels(test_digits):
     digits, _, rng = next(numbers(test_digits, 1, 3, 3, seed=31))
     page, ink = number_on_a_page(digits, rng)
-    image = prepare.read_image(io.BytesIO(pictures.jpeg(page)))  # decoded at half its size
+    image = images.read_image(io.BytesIO(pictures.jpeg(page)))  # decoded at half its size
     found = prepare.prepare_digits(image)
     assert len(found.items) == 3 and found.origin != (0, 0)
     for item in found.items:  # each box holds most of its digit's ink, and little else
@@ -105,5 +106,5 @@ def test_the_boxes_of_a_number_read_from_a_crop_are_in_the_photos_pixels(test_di
         assert ink[top:bottom, left:right].sum() > 0.8 * ink[top - 5:bottom + 5, left - 5:right + 5].sum()
     assert sum(ink[t:b, l:r].sum() for l, t, r, b in (item.box for item in found.items)) > 0.9 * ink.sum()
     # What was taken for ink is the crop's, at its working size, and larger than the page's was.
-    assert found.scale < max(page.size) / prepare.WORKING_SIZE
+    assert found.scale < max(page.size) / images.WORKING_SIZE
 

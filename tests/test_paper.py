@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+import images
 import lines
 import paper
 import prepare
@@ -169,5 +170,5 @@ def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
 def test_a_large_blank_picture_is_no_digit_found():
     # Shrunk to the working size, a blank page is not quite one shade (differences of a millionth,
     # from the resizing): too little spread for the 64 levels of a histogram, and no digit.
-    with pytest.raises(paper.ImageError, match="no digit found"):
+    with pytest.raises(images.ImageError, match="no digit found"):
         prepare.prepare_digits(Image.new("L", (3000, 2000), 255))

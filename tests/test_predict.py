@@ -20,6 +20,7 @@ import predict
 import prepare
 import train_cnn
 from conftest import Payload, ROOT, png, run_predict
+from images import ImageError, read_image
 import pictures
 
 N_IMAGES = 1000
@@ -69,7 +70,7 @@ def test_clean_pngs_match_in_memory_accuracy(test_digits, cnn_checkpoint, tmp_pa
     for i, digit in enumerate(digits):
         path = tmp_path / f"{i}.png"
         Image.fromarray(digit).save(path)
-        through_files.append(one_digit(prepare.read_image(path)))
+        through_files.append(one_digit(read_image(path)))
     from_files = accuracy(checkpoint, model, through_files, labels)
     print(f"\n{N_IMAGES} MNIST test images: in memory {in_memory:.2f}%, as PNG files via predict.py {from_files:.2f}%")
     assert abs(from_files - in_memory) <= 0.3
@@ -257,7 +258,7 @@ def test_tiny_images_and_hairlines(size, line):
     else:
         image.putpixel((0, 0), 0)
     if not line:  # a single dark pixel is no digit: a clear error, not a crash
-        with pytest.raises(prepare.ImageError, match="no digit found"):
+        with pytest.raises(ImageError, match="no digit found"):
             one_digit(image)
         return
     pixels = one_digit(image)
@@ -286,9 +287,9 @@ def test_empty_folder_and_bad_save_folder(images, tmp_path):
 def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(cnn_checkpoint):
     reader = predict.load_reader(cnn_checkpoint)
     picture = pictures.large_photo_of_ten()
-    as_jpeg = prepare.read_image(io.BytesIO(pictures.jpeg(picture, 90)))
+    as_jpeg = read_image(io.BytesIO(pictures.jpeg(picture, 90)))
     assert as_jpeg.size == (1750, 1250)  # a quarter of each side: a sixteenth of the pixels decoded
-    as_png = prepare.read_image(io.BytesIO(png(picture)))
+    as_png = read_image(io.BytesIO(png(picture)))
     boxes = [[item.box for item in reader.prepare(image).items] for image in (as_jpeg, as_png)]
     assert len(boxes[0]) == 2 and all(abs(a - b) <= 8 for one, other in zip(*boxes) for a, b in zip(one, other))
     # --save-processed draws each box around its digit in the picture as decoded.

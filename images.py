@@ -1,0 +1,127 @@
+"""Reading a picture file safely, and the picture in grey at the size it is read at.
+
+Read this file to learn what stands between a file a person gives and the pixels that are read: an
+image is refused, in one line (ImageError), if it is no image, broken, animated, or so large that
+it would exhaust memory once decoded (a "decompression bomb": a tiny file that decompresses into
+gigabytes), and a pipe or a device is never read (read_image). A large JPEG is decoded smaller than
+it is stored, in a fraction of the time (shrink_while_decoding); a phone photo stored sideways is
+turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), shrunk
+to a working size that holds plenty of detail for a digit (grey_at_working_size). predict.py,
+draw.py and finetune.py open every picture here; prepare.py reads the ink and the digits in it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pixels import shrunk
+
+# Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
+# so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
+MAX_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
+WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+
+
+class ImageError(Exception):
+    """An image that cannot be read or holds no digit; reported in one line, the other images go on."""
+
+
+def read_image(source: Path | str | object, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode an image (a path, or a file object), refusing what we cannot read
+    faithfully, and, before decoding it, a picture of more than `max_pixels` as it would be decoded
+    (a large JPEG is decoded smaller: shrink_while_decoding)."""
+    if isinstance(source, (str, Path)) and Path(source).exists() and not Path(source).is_file() \
+            and not Path(source).is_dir():  # reading a pipe or a device could wait or run forever
+        raise ImageError("not a file but a device, a pipe or a socket; not read")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(source)  # reads the header only: the size is known before decoding
+            shrink_while_decoding(image)
+            if image.width * image.height > max_pixels:
+                raise ImageError(f"image too large ({image.width}x{image.height} pixels, more than "
+                                 f"{max_pixels:,}); shrink it first")
+            if getattr(image, "n_frames", 1) > 1:
+                raise ImageError(f"animated image with {image.n_frames} frames; save the frame you mean as a PNG")
+            image.load()  # decode now, so that a truncated file fails here and not later
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageError(f"image too large (more than {MAX_PIXELS:,} pixels); shrink it first") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image file that Pillow can read") from None
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except IsADirectoryError:
+        raise ImageError("a folder without image files") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except (OSError, SyntaxError, ValueError) as error:  # Pillow's ways of saying "broken file"
+        raise ImageError(f"corrupt or truncated image ({error})") from None
+    return image
+
+
+DECODED_AT = "mnist-pytorch: decoded at"  # in image.info: the image's pixels per pixel of its file
+
+
+def shrink_while_decoding(image: Image.Image) -> None:
+    """A JPEG far larger than the working size is decoded at a half, a quarter or an eighth of its
+    size (Pillow's draft mode: the JPEG decoder itself skips the detail), in a fraction of the time
+    and memory. image.info remembers by how much, so that boxes are given in the file's pixels."""
+    if image.format == "JPEG" and max(image.size) > 4 * WORKING_SIZE:
+        width, scale = image.width, 2 * WORKING_SIZE / max(image.size)
+        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+        image.info[DECODED_AT] = image.width / width
+
+
+def decoded_scale(image: Image.Image) -> float:
+    """The image's pixels per pixel of its file: 1; less for a large JPEG decoded smaller, more for a
+    crop enlarged to be read again (prepare.zoomed)."""
+    return image.info.get(DECODED_AT, 1.0)
+
+
+def full_size(image: Image.Image) -> tuple[int, int]:
+    """The picture's width and height in its file's pixels, however it was decoded."""
+    return round(image.width / decoded_scale(image)), round(image.height / decoded_scale(image))
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """Phone photos are often stored sideways, with a tag saying how to turn them: turn them."""
+    if image.getexif().get(ORIENTATION, 1) == 1:
+        return image  # upright already: no copy of a picture that may be large
+    return ImageOps.exif_transpose(image)
+
+
+def to_grey(image: Image.Image) -> torch.Tensor:
+    """Any upright Pillow image -> a [H, W] float tensor in [0, 1], as a person sees its brightness."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: scale by the 16-bit range
+        pixels = np.asarray(image, dtype=np.float32)
+        return torch.from_numpy(pixels / (65535 if pixels.max() > 255 else 255)).clamp(0, 1)
+    if image.mode == "F":
+        raise ImageError("32-bit floating-point image; save it as an 8-bit or 16-bit PNG")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        # A transparent background counts as white paper: composite the drawing onto white.
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    try:
+        grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    except (ValueError, OSError):
+        raise ImageError(f"cannot convert its colour mode {image.mode} to grey") from None
+    return torch.from_numpy(grey.copy())
+
+
+def grey_at_working_size(image: Image.Image) -> torch.Tensor:
+    """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
+    # A big picture is first shrunk by a whole factor in its own colours (Pillow's reduce averages
+    # blocks of pixels), so that the conversions below handle a few million values, not fifty.
+    factor = max(image.size) // (2 * WORKING_SIZE)
+    if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
+        image = image.reduce(factor)
+    return shrunk(to_grey(image), WORKING_SIZE)
