@@ -6,8 +6,9 @@ it would exhaust memory once decoded (a "decompression bomb": a tiny file that d
 gigabytes), and a pipe or a device is never read (read_image). A large JPEG is decoded smaller than
 it is stored, in a fraction of the time (shrink_while_decoding); a phone photo stored sideways is
 turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), shrunk
-to a working size that holds plenty of detail for a digit (grey_at_working_size). predict.py,
-draw.py and finetune.py open every picture here; prepare.py reads the ink and the digits in it.
+to a working size that holds plenty of detail for a digit (grey_at_working_size), or enlarged
+where a small picture is read again larger (finer). predict.py, draw.py and finetune.py open every
+picture here; prepare.py reads the ink and the digits in it.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def shrink_while_decoding(image: Image.Image) -> None:
 
 def decoded_scale(image: Image.Image) -> float:
     """The image's pixels per pixel of its file: 1; less for a large JPEG decoded smaller, more for a
-    crop enlarged to be read again (prepare.zoomed)."""
+    picture enlarged to be read again (finer)."""
     return image.info.get(DECODED_AT, 1.0)
 
 
@@ -125,3 +126,12 @@ def grey_at_working_size(image: Image.Image) -> torch.Tensor:
     if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
         image = image.reduce(factor)
     return shrunk(to_grey(image), WORKING_SIZE)
+
+
+def finer(image: Image.Image, times: float) -> Image.Image:
+    """`image` enlarged `times` times, in grey (all that is read of it): bicubic, which keeps thin
+    strokes and lines sharper than bilinear does. Its info says how much larger than its file it is."""
+    grey = Image.fromarray((to_grey(image) * 255).round().to(torch.uint8).numpy())
+    larger = grey.resize((round(image.width * times), round(image.height * times)), Image.Resampling.BICUBIC)
+    larger.info[DECODED_AT] = decoded_scale(image) * larger.width / image.width
+    return larger

@@ -7,7 +7,8 @@ on light, large, off-centre, often in colour, on lined paper or on a transparent
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
   1. read the file, a large JPEG decoded smaller, and turn it into grey (images.py); writing found
-     small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed);
+     small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed), and
+     so is a small picture of printed paper whose pen strokes are as thin as its lines (too_fine);
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
@@ -33,11 +34,13 @@ from PIL import Image
 import around
 import segment
 import touching
-from images import DECODED_AT, WORKING_SIZE, decoded_scale, full_size, grey_at_working_size, to_grey, upright
+from images import WORKING_SIZE, decoded_scale, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
 from pixels import bounds, max_filter, min_filter, resize, stroke_width, turned
 
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
+LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strokes, is read again larger (too_fine)
+THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebook's lines
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
@@ -168,6 +171,8 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     labels, boxes, mass, parts = parts_of(ink, margin)
     if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
+    if zoom and too_fine(pixels, ink, paper):  # a small picture of a notebook or a form
+        return prepare_digits(finer(image, min(2.0, LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
     ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
@@ -232,11 +237,17 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     if per * enlarge < CLOSER:
         return None
     crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
-    if enlarge > 1:  # enlarged in grey, all that is read of it
-        grey = Image.fromarray((to_grey(crop) * 255).round().to(torch.uint8).numpy())
-        crop = grey.resize((round(crop.width * enlarge), round(crop.height * enlarge)), Image.Resampling.BICUBIC)
-        crop.info[DECODED_AT] = decoded_scale(image) * crop.width / (right - left)
-    return crop, (round(left / decoded_scale(image)), round(top / decoded_scale(image)))
+    start = (round(left / decoded_scale(image)), round(top / decoded_scale(image)))
+    return (finer(crop, enlarge) if enlarge > 1 else crop), start  # enlarged in grey, all that is read of it
+
+
+def too_fine(pixels: torch.Tensor, ink: torch.Tensor, paper: torch.Tensor) -> bool:
+    """Whether a picture is too small for its paper's print to be told from the pen: smaller than
+    LEAST_SIZE, on printed paper (some of it was taken for lines or a pattern), its strokes thinner
+    than THIN pixels. There the lines and the strokes are both a pixel or two wide, and a line is
+    hardly longer than a digit is tall; twice as large, the strokes are the wider, and the lines as
+    long as lines.py looks for."""
+    return max(pixels.shape) < LEAST_SIZE and bool(paper.any()) and stroke_width(ink > 0.3) < THIN
 
 
 def moved(found: Found, x: int, y: int) -> Found:

@@ -2,8 +2,8 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, bent, a shadow across it; a form's comb field; a cheque's printed
-security pattern. Like pictures.py, none of it comes from the code that is tested.
+uneven light, turned or at a slant, bent, a shadow across it, saved small; a form's comb field; a
+cheque's printed security pattern. Like pictures.py, none of it comes from the code that is tested.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ def bent(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     columns = np.arange(width)[None, :]
     moved = pixels[above, columns] * (1 - share) + pixels[below, columns] * share
     return Image.fromarray(moved.clip(0, 255).astype(np.uint8))
+
+
+def small(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page in a picture 2-3 times smaller, as a crop of a photo is saved, or a thumbnail."""
+    times = rng.uniform(2, 3)
+    return page.resize((max(1, round(page.width / times)), max(1, round(page.height / times))), Image.BILINEAR)
 
 
 LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 140), (120, 190, 200),
