@@ -2,8 +2,9 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, bent, a shadow across it, saved small; a form's comb field; a
-cheque's printed security pattern. Like pictures.py, none of it comes from the code that is tested.
+uneven light, turned or at a slant, bent, a shadow or a glare on it, saved small; a form's comb
+field; a cheque's printed security pattern. Like pictures.py, none of it comes from the code that is
+tested.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ def bent(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     columns = np.arange(width)[None, :]
     moved = pixels[above, columns] * (1 - share) + pixels[below, columns] * share
     return Image.fromarray(moved.clip(0, 255).astype(np.uint8))
+
+
+def glare(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A phone's flash or a lamp reflected off glossy paper: a bright spot in the picture's middle
+    part, where paper and ink alike are washed 50-70% of the way to white at its centre, fading out
+    over a fifth of the picture."""
+    pixels = np.asarray(page).astype(np.float32)
+    height, width = pixels.shape[:2]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    across, down = rng.uniform(0.1, 0.2) * width, rng.uniform(0.15, 0.25) * height
+    middle = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
+    spot = np.exp(-((x - middle[0]) / across) ** 2 - ((y - middle[1]) / down) ** 2)
+    washed = pixels + (255 - pixels) * rng.uniform(0.5, 0.7) * spot[..., None]
+    return Image.fromarray(washed.clip(0, 255).astype(np.uint8))
 
 
 def small(page: Image.Image, rng: np.random.Generator) -> Image.Image:
