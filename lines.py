@@ -157,8 +157,7 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     strength = np.bincount(line, weights=ink[rows, cols], minlength=count + 1) / np.maximum(pixels, 1)
     is_line = (columns >= (least or span)) & (np.arange(count + 1) > 0)
     position = np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1) / np.maximum(pixels, 1)
-    where = np.sort(position[is_line & (columns >= span)])
-    gaps = np.diff(where)
+    gaps = np.diff(np.sort(position[is_line & (columns >= span)]))  # between the full-length lines
     ruled = len(gaps) >= 2 and bool(np.all(np.abs(gaps - np.median(gaps)) <= 0.2 * np.median(gaps)))
     if ruled:  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
         is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0)
