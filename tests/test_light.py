@@ -98,7 +98,7 @@ def test_a_small_picture_is_read_larger_and_its_boxes_are_in_its_pixels(test_dig
     darkness = pictures.separated_number(digits, rng)
     page = papers.small(papers.on_paper(darkness, rng, "squared"), rng)
     found = prepare.prepare_digits(images.read_image(io.BytesIO(pictures.jpeg(page))))
-    assert len(found.items) == 3 and found.scale < 0.75  # read again at nearly twice its size, or more
+    assert len(found.items) == 3 and found.scale < 0.75  # read again larger: here nearly twice its size
     ink = np.asarray(Image.fromarray((255 * darkness).astype(np.uint8)).resize(page.size, Image.BILINEAR)) > 128
     for item in found.items:  # each box, in the picture's own pixels, holds most of its digit's ink
         left, top, right, bottom = item.box
