@@ -5,9 +5,10 @@ everything else set to zero. People write on paper that is itself full of marks,
 reads digits must never see them:
 
   1. uneven light and shadows: the paper's own brightness, estimated everywhere by a filter wider
-     than any stroke and subtracted (remove_background); a shadow across the page may leave the
-     picture mostly dark, yet the strokes still stand out darker than the paper around them, which
-     tells dark ink from light (ink_light, darker_strokes);
+     than any stroke and subtracted, and the ink weighed against the light the paper sends back, so
+     that a stroke in a shadow is as strong as one in the light (remove_background); a shadow across
+     the page may leave the picture mostly dark, yet the strokes still stand out darker than the
+     paper around them, which tells dark ink from light (ink_light, darker_strokes);
   2. ruled lines, squared grids and margin lines: long, thin runs across the page, straight or bowed
      where the page bends, found by their length and straightness (lines.py) and removed where no pen
      stroke crosses them (printed.py);
@@ -43,9 +44,11 @@ def paper_window(small: torch.Tensor) -> int:
     return max(9, max(small.shape) // 4) | 1
 
 
-def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, dark_ink: bool = False,
+                      ) -> torch.Tensor:
     """Subtract the (possibly uneven) background, so that only ink is left above zero; where the page
-    lies on a `table` (a mask), the page's own background is carried on under it (table_around)."""
+    lies on a `table` (a mask), the page's own background is carried on under it (table_around). For
+    `dark_ink` on paper (turned light on dark here), light and shadow are weighed as the paper reflects them."""
     # A min filter wider than any stroke erases the ink and leaves the background, shadows
     # included; the max filter after it undoes the shrinking of bright areas ("opening").
     small = shrunk(pixels, 128)
@@ -56,16 +59,39 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None) -
     # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
     # Over the filter's whole width, a shadow's sharp edge would be smoothed too: the lit paper carried
     # into the shadow, and the shadowed paper along the edge left as ink. So where the estimate is
-    # paper, however shadowed, over a quarter of that width, and never below the whole width's mean;
-    # where it is nearly at the ink's level (0.6 of the way from the paper's), it holds strokes wider
-    # than the filter (a tightly cropped digit's), and is smoothed over the whole width, which spreads
-    # them thin.
+    # paper, however shadowed, over a quarter of that width, never below the whole width's mean, and
+    # never more than a twentieth of the way to the ink below the filter's own estimate, which follows
+    # a shadow's edge; where it is nearly at the ink's level (0.6 of the way from the paper's), it holds
+    # strokes wider than the filter (a tightly cropped digit's), and is smoothed over the whole width,
+    # which spreads them thin.
     smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
     paper_level, ink_level = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
-    at_paper = short < paper_level + 0.6 * (ink_level - paper_level)
+    # For dark ink on paper, levels are compared as ratios of the light the paper sends back (their
+    # logarithms): a shadow takes a share of it (half, say), and ink leaves a fifth of it or less (no
+    # darker ink counts as darker here), so that a shadow is far nearer the paper than the ink, even
+    # where it is as dark as a ballpoint's blue.
+    level = (lambda v: -torch.log((1 - v).clamp(min=0.2))) if dark_ink else (lambda v: v)  # noqa: E731
+    at_paper = level(short) < level(paper_level) + 0.6 * (level(ink_level) - level(paper_level))
+    short = torch.maximum(short, background - 0.05 * (ink_level - paper_level))
     background = torch.where(at_paper, torch.maximum(short, smooth), smooth)
-    background = resize(background, *pixels.shape) if background.shape != pixels.shape else background
-    return (pixels - background).clamp(min=0)
+    full = lambda values: resize(values, *pixels.shape) if values.shape != pixels.shape else values  # noqa: E731
+    ink = (pixels - full(background)).clamp(min=0)
+    return ink * full(shade_gain(background, at_paper)) if dark_ink else ink
+
+
+def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor:
+    """How much stronger the ink is made where the page lies in a shadow (the `background` of dark ink
+    turned light on dark, where it is the paper), to be as strong as in the light."""
+    # A shadow dims the ink with the paper, and a stroke in it is fainter by as much: weighed against
+    # the light the paper sends back there, it is as strong as one in full light. At most 1.6 times as
+    # strong, though: more also strengthened what the estimate leaves along a shadow's edge.
+    paper_light = (1 - background).clamp(min=0.01)  # black paper: no light to weigh against
+    gain = torch.where(at_paper, torch.quantile(paper_light, 0.95) / paper_light, 1).clamp(1, 1.6)
+    # A shadow falls across the page from beyond the picture: a darker patch in the middle, all of it
+    # inside the picture, is something dark photographed on the paper (a shirt, a shoe), not a shadow.
+    labels, _ = label_parts((gain > 1.1).numpy())
+    edges = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return torch.where(torch.from_numpy(np.isin(labels, edges[edges > 0])), gain, 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,9 +166,10 @@ def table_around(pixels: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     return max_filter(table.float(), 5) > 0  # with the page's blurred edge
 
 
-def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Grey pixels [H, W] turned, if need be, so that the ink is light on dark paper, as in MNIST, and
-    the light side of Otsu's split: the ink, and a table around the page if there is one."""
+def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Grey pixels [H, W] turned, if need be, so that the ink is light on dark paper, as in MNIST; the
+    light side of Otsu's split (the ink, and a table around the page if there is one); and whether they
+    were turned (dark ink on light paper)."""
     # Paper covers most of a picture of a digit, so if most of it is light, this is dark ink on paper:
     # invert it. A tightly cropped digit may hold as much ink as paper: its edge tells the paper's
     # shade. A page on a dark table has a dark edge and may be grey in a dim photo: still, half of the
@@ -152,8 +179,8 @@ def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     edge = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
     if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5 or darker_strokes(pixels):
-        return 1 - pixels, ~light
-    return pixels, light
+        return 1 - pixels, ~light, True
+    return pixels, light, False
 
 
 def darker_strokes(pixels: torch.Tensor) -> bool:
@@ -172,7 +199,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     with `margin` pixels of blank paper added around, as MNIST leaves around every digit. Also
     returns what was taken for paper lines, texture or the table (a boolean mask), for a person to see.
     Where there are lines or a pattern, fewer than `least` pixels of ink left are no digit."""
-    pixels, light = ink_light(pixels)
+    pixels, light, dark_ink = ink_light(pixels)
     # The paper is the dark side now: where a table is around it, its lines are only as long as it is.
     on_paper = (~light).float()
     page = (int((on_paper.mean(1) >= 0.5).sum()), int((on_paper.mean(0) >= 0.5).sum()))  # rows, columns: half paper
@@ -183,7 +210,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     # goes on as it is at the edge (a shadow there is no ink); any ink it brings in is dropped.
     pad = lambda p: F.pad(p[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]  # noqa: E731
     pixels, table = pad(pixels), pad(table.float()) > 0
-    ink = remove_background(pixels, table)
+    ink = remove_background(pixels, table, dark_ink)
     ink[table] = 0
     ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0
     if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit

@@ -153,6 +153,41 @@ def test_a_ring_across_a_shadows_edge_is_dark_ink_on_both_sides_and_chalk_light(
     assert not paper.darker_strokes(chalk) and torch.equal(paper.ink_light(chalk)[0], chalk)
 
 
+def shadowed(take: float, ink: float) -> tuple[torch.Tensor, np.ndarray, list[np.ndarray]]:
+    """A page whose right half lies in a shadow that takes `take` of the light, its edge sharp (a few
+    pixels), with a ring on either side that takes `ink` of it: the pixels, the x of each, the rings."""
+    y, x = np.mgrid[:200, :400]
+    light = 1 - take / (1 + np.exp(-(x - 200) / 1.5))
+    rings = [np.abs(np.hypot(x - centre, y - 100) - 40) < 4 for centre in (100, 300)]
+    return torch.from_numpy(0.85 * light * (1 - ink * (rings[0] | rings[1]))).float(), x, rings
+
+
+def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
+    # Subtracted from the paper, a stroke in a shadow that takes a third of the light is a third
+    # fainter; weighed against the light the paper sends back there, it is as strong.
+    pixels, _, rings = shadowed(0.35, 0.7)
+    ink = paper.remove_background(1 - pixels, dark_ink=True)
+    lit, shaded = (ink[torch.from_numpy(ring)].mean() for ring in rings)
+    assert shaded > 0.9 * lit
+    # Only a shadow that comes in from the picture's edge: a dark patch inside the picture is
+    # something dark photographed on the paper (a shirt), and its marks are not strengthened.
+    background = torch.full((100, 100), 0.1)
+    background[30:70, 30:70] = background[:, 90:] = 0.5
+    gain = paper.shade_gain(background, torch.ones(100, 100, dtype=torch.bool))
+    assert gain[50, 50] == 1 and gain[50, 95] == 1.6
+
+
+def test_a_shadow_as_dark_as_a_ballpoints_ink_leaves_no_band_along_its_edge():
+    # A shadow that takes half of the light, on a page written in a ballpoint's lighter ink: the
+    # shadowed paper is more than 0.6 of the way to the ink, and was smoothed over as if it were a
+    # broad stroke, which left a band of ink along the shadow's edge, as strong as half a stroke.
+    pixels, x, rings = shadowed(0.5, 0.5)
+    ink = paper.find_ink(pixels, margin=10)[0][10:-10, 10:-10]
+    assert ink[torch.from_numpy(rings[0] | rings[1])].mean() > 0.9
+    y = np.mgrid[:200, :400][0]
+    assert ink[torch.from_numpy((np.abs(x - 200) < 30) & (np.abs(y - 100) > 50))].max() < 0.3
+
+
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:
     # the lines cover half of the page's width, not 40% of the photo's. They are print all the same.
