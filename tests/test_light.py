@@ -75,7 +75,7 @@ def test_a_shadow_across_the_page(test_digits, cnn_checkpoint):
     # most of the picture in it, the shadow fooled the tests that tell dark ink from light
     # (paper.ink_light), and the lit paper was taken for ink; the estimate of the background,
     # smoothed, carried the lit paper into the shadow and left a band of ink along its edge; the
-    # strokes in the shadow were fainter by the light it took. Seeds 1-3: 93.8/95.0/95.0%
+    # strokes in the shadow were fainter by the light it took. Seeds 1-3: 95.0/96.2/96.2%
     # (61.3/61.3/60.0% before the strokes' skew told dark ink, 70.0/70.0/68.8% before the shorter
     # smoothing of the paper's estimate, 88.8/88.8/90.0% before the ink was weighed against the
     # paper's light, paper.shade_gain).

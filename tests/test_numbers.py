@@ -72,7 +72,7 @@ def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
 def test_numbers_on_notebook_paper(test_digits, cnn_checkpoint, paper, turned, slanted):
     # The aims are 95% and 98%. Seeds 1-3 read 97.3-99.3% of the numbers and 98.7-99.3% of the digits:
     # these bars leave room for another seed, or another processor's slightly different network.
-    # The photo turned by 6 degrees: 96.0-98.0% of the numbers and 96.7-98.7% of the digits; taken
+    # The photo turned by 6 degrees: 96.7-98.7% of the numbers and 96.7-98.7% of the digits; taken
     # at a slant, the grid's lines converging, 96.7-98.0% and 98.0-98.7% (94.0-95.3% and 98.0% before
     # the lines were followed to their ends; 80.0-82.7% and 96.0-97.3% when lines were looked for at
     # one tilt only).
@@ -140,7 +140,7 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     digits, written = read_with_separators(cnn_checkpoint, made)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
-    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 95.3-97.3% of the digits and
+    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 96.0-98.0% of the digits and
     # 90.7-92.0% with their separators.
     assert digits >= 88
     assert written >= 84
@@ -241,6 +241,19 @@ def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
     assert len(cut) >= 50 and cut[0][1] <= 60 and cut[-1][1] >= 110
     blue = (np.asarray(predict.ink_picture(found)) == (0, 90, 255)).all(-1)
     assert blue.sum() >= len(cut)
+
+
+def test_a_stroke_leaning_like_a_slash_before_a_number_is_read_as_a_digit(cnn_checkpoint):
+    # A date's slash stands between digits; a stroke leaning as far before the number is a 1 written
+    # far over (MNIST has a few), and was dropped as a slash outside the number.
+    picture = Image.new("L", (360, 200), 255)
+    draw = ImageDraw.Draw(picture)
+    draw.line((20, 112, 80, 58), fill=0, width=5)  # leaning 48 degrees, as the slash above
+    for x in (110, 180, 250):  # three rings 40 pixels wide, 50 high, from row 60 to row 110
+        draw.ellipse((x, 60, x + 40, 110), outline=0, width=5)
+    found = predict.load_reader(cnn_checkpoint).prepare(picture)
+    assert len(found.items) == 4 and found.separators == []
+    assert found.items[0].box[0] < 30  # the leaning stroke, first
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
