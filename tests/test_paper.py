@@ -163,8 +163,8 @@ def shadowed(take: float, ink: float) -> tuple[torch.Tensor, np.ndarray, list[np
 
 
 def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
-    # Subtracted from the paper, a stroke in a shadow that takes a third of the light is a third
-    # fainter; weighed against the light the paper sends back there, it is as strong.
+    # Subtracted from the paper, a stroke in a shadow that takes 35% of the light is 35% fainter;
+    # weighed against the light the paper sends back there, it is as strong.
     pixels, _, rings = shadowed(0.35, 0.7)
     ink = paper.remove_background(1 - pixels, dark_ink=True)
     lit, shaded = (ink[torch.from_numpy(ring)].mean() for ring in rings)
@@ -180,7 +180,7 @@ def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
 def test_a_shadow_as_dark_as_a_ballpoints_ink_leaves_no_band_along_its_edge():
     # A shadow that takes half of the light, on a page written in a ballpoint's lighter ink: the
     # shadowed paper is more than 0.6 of the way to the ink, and was smoothed over as if it were a
-    # broad stroke, which left a band of ink along the shadow's edge, as strong as half a stroke.
+    # broad stroke, which left a band of ink along the shadow's edge, more than half as strong as a stroke.
     pixels, x, rings = shadowed(0.5, 0.5)
     ink = paper.find_ink(pixels, margin=10)[0][10:-10, 10:-10]
     assert ink[torch.from_numpy(rings[0] | rings[1])].mean() > 0.9
