@@ -248,8 +248,10 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     # A date's slash stands between its digits: a stroke leaning as far before or after the number is
     # a 1 written far over, or no digit at all, for the network to say.
     first, last = min(g.left for g in digits), max(g.right for g in digits)
-    keep = {id(g) for g in digits} | {id(g) for g, m in marks if m == "/" and not first < g.left < g.right <= last}
-    digits = [g for g in groups if id(g) in keep]
+    leaning = {id(g) for g, m in marks if m == "/" and not first < g.left < g.right <= last}
+    kept = leaning | {id(g) for g in digits}
+    digits = [g for g in groups if id(g) in kept]  # in the line's order
+    marks = [(g, m) for g, m in marks if id(g) not in leaning]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]

@@ -243,17 +243,18 @@ def test_a_slash_cut_off_the_digit_it_touches_is_a_separator(cnn_checkpoint):
     assert blue.sum() >= len(cut)
 
 
-def test_a_stroke_leaning_like_a_slash_before_a_number_is_read_as_a_digit(cnn_checkpoint):
-    # A date's slash stands between digits; a stroke leaning as far before the number is a 1 written
-    # far over (MNIST has a few), and was dropped as a slash outside the number.
-    picture = Image.new("L", (360, 200), 255)
+def test_a_stroke_leaning_like_a_slash_before_or_after_a_number_is_read_as_a_digit(cnn_checkpoint):
+    # A date's slash stands between digits; a stroke leaning as far before or after the number is a 1
+    # written far over (MNIST has a few), and was dropped as a slash outside the number.
+    picture = Image.new("L", (420, 200), 255)
     draw = ImageDraw.Draw(picture)
-    draw.line((20, 112, 80, 58), fill=0, width=5)  # leaning 48 degrees, as the slash above
+    for x in (20, 320):  # leaning 48 degrees, as the slash above
+        draw.line((x, 112, x + 60, 58), fill=0, width=5)
     for x in (110, 180, 250):  # three rings 40 pixels wide, 50 high, from row 60 to row 110
         draw.ellipse((x, 60, x + 40, 110), outline=0, width=5)
     found = predict.load_reader(cnn_checkpoint).prepare(picture)
-    assert len(found.items) == 4 and found.separators == []
-    assert found.items[0].box[0] < 30  # the leaning stroke, first
+    assert len(found.items) == 5 and found.separators == []
+    assert found.items[0].box[0] < 30 and found.items[-1].box[0] > 310  # the leaning strokes, first and last
 
 
 def test_the_line_shows_the_separators_and_json_the_digits(test_digits, cnn_checkpoint, tmp_path):
