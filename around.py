@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from lines import lines_at_one_tilt, thin
-from pixels import label_parts, max_filter, stroke_width
+from pixels import grown, label_parts, reaching_the_edge, stroke_width
 
 LONG = 1.4  # a line drawn under the writing is this many times as long as the writing is tall: no digit's stroke is
 LINES = 4  # the longest straight strokes weighed: a line drawn twice, a box's top and bottom, a digit's bar
@@ -220,9 +220,7 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     quarter of its box or more, clear of the picture's `margin`. A digit's stroke inside that
     touches the frame is a pen away from the outside: only a sliver of it goes. Digits alone are
     their own outlines: nothing is left."""
-    background, _ = label_parts(~mask)
-    edges = np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
-    outside = np.isin(background, np.unique(edges[edges > 0]))
+    outside = reaching_the_edge(label_parts(~mask)[0])
     rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
     if (~mask & ~outside).sum() < 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1):
         return np.zeros_like(mask)  # little paper enclosed: no ring, and no need to look further
@@ -249,12 +247,12 @@ def within_reach(region: np.ndarray, reach: int) -> np.ndarray:
     # An octagon is a square grown by a diamond: the square's half of the reach in one filter, then
     # the diamond's a step to the 4 neighbours at a time. (Growing by one and then by the other, in
     # any order, reaches the same pixels.)
-    near = max_filter(torch.from_numpy(region).float(), 2 * ((reach + 1) // 2) + 1).bool().numpy()
+    near = grown(region, (reach + 1) // 2)
     for _ in range(reach // 2):
-        grown = near.copy()
-        grown[1:] |= near[:-1]
-        grown[:-1] |= near[1:]
-        grown[:, 1:] |= near[:, :-1]
-        grown[:, :-1] |= near[:, 1:]
-        near = grown
+        step = near.copy()
+        step[1:] |= near[:-1]
+        step[:-1] |= near[1:]
+        step[:, 1:] |= near[:, :-1]
+        step[:, :-1] |= near[:, 1:]
+        near = step
     return near

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from images import ImageError
-from pixels import box_mean, fill_in, label_parts, max_filter, min_filter, otsu, resize, shrunk, stroke_width
+from pixels import (box_mean, fill_in, label_parts, max_filter, min_filter, otsu, reaching_the_edge, resize, shrunk,
+                    stroke_width)
 from printed import lines_to_remove
 
 
@@ -53,7 +54,7 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     # included; the max filter after it undoes the shrinking of bright areas ("opening").
     small = shrunk(pixels, 128)
     size = paper_window(small)
-    if table is not None:
+    if table is not None and table.any():
         small = fill_in(small, resize(table.float(), *small.shape) > 0.5 if small.shape != table.shape else table)
     background = max_filter(min_filter(small, size), size)
     # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
@@ -76,12 +77,14 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     background = torch.where(at_paper, torch.maximum(short, smooth), smooth)
     full = lambda values: resize(values, *pixels.shape) if values.shape != pixels.shape else values  # noqa: E731
     ink = (pixels - full(background)).clamp(min=0)
-    return ink * full(shade_gain(background, at_paper)) if dark_ink else ink
+    gain = shade_gain(background, at_paper) if dark_ink else None
+    return ink if gain is None else ink * full(gain)
 
 
-def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor:
+def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor | None:
     """How much stronger the ink is made where the page lies in a shadow (the `background` of dark ink
-    turned light on dark, where it is the paper), to be as strong as in the light."""
+    turned light on dark, where it is the paper), to be as strong as in the light; None where no part
+    of the page is in a shadow (most pictures)."""
     # A shadow dims the ink with the paper, and a stroke in it is fainter by as much: weighed against
     # the light the paper sends back there, it is as strong as one in full light. At most 1.6 times as
     # strong, though: more also strengthened what the estimate leaves along a shadow's edge.
@@ -89,9 +92,9 @@ def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor
     gain = torch.where(at_paper, torch.quantile(paper_light, 0.95) / paper_light, 1).clamp(1, 1.6)
     # A shadow falls across the page from beyond the picture: a darker patch in the middle, all of it
     # inside the picture, is something dark photographed on the paper (a shirt, a shoe), not a shadow.
-    labels, _ = label_parts((gain > 1.1).numpy())
-    edges = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return torch.where(torch.from_numpy(np.isin(labels, edges[edges > 0])), gain, 1)
+    shaded = (gain > 1.1).numpy()
+    shadow = reaching_the_edge(label_parts(shaded)[0]) if shaded.any() else shaded
+    return torch.where(torch.from_numpy(shadow), gain, 1) if shadow.any() else None
 
 
 # ---------------------------------------------------------------------------------------------

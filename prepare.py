@@ -36,7 +36,7 @@ import segment
 import touching
 from images import WORKING_SIZE, decoded_scale, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
-from pixels import bounds, max_filter, min_filter, resize, stroke_width, turned
+from pixels import bounds, grown, max_filter, min_filter, resize, stroke_width, turned
 
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strokes, is read again larger (too_fine)
@@ -79,7 +79,7 @@ def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     window = slice(max(0, top - room), bottom + room), slice(max(0, left - room), right + room)
     ink, mask = ink[window], mask[window]
     # Only this digit's ink and its soft edges, not a neighbour's or a speck's.
-    ink = ink * max_filter(mask.float(), 5)
+    ink = ink * torch.from_numpy(grown(mask.numpy(), 2))
 
     # A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide: thicken
     # strokes much thinner than MNIST's. A broad one (a marker, a finger) fills corners and loops,
@@ -138,10 +138,13 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
             if not mark.parts:
                 mask[max(0, mark.top - top):max(0, mark.bottom - top),
                      max(0, mark.left - left):max(0, mark.right - left)] = False
+        # The whole group made MNIST-like once: the network judges it whole, and most groups are one digit.
+        whole = to_mnist(window, mask)
+        mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
         pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([to_mnist(window, m)
-                                                                                           for m in masks])), budget)
+            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([mnist(m) for m in masks])),
+                                                    budget)
         # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
         # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
         leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
@@ -152,7 +155,7 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
             if slash:
                 slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
             else:
-                items.append(Item(to_mnist(window, piece), box(top + y0, left + x0, top + y1, left + x1)))
+                items.append(Item(mnist(piece), box(top + y0, left + x0, top + y1, left + x1)))
         cuts += [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
                   if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
     return items, cuts, slashes

@@ -175,6 +175,9 @@ def test_ink_in_a_shadow_is_as_strong_as_in_the_light():
     background[30:70, 30:70] = background[:, 90:] = 0.5
     gain = paper.shade_gain(background, torch.ones(100, 100, dtype=torch.bool))
     assert gain[50, 50] == 1 and gain[50, 95] == 1.6
+    # Even paper, or a darker patch in the middle only: no shadow, nothing to weigh.
+    background[:, 90:] = 0.1
+    assert paper.shade_gain(background, torch.ones(100, 100, dtype=torch.bool)) is None
 
 
 def test_a_shadow_as_dark_as_a_ballpoints_ink_leaves_no_band_along_its_edge():

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import bounds, box_mean, fill_in, label_parts, max_filter, min_filter, otsu, stroke_width, turned
+from pixels import (bounds, box_mean, fill_in, grown, label_parts, max_filter, min_filter, otsu, reaching_the_edge,
+                    stroke_width, turned)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -22,6 +23,8 @@ def test_filters_give_what_each_square_holds(shape, size):
     assert torch.equal(min_filter(-image, size), -squares.amax((-1, -2)))
     mean = F.avg_pool2d(image[None, None], size, stride=1, padding=size // 2, count_include_pad=False)[0, 0]
     assert torch.allclose(box_mean(image, size), mean, atol=1e-5)
+    mask = image > 0.8  # a boolean mask grown in numpy, as the max filter grows it
+    assert np.array_equal(grown(mask.numpy(), size // 2), (max_filter(mask.float(), size) > 0).numpy())
 
 
 def flood_fill(mask: np.ndarray) -> list[set]:
@@ -58,7 +61,8 @@ def comb(size: int) -> np.ndarray:
 @pytest.mark.parametrize("density", [0.2, 0.45, 0.6])
 def test_parts_are_those_a_flood_fill_finds(density):
     rng = np.random.default_rng(int(density * 100))
-    for mask in [rng.random((60, 80)) < density, comb(61), comb(61).T.copy(), np.zeros((5, 5), dtype=bool)]:
+    for mask in [rng.random((60, 80)) < density, comb(61), comb(61).T.copy(), np.zeros((5, 5), dtype=bool),
+                 rng.random((1, 30)) < density, rng.random((30, 1)) < density]:
         labels, boxes = label_parts(mask.copy())
         expected = flood_fill(mask)
         assert len(boxes) == len(expected) and labels.max() == len(expected)
@@ -68,6 +72,9 @@ def test_parts_are_those_a_flood_fill_finds(density):
             rows, columns = zip(*part)
             assert boxes[label - 1].tolist() == [min(rows), min(columns), max(rows) + 1, max(columns) + 1]
         assert ((labels > 0) == mask).all()
+        on_the_edge = {label for part in expected for y, x in part if min(y, x) == 0 or y == mask.shape[0] - 1
+                       or x == mask.shape[1] - 1 for label in [labels[y, x]]}
+        assert np.array_equal(reaching_the_edge(labels), np.isin(labels, list(on_the_edge)))
 
 
 @pytest.mark.parametrize("density", [0.02, 0.5, 0.97])

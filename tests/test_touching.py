@@ -2,8 +2,11 @@
 shape as a digit, so that the network plays no part: where cuts are tried, and which are chosen.
 (Whole pictures of touching digits, read by the network: test_numbers.py.)"""
 
+import itertools
 import math
 
+import numpy as np
+import pytest
 import torch
 
 import touching
@@ -172,3 +175,22 @@ def test_a_cut_keeps_its_columns_and_drops_only_small_scraps_of_a_neighbour():
     expected = mask & between
     expected[20:23, 22:] = False                   # the scrap, cut at column 24 or 25 of its rows
     assert torch.equal(piece, expected)
+
+
+def test_a_bending_cut_is_the_way_down_that_costs_least():
+    """gap_lines against every way down a small mask: each pixel of ink crossed costs 1, each column
+    away from the start BEND a row; from row to row a cut moves a column at most, within its reach."""
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        mask = torch.from_numpy(rng.random((6, 9)) < 0.4)
+        start = int(rng.integers(0, 9))
+        reach = max(1, round(touching.REACH * 8))  # the reach of a digit 8 pixels high
+
+        def cost(way):
+            return sum(float(mask[y, x]) + touching.BEND * abs(x - start) for y, x in enumerate(way))
+
+        ways = [[start + d for d in offsets] for offsets in itertools.product(range(-reach, reach + 1), repeat=6)
+                if all(abs(a - b) <= 1 for a, b in zip(offsets, offsets[1:]))
+                and all(0 <= start + d < 9 for d in offsets)]
+        line, = touching.gap_lines(mask, [start], 8)
+        assert line.tolist() in ways and cost(line.tolist()) == pytest.approx(min(map(cost, ways)))
