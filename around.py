@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from lines import lines_at_one_tilt, thin
-from pixels import grown, label_parts, reaching_the_edge, stroke_width
+from pixels import coordinates, grown, label_parts, reaching_the_edge, stroke_width
 
 LONG = 1.4  # a line drawn under the writing is this many times as long as the writing is tall: no digit's stroke is
 LINES = 4  # the longest straight strokes weighed: a line drawn twice, a box's top and bottom, a digit's bar
@@ -90,7 +90,7 @@ def under(line: Stroke, rest: np.ndarray) -> bool:
     all of it above the line, in the columns the line spans (not a 7's bar with its stem below it,
     nor a flat 4's bar across it)."""
     rows = np.nonzero(rest.any(1))[0]
-    y, x = np.nonzero(rest[:, line.columns[0]:line.columns[-1] + 1])
+    y, x = coordinates(rest[:, line.columns[0]:line.columns[-1] + 1])
     return len(y) > 0 and len(line.columns) >= LONG * (rows[-1] - rows[0] + 1) and (y < line.centre[x]).mean() >= 0.9
 
 
@@ -130,7 +130,7 @@ def one_stroke(mask: np.ndarray, on_line: np.ndarray, pen: float) -> Stroke | No
     columns in ten at least: digits may stand on it), edges that run straight. Such a stroke is
     `sure` (a line by itself); one less straight or less alone may still be a box's top or side.
     A digit's curved bottom, or the bottoms of digits run together, are neither."""
-    y, x = np.nonzero(on_line)
+    y, x = coordinates(on_line)
     fit = middle_of(y, x, pen)
     columns = np.arange(x.min(), x.max() + 1)
     exact = np.polyval(fit, columns)
@@ -232,7 +232,7 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     frame, (top, left, bottom, right) = labels == heaviest + 1, boxes[heaviest]
     if min(top, left) <= margin + 1 or bottom >= mask.shape[0] - margin - 1 or right >= mask.shape[1] - margin - 1:
         return np.zeros_like(mask)  # along the picture's edges: the page's edge on a table, no ring
-    y, x = np.nonzero(mask & ~near)
+    y, x = coordinates(mask & ~near)
     if len(y) < 0.3 * frame.sum():
         return np.zeros_like(mask)
     within = ((y > top + pen) & (y < bottom - pen) & (x > left + pen) & (x < right - pen)).mean()

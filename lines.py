@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pixels import coordinates
+
 
 def shifted(mask: np.ndarray, by: int) -> np.ndarray:
     """`mask` moved down by `by` rows (up if negative), with empty rows coming in."""
@@ -135,7 +137,7 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     measured on its thin pixels (where no stroke crosses it).
     """
     height, width = mask.shape
-    rows, cols = np.nonzero(thin_mask)
+    rows, cols = coordinates(thin_mask)
     none = Lines(np.zeros(1), np.zeros(1), np.zeros(mask.shape, dtype=np.int64), np.zeros(1, bool), np.zeros(1))
     if len(rows) < span:
         return none
@@ -162,7 +164,7 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     if ruled:  # then shorter pieces at the same tilt are ruled lines too: one leaving the picture at its edge
         is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0)
     # Every pixel of the mask on a line or one pixel beside it, a crossing stroke's too, is labelled.
-    all_rows, all_cols = np.nonzero(mask)
+    all_rows, all_cols = coordinates(mask)
     at = offset(all_rows, all_cols, slope)
     which = np.max([line_of_offset[np.clip(at + d, 0, len(busy) - 1)] for d in (-1, 0, 1)], axis=0)
     labels = np.zeros(mask.shape, dtype=np.int64)
@@ -178,7 +180,7 @@ def ends(labels: np.ndarray, thin_mask: np.ndarray, count: int, first: int, reac
     pixels within `reach` columns of the end), and a row and column half of that back inside it,
     where the straight search may have left pixels of a line that bows away."""
     width = labels.shape[1]
-    rows, cols = np.nonzero((labels > 0) & thin_mask)
+    rows, cols = coordinates((labels > 0) & thin_mask)
     key = labels[rows, cols] * width + cols
     size = (count, width)
     pixels = np.bincount(key, minlength=count * width).reshape(size)
@@ -219,7 +221,7 @@ def followed(ink: np.ndarray, lines: Lines, mask: np.ndarray, thin_mask: np.ndar
     # own, or none (0: no thin pixel).
     free = (labels == 0) | ((labels >= first) & (first > 0))
     followable = np.where(thin_mask, np.where(free, -1, labels), 0)
-    rows, columns = np.nonzero((labels > 0) & (labels >= first) & thin_mask)
+    rows, columns = coordinates((labels > 0) & (labels >= first) & thin_mask)
     found = walked(ink, followable, mask, strength, ends(labels, thin_mask, len(strength), first))
     line, column, row = (np.concatenate(values) for values in zip((labels[rows, columns], columns, rows), *found))
     return line, column, row
@@ -280,7 +282,7 @@ def along_paths(lines: Lines, mask: np.ndarray, points: tuple[np.ndarray, ...], 
     width = mask.shape[1]
     key, at = np.unique(points[0] * width + points[1], return_inverse=True)
     mean = np.bincount(at, weights=points[2]) / np.bincount(at)
-    rows, columns = np.nonzero(lines.labels)
+    rows, columns = coordinates(lines.labels)
     left, right = np.full(len(lines.strength), width), np.zeros(len(lines.strength), dtype=int)
     np.minimum.at(left, lines.labels[rows, columns], columns)
     np.maximum.at(right, lines.labels[rows, columns], columns)

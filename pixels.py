@@ -189,6 +189,12 @@ def stroke_width(mask: torch.Tensor) -> float:
     return 2 * int(ink.sum()) / max(int((ink & ~inside).sum()), 1)
 
 
+def coordinates(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and columns of the set (non-zero) pixels of a [H, W] array, row after row: what
+    np.nonzero gives, found along the flattened array, which numpy does several times faster."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def bounds(mask: torch.Tensor) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of a non-empty mask's set pixels; bottom and right exclusive."""
     # numpy, because this runs for every candidate piece of touching digits, and on a mask this small

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lines import Lines, horizontal_lines, shifted
-from pixels import label_parts, max_filter, stroke_width
+from pixels import coordinates, label_parts, max_filter, stroke_width
 
 
 def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None = None,
@@ -82,7 +82,7 @@ def edge_to_edge(labels: np.ndarray, count: int, full: int) -> np.ndarray:
     picture cuts at both ends, as a margin line that a turned photo cuts at a side and at the bottom."""
     height, width = labels.shape
     margin = (width - full) // 2
-    rows, cols = np.nonzero(labels)
+    rows, cols = coordinates(labels)
     key = cols * height + rows  # in the order of columns: its leftmost and rightmost pixels are its ends
     first, last = np.full(count, np.iinfo(np.int64).max), np.full(count, -1)
     np.minimum.at(first, labels[rows, cols], key)

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import (bounds, box_mean, fill_in, grown, label_parts, max_filter, min_filter, otsu, reaching_the_edge,
-                    stroke_width, turned)
+from pixels import (bounds, box_mean, coordinates, fill_in, grown, label_parts, max_filter, min_filter, otsu,
+                    reaching_the_edge, stroke_width, turned)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -75,6 +75,8 @@ def test_parts_are_those_a_flood_fill_finds(density):
         on_the_edge = {label for part in expected for y, x in part if min(y, x) == 0 or y == mask.shape[0] - 1
                        or x == mask.shape[1] - 1 for label in [labels[y, x]]}
         assert np.array_equal(reaching_the_edge(labels), np.isin(labels, list(on_the_edge)))
+        for array in (mask, mask.T, labels):  # turned (not contiguous), and numbers rather than booleans
+            assert all(np.array_equal(a, b) for a, b in zip(coordinates(array), np.nonzero(array), strict=True))
 
 
 @pytest.mark.parametrize("density", [0.02, 0.5, 0.97])
