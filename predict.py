@@ -194,6 +194,11 @@ def as_image(pixels: torch.Tensor) -> Image.Image:
     return Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
 
 
+def enlarged(pixels: torch.Tensor) -> Image.Image:
+    """A 28x28 input as a 280x280 picture with visible pixels, for a person to look at."""
+    return as_image(pixels).resize((280, 280), Image.Resampling.NEAREST)
+
+
 def with_boxes(image: Image.Image, result: dict) -> Image.Image:
     """A copy of the picture with a box around every digit found and its reading above it."""
     picture = images.upright(image).convert("RGB")
@@ -233,9 +238,7 @@ def ink_picture(found: Found) -> Image.Image:
 def save_processed(folder: Path, name: str, image: Image.Image, found: Found, result: dict) -> None:
     """Write each digit's 28x28 input (name-0.png, name-1.png, ...), the picture with boxes
     (name-boxes.png) and what was taken for ink (name-ink.png)."""
-    # Each 28x28 input enlarged ten times, its pixels as squares, for a person to look at.
-    pictures = {f"{name}-{i}.png": as_image(item.pixels).resize((280, 280), Image.Resampling.NEAREST)
-                for i, item in enumerate(found.items)}
+    pictures = {f"{name}-{i}.png": enlarged(item.pixels) for i, item in enumerate(found.items)}
     pictures[f"{name}-boxes.png"] = with_boxes(image, result)
     if found.ink is not None:
         pictures[f"{name}-ink.png"] = ink_picture(found)
@@ -296,8 +299,6 @@ class Pictures(Dataset):
                 f"could not process it ({type(error).__name__}: {error})"
         if not self.keep_ink:  # only --save-processed shows it: less to pass between processes
             found.ink = found.paper = None
-        # A tensor passes between processes through shared memory and messages of its own: numpy is far faster.
-        found.items = [Item(item.pixels.numpy(), item.box) for item in found.items]
         return file, found
 
 
@@ -328,8 +329,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {printable(file)}: {error}", file=sys.stderr)
             failed = True
         prepared = [(file, found) for file, found in batch if not isinstance(found, str)]
-        for item in (item for _, found in prepared for item in found.items):
-            item.pixels = torch.from_numpy(item.pixels)  # a tensor again (Pictures sends numpy)
         probs = probabilities(reader, [item for _, found in prepared for item in found.items])
         for file, found in prepared:
             result = read(reader, str(file), found, probs[:len(found.items)])

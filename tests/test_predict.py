@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -248,6 +249,13 @@ def test_a_long_folder_is_read_by_worker_processes_as_by_one(test_digits, tmp_pa
     monkeypatch.setattr(predict, "workers", lambda files: 0)
     assert predict.main(["--checkpoint", str(checkpoint), str(folder)]) == 1
     assert capsys.readouterr().out == result.stdout
+
+
+def test_a_digit_passes_between_processes_as_it_was():
+    # Pickled as plain bytes (prepare.Item.__getstate__), it arrives a tensor with the same pixels.
+    item = prepare.Item(torch.rand(28, 28), (1, 2, 3, 4))
+    again = pickle.loads(pickle.dumps(item))
+    assert isinstance(again.pixels, torch.Tensor) and torch.equal(again.pixels, item.pixels) and again.box == item.box
 
 
 @pytest.mark.parametrize("size, line", [((1, 1), None), ((3, 5), None), ((900, 1200), 1), ((400, 300), 3)])
