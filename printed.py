@@ -68,11 +68,15 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     # stroke's ink just above and just below.
     print_ = lines.strength[lines.labels]
     darker = ink > (print_ + np.maximum(pen, 2 * print_)) / 2
+    # The stroke's ink: what is no line, and where it crosses a line beside this one (a margin line
+    # beside a grid line) the pixels that it darkens there, or those of lines that are kept.
+    stroke = others | ((lines.labels > 0) & (darker | ~line))
     above = np.zeros_like(line)
     below = np.zeros_like(line)
-    for step in range(1, 6):
-        above |= shifted(others, step)
-        below |= shifted(others, -step)
+    reach = np.maximum(5, np.round(lines.thickness) + 4)[lines.labels]  # a few pixels beyond a broad line
+    for step in range(1, int(reach.max()) + 1):
+        above |= shifted(stroke, step) & (reach >= step)
+        below |= shifted(stroke, -step) & (reach >= step)
     return line & ~darker & ~(above & below)
 
 

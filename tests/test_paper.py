@@ -12,6 +12,7 @@ import lines
 import paper
 import prepare
 import printed
+from pixels import label_parts
 
 
 def test_a_texture_is_no_ruled_lines():
@@ -76,6 +77,23 @@ def test_a_margin_line_darker_than_the_pencil_is_print():
     ink[zero] = 0.3
     removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
     assert removed[5:145, 40:43].all() and not removed[50:100, 80:84].any() and not removed[zero].any()
+
+
+def test_a_ballpoint_crossing_a_margin_line_beside_a_grid_line_keeps_its_stroke():
+    # A 0 in a ballpoint hardly darker than the red margin line, which runs 1-2 pixels right of a grid
+    # line: the pixels where the pen crosses the margin line are no darker than its print, and the
+    # stroke's ink beyond the grid line lay too far away to count. Both count now: the pen's ink in the
+    # grid line beside it, and ink as far beyond a broad line as beyond a thin one.
+    for width, gap in ((3, 2), (3, 1), (4, 2)):
+        ink = np.zeros((150, 300))
+        ink[:, 20::40] = ink[:, 21::40] = 0.25  # a faint grid, every 40 pixels
+        ink[:, 62 + gap:62 + gap + width] = 0.42  # the margin line, beside the grid line at 60-61
+        y, x = np.mgrid[:150, :300]
+        zero = np.abs(np.hypot((x - 66) / 0.6, y - 75) - 25) < width - 0.5  # as broad as the margin line
+        ink[zero] = 0.5
+        removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
+        assert len(label_parts(zero & ~removed)[1]) == 1  # not cut in two
+        assert removed[5:40, 62 + gap:62 + gap + width].all()  # the margin line is print
 
 
 def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
