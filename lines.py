@@ -45,7 +45,10 @@ FINE = np.linspace(-0.02, 0.02, 5)
 TILTS = 8  # searches for lines at another tilt: enough for the lines of a page photographed at a slant
 
 
-def thin(mask: np.ndarray, most: int = 4) -> np.ndarray:
+BROADEST = 4  # pixels: the broadest line looked for (prepare.too_coarse reads a close-up smaller)
+
+
+def thin(mask: np.ndarray, most: int = BROADEST) -> np.ndarray:
     """The pixels of `mask` [H, W] in columns of at most `most` set pixels in a row: a horizontal line's,
     not those of a stroke that crosses it."""
     start = mask.copy()

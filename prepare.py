@@ -9,6 +9,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   1. read the file, a large JPEG decoded smaller, and turn it into grey (images.py); writing found
      small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed), and
      so is a small picture of printed paper whose pen strokes are as thin as its lines (too_fine);
+     a close-up of a page, whose lines are too broad to be found as lines, is read smaller (too_coarse);
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
@@ -35,6 +36,7 @@ import around
 import segment
 import touching
 from images import WORKING_SIZE, decoded_scale, finer, full_size, grey_at_working_size, upright
+from lines import BROADEST, lines_at_one_tilt, thin
 from paper import find_ink
 from pixels import bounds, grown, max_filter, min_filter, resize, stroke_width, turned
 
@@ -44,6 +46,8 @@ THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebo
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
+LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
+MOST_SHRUNK = 100  # pixels: but never smaller than this
 
 
 @dataclass
@@ -184,6 +188,8 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
     if zoom and too_fine(pixels, ink, paper):  # a small picture of a notebook or a form
         return prepare_digits(finer(image, min(2.0, LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
+    if zoom and (times := too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
+        return prepare_digits(finer(image, times), judge, zoom=False)
     ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
@@ -259,6 +265,23 @@ def too_fine(pixels: torch.Tensor, ink: torch.Tensor, paper: torch.Tensor) -> bo
     hardly longer than a digit is tall; twice as large, the strokes are the wider, and the lines as
     long as lines.py looks for."""
     return max(pixels.shape) < LEAST_SIZE and bool(paper.any()) and stroke_width(ink > 0.3) < THIN
+
+
+def too_coarse(ink: torch.Tensor, margin: int) -> float:
+    """How much smaller a close-up of ruled or squared paper is read (1: as it is). Lines that cross
+    the picture from edge to edge and are still in the ink were missed by lines.py, which looks for
+    lines no broader than a page photographed from further away shows them; read smaller, a close-up
+    is read as well as such a page, since every measure of lines and strokes there is in pixels."""
+    inside = (ink > 0.3).numpy()[margin:-margin, margin:-margin]
+    broad = []
+    for mask in (inside, inside.T.copy()):  # lines across, then lines down
+        if mask[:, 0].any() and mask[:, -1].any():  # ink at both edges, as where a line crosses
+            found = lines_at_one_tilt(mask.astype(np.float32), mask, thin(mask, 4 * BROADEST), int(0.6 * mask.shape[1]))
+            # Measured here, at a third of a stroke's brightness, a line a little broader than LINE
+            # pixels is as broad as lines.BROADEST where lines.py measures it (fainter), and is missed.
+            broad += found.thickness[(found.strength > 0) & (found.thickness > 1.25 * LINE)].tolist()
+    # Their median, not the broadest: where a stroke runs along a line, the line seems broader.
+    return max(LINE / float(np.median(broad)), MOST_SHRUNK / max(inside.shape)) if broad else 1.0
 
 
 def moved(found: Found, x: int, y: int) -> Found:
