@@ -276,6 +276,7 @@ def too_coarse(ink: torch.Tensor, margin: int) -> float:
     broad = []
     for mask in (inside, inside.T.copy()):  # lines across, then lines down
         if mask[:, 0].any() and mask[:, -1].any():  # ink at both edges, as where a line crosses
+            # Every pixel of the mask weighs alike: only where the lines run and how broad they are is wanted.
             found = lines_at_one_tilt(mask.astype(np.float32), mask, thin(mask, 4 * BROADEST), int(0.6 * mask.shape[1]))
             # Measured here, at a third of a stroke's brightness, a line a little broader than LINE
             # pixels is as broad as lines.BROADEST where lines.py measures it (fainter), and is missed.
