@@ -71,21 +71,13 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     # The stroke's ink: what is no line, and where it crosses a line beside this one (a margin line
     # beside a grid line) the pixels that it darkens there, or those of lines that are kept.
     stroke = others | ((lines.labels > 0) & (darker | ~line))
+    above = np.zeros_like(line)
+    below = np.zeros_like(line)
     reach = np.maximum(5, np.round(lines.thickness) + 4)[lines.labels]  # a few pixels beyond a broad line
-    # A stroke that crosses the line at a slant comes out of it a column or two further on.
-    slanted = np.logical_or.reduce([stroke] + [shifted(stroke.T, step).T for step in (-2, -1, 1, 2)])
-    above, below, above_slanted, below_slanted = (np.zeros_like(line) for _ in range(4))
     for step in range(1, int(reach.max()) + 1):
         above |= shifted(stroke, step) & (reach >= step)
         below |= shifted(stroke, -step) & (reach >= step)
-        above_slanted |= shifted(slanted, step) & (reach >= step)
-        below_slanted |= shifted(slanted, -step) & (reach >= step)
-    # Where a line bows a little, its band of pixels is broader than the line: the stroke's ink is
-    # looked for beyond the band, wherever in it a pixel lies.
-    for _ in range(int(reach.max())):
-        for side, down in ((above, 1), (below, -1), (above_slanted, 1), (below_slanted, -1)):
-            side |= shifted(side & line, down) & line
-    return line & ~darker & ~((above & below_slanted) | (above_slanted & below))
+    return line & ~darker & ~(above & below)
 
 
 def edge_to_edge(labels: np.ndarray, count: int, full: int) -> np.ndarray:
