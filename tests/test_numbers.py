@@ -48,7 +48,9 @@ def test_touching_and_overlapping_digits_are_cut_apart(test_digits, cnn_checkpoi
     found = 100 * np.mean([len(r.get("digits", [])) == len(t) for r, t in zip(results, truths)])
     print(f"\n200 numbers of 2 to 6 touching or overlapping digits: {exact(results, truths):.1f}% read exactly, "
           f"the right count of digits in {found:.1f}%")
-    assert exact(results, truths) >= 86  # the aim is 90%; seeds 1-3 read 90.0-92.5%: see docs/reading.md
+    # The aim is 90%. The networks of seeds 1-3 read 90.0-92.5% on an AMD Zen 4, 93.0/87.0/93.0% on an
+    # Intel Xeon: one network in a few falls short of it (docs/reading.md).
+    assert exact(results, truths) >= 86
 
 
 def test_a_wide_single_digit_stays_one_digit(test_digits, cnn_checkpoint):
