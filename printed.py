@@ -77,6 +77,11 @@ def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, 
     for step in range(1, int(reach.max()) + 1):
         above |= shifted(stroke, step) & (reach >= step)
         below |= shifted(stroke, -step) & (reach >= step)
+    # Where a line bows a little, its band of pixels is broader than the line: the stroke's ink is
+    # looked for beyond the band, wherever in it a pixel lies.
+    for _ in range(int(reach.max())):
+        above |= shifted(above & line, 1) & line
+        below |= shifted(below & line, -1) & line
     return line & ~darker & ~(above & below)
 
 

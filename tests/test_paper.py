@@ -96,6 +96,24 @@ def test_a_ballpoint_crossing_a_margin_line_beside_a_grid_line_keeps_its_stroke(
         assert removed[5:40, 62 + gap:62 + gap + width].all()  # the margin line is print
 
 
+@pytest.mark.parametrize("sag", [2, 4])
+def test_a_faint_stroke_across_slightly_bowed_lines_is_not_cut(sag):
+    # A 0 washed out by a glare, its stroke no darker than the ruled lines it crosses, which bow by a
+    # few pixels as a page does in a photo. Where it crosses a line, the band of pixels taken for the
+    # line is as broad as the bow, broader than the line: the 0 stays whole, and the lines go.
+    y, x = np.mgrid[:200, :300]
+    bow = sag * (1 - ((x - 150) / 150) ** 2)
+    ruled = np.zeros((200, 300), dtype=bool)
+    for row in (40, 80, 120, 160):
+        ruled |= np.abs(y - row - bow) < 1
+    zero = np.abs(np.hypot((x - 150) / 0.6, y - 100) - 40) < 2.5
+    one = (np.abs(x - 230) < 3) & (y > 60) & (y < 140)  # in the pen's full ink
+    ink = np.where(one, 0.9, 0.45 * (ruled | zero))
+    removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
+    assert len(label_parts(zero & ~removed)[1]) == 1 and not removed[one].any()
+    assert removed[ruled & ~zero & ~one].all()
+
+
 def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
     # The photo turned by 6 degrees: the margin line leaves the picture at its bottom and at its left
     # edge, well short of the picture's height, and less than twice as long as the writing is tall. Cut
