@@ -45,7 +45,7 @@ LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strok
 THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebook's lines
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 5  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
-# (at 3 times, small touching numbers read several points worse than large ones: docs/reading.md)
+# (twice as large as three times: docs/reading.md)
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
