@@ -96,9 +96,8 @@ def test_touching_digits_in_a_small_picture_are_cut_apart(test_digits, cnn_check
           f"in their large pictures: {large_right:.1f}%")
     # Seeds 1-3 on an Intel Xeon: 88.3/86.7/90.0% small against 86.7/88.3/93.3% large; 86.7/78.3/83.3%
     # small with the crop enlarged three times at most, 58.3-60.0% without the crop (AMD networks).
-    # Another network, trained with twice as many pairs of digits, read 85.0% against 91.7%.
     assert large_right >= 80
-    assert small_right >= large_right - 8
+    assert small_right >= large_right - 6
 
 
 def test_the_boxes_of_a_number_read_from_a_crop_are_in_the_photos_pixels(test_digits):
