@@ -44,8 +44,7 @@ WIDE = 0.6  # a group of ink wider than this many times its height may hold digi
 LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strokes, is read again larger (too_fine)
 THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebook's lines
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
-ENLARGE = 5  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
-# (twice as large as three times: docs/reading.md)
+ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
