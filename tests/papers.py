@@ -2,7 +2,7 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, bent, a shadow or a glare on it, saved small; a form's comb
+uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a form's comb
 field; a cheque's printed security pattern. Like pictures.py, none of it comes from the code that is
 tested.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pictures import scaled_crops, write
 
@@ -80,6 +80,12 @@ def small(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The page in a picture 2-3 times smaller, as a crop of a photo is saved, or a thumbnail."""
     times = rng.uniform(2, 3)
     return page.resize((max(1, round(page.width / times)), max(1, round(page.height / times))), Image.BILINEAR)
+
+
+def out_of_focus(page: Image.Image, spread: float) -> Image.Image:
+    """The page photographed out of focus: each point of it spread into a blur `spread` pixels wide
+    (the standard deviation of a Gaussian), as a lens that focused behind the page spreads it."""
+    return page.filter(ImageFilter.GaussianBlur(spread))
 
 
 LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 140), (120, 190, 200),
