@@ -11,8 +11,8 @@ lent by predict.py, decides:
      batch; dynamic programming (best_reading) picks the cuts whose pieces are read most surely,
      or keeps the group whole;
   3. split_touching: straight down, bending around the ink where digits overlap (gap_lines), or
-     slanted as handwriting leans (shear, unshear), more cuts where none parted a wide group, and
-     never more candidate pieces than the picture's budget.
+     slanted as handwriting leans (shear, unshear), until one way reads its digits surely, more
+     cuts where none parted a wide group, and never more candidate pieces than the picture's budget.
 
 The network was taught that halves of digits and pairs of digits are no digits (nondigits.py), so
 that a wrong cut reads badly and the right one well.
@@ -51,6 +51,11 @@ PAIR_WIDTH = 1.3  # in heights
 # Where digits overlap, no straight line parts them, but one that bends around the ink may (gap_lines).
 REACH = 0.25  # of a digit's height: how far a bending cut may stray from its column
 BEND = 0.3  # what a bending cut pays per column it strays, per row, against 1 per pixel of ink it crosses
+# A way to cut whose digits are read this surely (the geometric mean of their probabilities) is
+# taken, and no other way is tried: another way that scores a little higher mostly reads two of its
+# digits run together as one sure digit, and every way tried spends the picture's budget, which
+# the next group of touching digits may need.
+GOOD = 0.7
 MAX_JUDGED = 500  # candidate pieces the network may read in one picture: what keeps the search bounded
 
 
@@ -135,10 +140,10 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[li
     and each cut between them as the column it takes in every row of the mask.
 
     The cuts are tried straight down, bending around the ink (gap_lines) and, in a group as wide as
-    two digits, slanted (SLANTS): a slanted cut is a straight one in the group sheared by that slant,
-    whose pieces are sheared back before the network reads them. Where no cut parts such a group,
-    more are tried, closer together. A search that would read more pieces than the picture's
-    `budget` has left is not made.
+    two digits, slanted (SLANTS), until one way reads its digits surely (GOOD): a slanted cut is a
+    straight one in the group sheared by that slant, whose pieces are sheared back before the
+    network reads them. Where no cut parts such a group, more are tried, closer together. A search
+    that would read more pieces than the picture's `budget` has left is not made.
     """
     # A group that the network reads surely as one digit is one: it was taught that two digits run
     # together are no digit. Only the others are worth the search.
@@ -160,8 +165,8 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[li
 
 def split_each_way(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: bool,
                    ways: list[tuple[float, bool]], per_height: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The best of best_split's ways to cut the group, each at a slant and bending or not, the cuts
-    as split_touching gives them."""
+    """The best of best_split's ways to cut the group, each at a slant and bending or not, tried in
+    turn until one reads its digits surely (GOOD), the cuts as split_touching gives them."""
     best = (-math.inf, [mask], [])
     for slant, bending in ways:
         shift = shifts(mask.shape[0], slant)
@@ -170,6 +175,8 @@ def split_each_way(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_on
                                           budget, penalise_ones, per_height, bending)
         if score > best[0]:
             best = (score, [unsheared(p) for p in pieces], [line - torch.tensor(shift) for line in lines])
+        if len(pieces) > 1 and score >= len(pieces) * math.log(GOOD):  # see GOOD
+            break
     return best[1], best[2]
 
 

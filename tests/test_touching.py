@@ -117,6 +117,21 @@ def test_a_1_is_cut_off_its_neighbour_where_another_digit_is_read_surely(monkeyp
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 2
 
 
+def test_the_first_way_that_reads_its_digits_surely_is_taken(monkeypatch):
+    """Two digits side by side, joined by a stroke, as wide as two digits: cut straight down, both
+    read surely, so that no cut bending or slanted is tried, and more of the picture's budget is
+    left for other groups."""
+    first, second, join = blocks((2, 32), (38, 68))
+    mask = first | second | join
+    judge = judge_readings([([first], 0.9, False), ([second], 0.9, False)])
+    budget = touching.Budget()
+    assert len(touching.split_touching(mask, judge, budget)[0]) == 2
+    monkeypatch.setattr(touching, "GOOD", 1.01)  # no reading sure enough: every way is tried
+    every_way = touching.Budget()
+    assert len(touching.split_touching(mask, judge, every_way)[0]) == 2
+    assert touching.MAX_JUDGED - every_way.left >= 3 * (touching.MAX_JUDGED - budget.left)
+
+
 def test_a_letter_cut_into_1s_is_kept_whole(monkeypatch):
     """Strokes that each read as a 1, as an m's do, joined into a group that is no digit: cut apart,
     they would read 111; nothing but 1s vouches for them, so the group stays whole (and is refused)."""
