@@ -2,9 +2,9 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a form's comb
-field; a cheque's printed security pattern. Like pictures.py, none of it comes from the code that is
-tested.
+uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
+form's comb field; a cheque's printed security pattern. Like pictures.py, none of it comes from
+the code that is tested.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """predict.py on photos as phones take them: in dim light, with a shadow across the page, with the
 page lying on a dark table that shows around it (paper.py: remove_background, ink_light,
 table_around), saved small (prepare.too_fine), bent, its lines bowed (lines.py: followed), with
-a glare on it, or out of focus. Every picture is made here, from MNIST's test digits on the notebook paper of
-tests/papers.py. Run with -s to see the figures.
+a glare on it, or out of focus. Every picture is made here, from MNIST's test digits on the
+notebook paper of tests/papers.py. Run with -s to see the figures.
 """
 
 import io
