@@ -225,7 +225,8 @@ def edge_width(ink: torch.Tensor, digits: list[segment.Group]) -> float:
     darkest at the pace it rises fastest halfway up (the steepest tenth of those places), per digit
     height (the median of `digits`). A pen in focus rises within a pixel or two, and an enlarged
     picture's soft edges are narrow beside its enlarged digits; a lens out of focus spreads them."""
-    # In numpy: every picture is measured, and on arrays this small numpy takes a fifth of torch's time.
+    # In numpy: every picture is measured, and on arrays this small each numpy step takes a fraction
+    # of a torch one's time (docs/reading.md, "Out of focus").
     pixels = ink.numpy()
     darkest = darkest_ink(pixels)
     here = pixels[:-1, :-1]
