@@ -3,8 +3,8 @@
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
 uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
-form's comb field; a cheque's printed security pattern. Like pictures.py, none of it comes from
-the code that is tested.
+form's comb field; a cheque's printed security pattern; a board written on in chalk. Like
+pictures.py, none of it comes from the code that is tested.
 """
 
 from __future__ import annotations
@@ -86,6 +86,22 @@ def out_of_focus(page: Image.Image, spread: float) -> Image.Image:
     """The page photographed out of focus: each point of it spread into a blur `spread` pixels wide
     (the standard deviation of a Gaussian), as a lens that focused behind the page spreads it."""
     return page.filter(ImageFilter.GaussianBlur(spread))
+
+
+def chalk_board(darkness: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Writing (darkness in [0, 1]) in chalk on a green or a black board, photographed: light strokes on
+    dark, the chalk skipping on the board's grain, a faint haze of dust where it was wiped, uneven light."""
+    darkness = np.pad(darkness, int(0.3 * darkness.shape[0]))  # the board around the writing
+    height, width = darkness.shape
+    board = np.array([0.16, 0.24, 0.2]) if rng.random() < 0.5 else np.array([0.13, 0.13, 0.14])
+    chalk = np.array([0.9, 0.9, 0.86])
+    wiped = Image.fromarray(rng.random((6, 6)).astype(np.float32)).resize((width, height), Image.BICUBIC)
+    dust = 0.2 * np.clip(np.asarray(wiped) - 0.4, 0, 1)  # clouds at most an eighth of the way to the chalk
+    strength = darkness * rng.uniform(0.55, 1, darkness.shape)
+    rgb = board * (1 - dust[..., None]) + chalk * dust[..., None]
+    rgb = rgb * (1 - strength[..., None]) + chalk * strength[..., None]
+    rgb = rgb * lighting((height, width), rng)[..., None] + rng.normal(0, 0.015, rgb.shape)
+    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
 
 
 LINE_COLOURS = [(120, 160, 220), (150, 180, 230), (160, 160, 160), (110, 120, 140), (120, 190, 200),
