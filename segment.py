@@ -9,8 +9,8 @@ between them, and specks of dirt and the table around the paper are no digit at 
      around the writing (around.py), pieces of one digit grouped, specks set apart, the
      line of writing kept, left to right (a line photographed turned is first levelled by
      prepare.py, by the angle tilt finds);
-  3. split_separators: the small marks and far-leaning strokes that separate digits, and commas
-     that touch a digit.
+  3. split_separators: the small marks and far-leaning strokes that separate digits, commas that
+     touch a digit, and a % sign after the number (is_percent).
 
 A group that may hold several touching digits is then cut apart by touching.py. Each step is
 bounded: a picture of thousands of specks or of noise takes no longer than a number.
@@ -221,9 +221,38 @@ def is_slash(mask: torch.Tensor) -> bool:
     return spread[1].item() > 30 * max(spread[0].item(), 1e-6) and leaning > 40
 
 
+def is_percent(mask: torch.Tensor) -> bool:
+    """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
+    ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
+    such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
+    its height."""
+    height, width = mask.shape
+    if width > 1.1 * height:
+        return False
+    rings = sorted(holes(mask))  # the higher one first
+    if len(rings) != 2:
+        return False
+    (top1, left1, bottom1, right1), (top2, left2, bottom2, right2) = rings
+    small = max(bottom1 - top1, bottom2 - top2) <= 0.35 * height
+    across = (left2 + right2 - left1 - right1) / 2 >= 0.4 * width  # the lower one to the right
+    down = (top2 + bottom2 - top1 - bottom1) / 2 >= 0.4 * height
+    return small and across and down
+
+
+def holes(mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    """The boxes (top, left, bottom, right) of the paper that a mask's ink encloses: not reaching its
+    edge, and more than a gap of a pixel or two in a thick stroke."""
+    height, width = mask.shape
+    _, boxes = label_parts(np.pad(~mask.numpy(), 1, constant_values=True))  # the paper, with a rim around
+    return [(top - 1, left - 1, bottom - 1, right - 1) for top, left, bottom, right in boxes.tolist()
+            if top > 0 and left > 0 and bottom < height + 2 and right < width + 2
+            and (bottom - top) * (right - left) >= 4]
+
+
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
-    """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters."""
+    """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters,
+    and a '%' after them."""
     tallest = max(g.height for g in groups)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
@@ -232,6 +261,8 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
+        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group)):
+            mark = "%"
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither
@@ -240,17 +271,19 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     if not digits:  # marks alone: read them as they are, and let the network say what they are
         return groups, []
     # A date's slash stands between its digits: a stroke leaning as far before or after the number is
-    # a 1 written far over, or no digit at all, for the network to say.
+    # a 1 written far over, or no digit at all, for the network to say. A % follows a number: among
+    # its digits or before them, it is no % (12%34 is no number), and the network says what it is.
     first, last = min(g.left for g in digits), max(g.right for g in digits)
-    leaning = {id(g) for g, m in marks if m == "/" and not first < g.left < g.right <= last}
-    kept = leaning | {id(g) for g in digits}
+    back = {id(g) for g, m in marks
+            if (m == "/" and not first < g.left < g.right <= last) or (m == "%" and g.left < last)}
+    kept = back | {id(g) for g in digits}
     digits = [g for g in groups if id(g) in kept]  # in the line's order
-    marks = [(g, m) for g, m in marks if id(g) not in leaning]
+    marks = [(g, m) for g, m in marks if id(g) not in back]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
-    # Between digits, or a full stop after the last one; anything before the number is no separator.
-    return digits, [(g, m) for g, m in marks if first < g.left and (g.right <= last or m == ".")]
+    # Between digits, or a full stop or a % after the last one; anything before the number is no separator.
+    return digits, [(g, m) for g, m in marks if first < g.left and (g.right <= last or m in ".%")]
 
 
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:

@@ -185,6 +185,23 @@ def date_or_phone(digits: list[np.ndarray], labels: list[int], rng: np.random.Ge
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
 
 
+def with_percent(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A number followed by a % sign drawn with the same pen: a small ring high on the left, one low on
+    the right, a stroke leaning between them (touching them at times); dark on white."""
+    height = float(rng.integers(45, 90))
+    crops = scaled_crops(digits, height, rng)
+    darkness = write(crops, [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]], height, 20, rng)
+    x = np.nonzero(darkness.max(0) > 0.3)[0].max() + rng.uniform(0.2, 0.4) * height  # after the last digit
+    image = Image.fromarray((255 * np.pad(darkness, ((0, 0), (0, int(height))))).astype(np.uint8))
+    draw, pen, base = ImageDraw.Draw(image), max(2, round(0.1 * height)), 20 + int(1.2 * height)
+    ring, wide = 0.17 * height * rng.uniform(0.8, 1.2), 0.7 * height
+    draw.ellipse((x, base - height, x + 2 * ring, base - height + 2.4 * ring), outline=255, width=pen)
+    draw.ellipse((x + wide - 2 * ring, base - 2.4 * ring, x + wide, base), outline=255, width=pen)
+    draw.line((x + wide * rng.uniform(0.8, 1), base - height, x + wide * rng.uniform(0, 0.2), base),
+              fill=255, width=pen)
+    return Image.fromarray(255 - np.asarray(image)), "".join(map(str, labels)) + "%"
+
+
 def person_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """An MNIST digit redrawn as a person would make it: dark on white, large, thicker or thinner, off-centre."""
     size = int(rng.integers(200, 400))

@@ -124,3 +124,28 @@ def test_a_scrap_of_a_stroke_is_no_separator():
     assert mark(140, 10, 142, 12) == ""  # a speck of dirt, smaller than the pen
     assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
 
+
+
+def test_a_percent_sign_is_told_from_digits_with_two_loops():
+    def mask(*shapes: tuple) -> torch.Tensor:
+        """Strokes 6 pixels wide, ('ring', box) or ('line', points), cropped to their ink."""
+        image = Image.new("1", (200, 120), 0)
+        draw = ImageDraw.Draw(image)
+        for kind, where in shapes:
+            if kind == "ring":
+                draw.ellipse(where, outline=1, width=6)
+            else:
+                draw.line(where, fill=1, width=6)
+        ink = np.array(image, dtype=bool)  # a copy: torch takes it as it is
+        rows, columns = ink.any(1).nonzero()[0], ink.any(0).nonzero()[0]
+        return torch.from_numpy(ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1])
+
+    percent = mask(("ring", (10, 10, 40, 45)), ("ring", (50, 75, 80, 110)), ("line", [(75, 10), (15, 110)]))
+    assert segment.is_percent(percent)
+    # An 8: its loops one above the other. A 9 run into a 6: loops as far apart, but side by side, and
+    # each half as tall as the digits. A 0, a slash and a 0 (a date): loops as tall as the digits.
+    eight = mask(("ring", (20, 10, 60, 55)), ("ring", (15, 55, 65, 110)))
+    nine_six = mask(("ring", (10, 10, 60, 60)), ("line", [(60, 35), (55, 110)]), ("ring", (60, 60, 110, 110)),
+                    ("line", [(62, 85), (100, 10)]))
+    dates = mask(("ring", (10, 10, 50, 110)), ("line", [(90, 10), (60, 110)]), ("ring", (100, 10, 140, 110)))
+    assert not any(segment.is_percent(m) for m in (eight, nine_six, dates))
