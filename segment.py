@@ -243,10 +243,9 @@ def holes(mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
     """The boxes (top, left, bottom, right) of the paper that a mask's ink encloses: not reaching its
     edge, and more than a gap of a pixel or two in a thick stroke."""
     height, width = mask.shape
-    _, boxes = label_parts(np.pad(~mask.numpy(), 1, constant_values=True))  # the paper, with a rim around
-    return [(top - 1, left - 1, bottom - 1, right - 1) for top, left, bottom, right in boxes.tolist()
-            if top > 0 and left > 0 and bottom < height + 2 and right < width + 2
-            and (bottom - top) * (right - left) >= 4]
+    _, boxes = label_parts(~mask.numpy())  # the parts of the paper
+    return [(top, left, bottom, right) for top, left, bottom, right in boxes.tolist()
+            if top > 0 and left > 0 and bottom < height and right < width and (bottom - top) * (right - left) >= 4]
 
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
