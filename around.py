@@ -13,7 +13,8 @@ Two steps take it out:
      (one_stroke). ring_around: one outline around the rest of the ink, enclosing paper, the ink
      along the paper outside it;
   2. around_the_writing, on the parts: a part that encloses the digits clear of them (a box, a
-     ring) or runs under or over them (a line) is left out of the parts that make digits.
+     ring: its ink on three sides of them at least) or runs under or over them (a line) is left
+     out of the parts that make digits.
 """
 
 from __future__ import annotations
@@ -202,14 +203,25 @@ def around_the_writing(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, 
     # [i, j]: part j lies wholly inside part i's box, and is at least a third as tall.
     inside = (top[:, None] < top) & (bottom < bottom[:, None]) & (left[:, None] < left) & \
         (right < right[:, None]) & (height >= height[:, None] / 3)
-    for i, j in zip(*np.nonzero(inside[:FRAMES])):  # and clear of its ink
-        inside[i, j] = not (labels[top[j]:bottom[j], left[j]:right[j]] == parts[i] + 1).any()
+    for i, j in zip(*np.nonzero(inside[:FRAMES])):  # and clear of its ink, which lies around it
+        frame = labels[top[i]:bottom[i], left[i]:right[i]] == parts[i] + 1
+        inner = (slice(top[j] - top[i], bottom[j] - top[i]), slice(left[j] - left[i], right[j] - left[i]))
+        inside[i, j] = not frame[inner].any() and sides(frame, inner) >= 3
     flat = (right - left >= 4 * height) & (height <= height.max() / 2)  # never the tallest part
     heavy = ~flat & (weight >= 0.1 * weight[~flat].max())
     middle = (left + right) / 2
     spans = flat[:, None] & heavy & (left[:, None] < middle) & (middle < right[:, None])  # [i, j]: line i, part j
     around = inside[:FRAMES].any(1) | (spans.sum(1) >= 2)[:FRAMES]
     return np.concatenate([parts[:FRAMES][~around], parts[FRAMES:]])
+
+
+def sides(frame: np.ndarray, inner: tuple[slice, slice]) -> int:
+    """On how many of its four sides (above, below, left, right) the ink of `frame` lies beside the box
+    `inner`: a box or a ring drawn around a digit lies on all four (on three where its pen left a
+    gap), a long straight stroke that passes a digit (the stroke of a %, a digit's own bar) on two."""
+    rows, columns = frame[inner[0]], frame[:, inner[1]]
+    return int(columns[:inner[0].start].any()) + int(columns[inner[0].stop:].any()) + \
+        int(rows[:, :inner[1].start].any()) + int(rows[:, inner[1].stop:].any())
 
 
 def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:

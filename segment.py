@@ -10,7 +10,8 @@ between them, and specks of dirt and the table around the paper are no digit at 
      line of writing kept, left to right (a line photographed turned is first levelled by
      prepare.py, by the angle tilt finds);
   3. split_separators: the small marks and far-leaning strokes that separate digits, commas that
-     touch a digit, and a % sign after the number (is_percent).
+     touch a digit, and a % sign after the number, in one stroke or three (is_percent,
+     joined_percent).
 
 A group that may hold several touching digits is then cut apart by touching.py. Each step is
 bounded: a picture of thousands of specks or of noise takes no longer than a number.
@@ -225,7 +226,7 @@ def is_percent(mask: torch.Tensor) -> bool:
     """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
     ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
     such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
-    its height."""
+    its height; a faint stroke broken along its length encloses a sliver, not a ring."""
     height, width = mask.shape
     if width > 1.1 * height:
         return False
@@ -234,9 +235,10 @@ def is_percent(mask: torch.Tensor) -> bool:
         return False
     (top1, left1, bottom1, right1), (top2, left2, bottom2, right2) = rings
     small = max(bottom1 - top1, bottom2 - top2) <= 0.35 * height
-    across = (left2 + right2 - left1 - right1) / 2 >= 0.4 * width  # the lower one to the right
+    rings_round = all(3 * min(b - t, r - l) >= max(b - t, r - l) for t, l, b, r in rings)  # no slivers
+    across = (left2 + right2 - left1 - right1) / 2 >= 0.3 * width  # the lower one to the right
     down = (top2 + bottom2 - top1 - bottom1) / 2 >= 0.4 * height
-    return small and across and down
+    return small and rings_round and across and down
 
 
 def holes(mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
@@ -253,6 +255,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters,
     and a '%' after them."""
     tallest = max(g.height for g in groups)
+    groups, specks = joined_percent(labels, groups, specks, tallest)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     digits, marks = [], []
@@ -283,6 +286,31 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
     # Between digits, or a full stop or a % after the last one; anything before the number is no separator.
     return digits, [(g, m) for g, m in marks if first < g.left and (g.right <= last or m in ".%")]
+
+
+def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
+                   ) -> tuple[list[Group], list[Group]]:
+    """The groups and specks, with a % sign after the number made one group where it was drawn in
+    strokes apart: its small rings, marks of their own beside the last tall stroke of the line,
+    joined with it where together they pass is_percent."""
+    tall = [g for g in groups if g.height >= 0.6 * tallest]
+    if len(tall) < 2:  # a % follows a number
+        return groups, specks
+    last = max(tall, key=lambda g: g.right)
+    before = max((g.right for g in tall if g.right <= last.left), default=-1)  # the digit before it
+    reach = 0.5 * last.height
+    rings = [g for g in groups + specks if g.height < 0.6 * tallest and (g.left + g.right) / 2 > before
+             and g.left >= last.left - reach and g.right <= last.right + reach]
+    if not rings:
+        return groups, specks
+    marks = [last, *rings]
+    joined = Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
+                   max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
+    if not is_percent(mask_of(labels, joined)):
+        return groups, specks
+    apart = {id(g) for g in marks}
+    return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),
+            [g for g in specks if id(g) not in apart])
 
 
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:

@@ -104,6 +104,14 @@ def test_a_frame_and_a_line_under_the_writing_are_left_out():
     kept = around.around_the_writing(np.zeros((120, 700), np.int64), joined, np.array([3000.0, 500.0, 20.0]),
                                       np.arange(3))
     assert sorted(kept.tolist()) == [0, 1, 2]
+    # A long stroke leaning across the box of a part clear of its ink (a % sign's stroke beside its
+    # ring) lies on two of its sides only: no frame.
+    leaning = np.zeros((120, 200), dtype=np.int64)
+    for row in range(10, 111):
+        leaning[row, 150 - (row - 10) * 9 // 10:153 - (row - 10) * 9 // 10] = 1
+    leaning[15:52, [65, 89]] = leaning[[15, 51], 65:90] = 2
+    parts = np.array([[10, 60, 111, 153], [15, 65, 52, 90]])
+    assert sorted(around.around_the_writing(leaning, parts, np.array([300.0, 120.0]), np.arange(2))) == [0, 1]
     assert around.around_the_writing(labels, boxes, mass, np.arange(1)).tolist() == [0]  # one part: as it is
     assert around.around_the_writing(labels, boxes, mass, np.arange(0)).tolist() == []
 

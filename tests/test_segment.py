@@ -149,3 +149,23 @@ def test_a_percent_sign_is_told_from_digits_with_two_loops():
                     ("line", [(62, 85), (100, 10)]))
     dates = mask(("ring", (10, 10, 50, 110)), ("line", [(90, 10), (60, 110)]), ("ring", (100, 10, 140, 110)))
     assert not any(segment.is_percent(m) for m in (eight, nine_six, dates))
+
+
+def test_a_percent_sign_in_three_strokes_is_one_mark():
+    # A 1 and a 0, then a % whose rings stand clear of its stroke: three marks of their own, which
+    # read as an apostrophe and a full stop before (segment.joined_percent makes them one), or whose
+    # stroke was taken for a box drawn around the upper ring (around.sides). Dark on white.
+    def picture(*shapes: tuple) -> Image.Image:
+        image = Image.new("L", (420, 200), 255)
+        draw = ImageDraw.Draw(image)
+        for kind, where in shapes:
+            draw.ellipse(where, outline=0, width=7) if kind == "ring" else draw.line(where, fill=0, width=7)
+        return image
+
+    ten = [("line", [(60, 50), (55, 150)]), ("ring", (100, 50, 160, 150))]
+    apart = [("ring", (200, 50, 230, 85)), ("line", [(285, 50), (245, 150)]), ("ring", (265, 115, 295, 150))]
+    touching = [("ring", (200, 50, 232, 85)), ("line", [(290, 50), (215, 150)]), ("ring", (262, 115, 294, 150))]
+    for percent in (apart, touching):
+        found = prepare.prepare_digits(picture(*ten, *percent))
+        assert len(found.items) == 2 and found.separators == [(2, "%")]
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 import papers
@@ -43,16 +44,19 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     assert written >= 84
 
 
-def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint):
+@pytest.mark.parametrize("apart", [False, True])
+def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, apart):
     # Read as digits, a % drawn after a number whose stroke touches a ring added an 8 or a 96 to it (7%
     # as 78, 51% as 5196); segment.is_percent tells it by its two small rings, one high on the left
-    # and one low on the right. One whose rings stand apart is still read as a full stop at times.
-    # Seeds 1-3 (Intel networks): 95.0/71.7% each (seed 1 before: 23.3/0.0%).
+    # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
+    # (around.sides), and rings clear of the stroke are marks of their own (segment.joined_percent).
+    # Seed 1 (Intel network): 98.3/98.3%, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
     made = [(picture, labels, text) for digits, labels, rng in numbers(test_digits, 60, 1, 4, seed=45)
-            for picture, text in [pictures.with_percent(digits, labels, rng)]]
+            for picture, text in [pictures.with_percent(digits, labels, rng, apart)]]
     digits, written = read_with_separators(cnn_checkpoint, made)
-    print(f"\n60 numbers followed by a % sign: {digits:.1f}% of the digits read exactly, {written:.1f}% with the %")
-    assert digits >= 85 and written >= 60
+    print(f"\n60 numbers followed by a % sign{' in three strokes' if apart else ''}: {digits:.1f}% of the digits "
+          f"read exactly, {written:.1f}% with the %")
+    assert digits >= 88 and written >= 85
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
