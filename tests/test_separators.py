@@ -50,7 +50,7 @@ def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, 
     # as 78, 51% as 5196); segment.is_percent tells it by its two small rings, one high on the left
     # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
     # (around.sides), and rings clear of the stroke are marks of their own (segment.joined_percent).
-    # Seed 1 (Intel network): 98.3/98.3%, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
+    # Seeds 1-3 (Intel networks): 98.3/98.3% each, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
     made = [(picture, labels, text) for digits, labels, rng in numbers(test_digits, 60, 1, 4, seed=45)
             for picture, text in [pictures.with_percent(digits, labels, rng, apart)]]
     digits, written = read_with_separators(cnn_checkpoint, made)
