@@ -8,7 +8,9 @@ own pens. Run with -s to see the figures.
 
 from __future__ import annotations
 
+import functools
 import json
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -22,8 +24,12 @@ from conftest import read_all, run_predict
 from test_numbers import exact, numbers
 
 
-def read_with_separators(checkpoint, made) -> tuple[float, float]:
-    """(digits read exactly, and with the separators too) in %, for (picture, labels, text) triples."""
+def read_with_separators(checkpoint, test_digits, count: int, low: int, high: int, seed: int,
+                         write: Callable) -> tuple[float, float]:
+    """(digits read exactly, and with the separators too) in %, of `count` numbers of `low` to `high`
+    digits, each pictured by `write(digits, labels, rng)` -> (picture, the text it shows)."""
+    made = [(picture, labels, text) for digits, labels, rng in numbers(test_digits, count, low, high, seed)
+            for picture, text in [write(digits, labels, rng)]]
     results = read_all(checkpoint, [pictures.jpeg(picture) for picture, _, _ in made])
     digits = exact(results, ["".join(map(str, labels)) for _, labels, _ in made])
     written = 100 * float(np.mean([r.get("text") == text for r, (_, _, text) in zip(results, made)]))
@@ -31,11 +37,7 @@ def read_with_separators(checkpoint, made) -> tuple[float, float]:
 
 
 def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoint):
-    made = []
-    for digits, labels, rng in numbers(test_digits, 150, 2, 6, seed=22):
-        picture, text = papers.amount_on_pattern(digits, labels, rng)
-        made.append((picture, labels, text))
-    digits, written = read_with_separators(cnn_checkpoint, made)
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 150, 2, 6, 22, papers.amount_on_pattern)
     print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
           f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
     # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 96.0-98.0% of the digits and
@@ -51,20 +53,15 @@ def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, 
     # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
     # (around.sides), and rings clear of the stroke are marks of their own (segment.joined_percent).
     # Seeds 1-3 (Intel networks): 98.3/98.3% each, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
-    made = [(picture, labels, text) for digits, labels, rng in numbers(test_digits, 60, 1, 4, seed=45)
-            for picture, text in [pictures.with_percent(digits, labels, rng, apart)]]
-    digits, written = read_with_separators(cnn_checkpoint, made)
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 45,
+                                           functools.partial(pictures.with_percent, apart=apart))
     print(f"\n60 numbers followed by a % sign{' in three strokes' if apart else ''}: {digits:.1f}% of the digits "
           f"read exactly, {written:.1f}% with the %")
     assert digits >= 88 and written >= 85
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
-    made = []
-    for digits, labels, rng in numbers(test_digits, 100, 4, 7, seed=23):
-        picture, text = pictures.date_or_phone(digits, labels, rng)
-        made.append((picture, labels, text))
-    digits, written = read_with_separators(cnn_checkpoint, made)
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 4, 7, 23, pictures.date_or_phone)
     print(f"\n100 dates and phone numbers (slashes, dashes): {digits:.1f}% of the digits read exactly, "
           f"{written:.1f}% with the separators too")
     assert digits >= 85
