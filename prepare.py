@@ -38,7 +38,7 @@ import touching
 from images import WORKING_SIZE, decoded_scale, finer, full_size, grey_at_working_size, upright
 from lines import BROADEST, lines_at_one_tilt, thin
 from paper import find_ink
-from pixels import bounds, grown, max_filter, min_filter, resize, stroke_width, turned
+from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width, turned
 
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strokes, is read again larger (too_fine)
@@ -194,7 +194,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
-    if digits and edge_width(ink, digits) > SOFT:  # out of focus: grey fills the digits' loops
+    if digits and edge_width(ink, float(np.median([group.height for group in digits]))) > SOFT:  # out of focus
         ink = sharpened(ink)
     width, height = full_size(image)
     scale = max(width, height) / max(pixels.shape)  # from working-size pixels back to the picture's
@@ -218,42 +218,6 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark in ".%")})
     inner = (slice(margin, -margin), slice(margin, -margin))
     return Found(items, separators, ink[inner], paper[inner], cuts, scale)
-
-
-def edge_width(ink: torch.Tensor, digits: list[segment.Group]) -> float:
-    """How soft the ink's edges are: how far the ink would take to rise from the paper to its
-    darkest at the pace it rises fastest halfway up (the steepest tenth of those places), per digit
-    height (the median of `digits`). A pen in focus rises within a pixel or two, and an enlarged
-    picture's soft edges are narrow beside its enlarged digits; a lens out of focus spreads them."""
-    # In numpy: every picture is measured, and on arrays this small each numpy step takes a fraction
-    # of a torch one's time (docs/reading.md, "Out of focus").
-    pixels = ink.numpy()
-    darkest = darkest_ink(pixels)
-    here = pixels[:-1, :-1]
-    halfway = (here > 0.25 * darkest) & (here < 0.75 * darkest)
-    if halfway.sum() < 10:
-        return 0.0
-    rise = np.hypot(pixels[1:, :-1][halfway] - here[halfway], pixels[:-1, 1:][halfway] - here[halfway])
-    return darkest / max(quantile(rise, 0.9), 1e-3) / float(np.median([group.height for group in digits]))
-
-
-def sharpened(ink: torch.Tensor) -> torch.Tensor:
-    """Ink with steep edges again: what lies below a quarter of its darkest is paper, above three
-    quarters full ink, and what lies between is stretched. The grey that blur spreads into a loop
-    (an 8's, a 6's) goes, and the loop opens; MNIST's digits have soft edges, but narrow ones."""
-    return (2 * ink / darkest_ink(ink.numpy()) - 0.5).clamp(0, 1)
-
-
-def darkest_ink(pixels: np.ndarray) -> float:
-    """How dark most of the darkest ink is (the 90% quantile of what is ink at all), not one stray pixel."""
-    inked = pixels[pixels > 0.05]
-    return max(float(quantile(inked, 0.9) if len(inked) >= 10 else pixels.max()), 1e-3)
-
-
-def quantile(values: np.ndarray, q: float) -> float:
-    """The value that a share `q` of `values` lie below (np.partition: no full sort needed)."""
-    k = int(q * (len(values) - 1))
-    return float(np.partition(values, k)[k])
 
 
 def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

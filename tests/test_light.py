@@ -126,7 +126,7 @@ def test_a_photo_out_of_focus(test_digits, cnn_checkpoint):
     # A phone that focused on the desk behind the page spreads every stroke into a broad one with
     # soft edges, and their grey fills the loops of 8s, 6s and 9s. Here the blur (a Gaussian's
     # spread) is 3 to 7% of the digits' height. Seeds 1-3: 96.2/95.0/97.5% (75.0/73.8/62.5% before
-    # such a picture's ink was given steep edges, prepare.sharpened; docs/reading.md, "Out of focus").
+    # such a picture's ink was given steep edges, pixels.sharpened; docs/reading.md, "Out of focus").
     files, truths = [], []
     for digits, labels, rng in numbers(test_digits, 80, 2, 5, seed=12):
         height = float(rng.integers(45, 100))  # the digits', in pixels
