@@ -16,7 +16,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order; a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py);
-  5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist).
+  5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
+     digit written narrower than MNIST's also widened, where the network reads it surer so (surer).
 
 predict.py classifies what this file prepares, and lends step 4 its network. A model trained on
 Fashion-MNIST gets a photo of a garment or shoe prepared like those images instead (clothes.py).
@@ -49,6 +50,11 @@ CLOSER = 1.5  # how much larger the crop must show the writing: less is not wort
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
 SOFT = 0.08  # of the digits' height: ink whose edges are this wide is a photo out of focus (sharpened)
+# Many people write narrower than MNIST's writers did, and a digit squeezed sideways reads unsurely. A
+# piece narrower than NARROWEST of its height is read widened to it as well (but not a 1, narrower than
+# ONE_WIDE), and the network keeps whichever it reads surer: some of MNIST's own digits are that narrow.
+NARROWEST = 0.6
+ONE_WIDE = 0.35
 
 
 @dataclass
@@ -83,8 +89,9 @@ class Found:
 # 1. One digit, the way MNIST made it
 # ---------------------------------------------------------------------------------------------
 
-def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The digit `mask` marks in `ink` -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST."""
+def to_mnist(ink: torch.Tensor, mask: torch.Tensor, widen: bool = False) -> torch.Tensor:
+    """The digit `mask` marks in `ink` -> [28, 28] pixels in [0, 1], light digit on black, as in MNIST;
+    `widen`: a narrow digit made NARROWEST wide (is_narrow)."""
     # Work on the digit and its surroundings only, with room for its soft edges and thickening.
     top, left, bottom, right = bounds(mask)
     wanted = 0.115 * max(bottom - top, right - left)  # MNIST's stroke width, for a digit this size
@@ -106,7 +113,15 @@ def to_mnist(ink: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     elif width > 1.6 * wanted:  # to a little over MNIST's width (why so: docs/reading.md, "Pens")
         ink = min_filter(ink, round(width - 1.2 * wanted) | 1)  # a min filter of size s takes s - 1 off
     digit = ink[top:bottom, left:right]  # cropped at full resolution, keeping the edges' grey levels
+    if widen and digit.shape[1] < NARROWEST * digit.shape[0]:
+        digit = resize(digit, digit.shape[0], round(NARROWEST * digit.shape[0]))
     return fit_and_centre(digit)
+
+
+def is_narrow(mask: torch.Tensor) -> bool:
+    """A digit narrower than most of MNIST's, and wider than a 1."""
+    top, left, bottom, right = bounds(mask)
+    return ONE_WIDE * (bottom - top) < right - left < NARROWEST * (bottom - top)
 
 
 def fit_and_centre(digit: torch.Tensor) -> torch.Tensor:
@@ -156,22 +171,42 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
         mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
         pieces, lines = [mask], []
         if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces, lines = touching.split_touching(mask, lambda masks: judge(torch.stack([mnist(m) for m in masks])),
-                                                    budget)
+            pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget)
         # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
         # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
         leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
         if all(leaning):  # slashes alone: let the network say what they are
             leaning = [False] * len(pieces)
-        for piece, slash in zip(pieces, leaning):
+        # Each piece as the network will read it: a narrow one widened where it reads surer so.
+        readable = surer(window, pieces, mnist, judge, always=False, alone=len(digits) == 1)[0]
+        for piece, slash, pixels in zip(pieces, leaning, readable):
             y0, x0, y1, x1 = bounds(piece)
             if slash:
                 slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
             else:
-                items.append(Item(mnist(piece), box(top + y0, left + x0, top + y1, left + x1)))
+                items.append(Item(pixels, box(top + y0, left + x0, top + y1, left + x1)))
         cuts += [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
                   if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
     return items, cuts, slashes
+
+
+def surer(window: torch.Tensor, masks: list[torch.Tensor], mnist: Callable, judge: Judge | None,
+          always: bool = True, alone: bool = False) -> tuple[list[torch.Tensor], tuple | None]:
+    """Each piece MNIST-like, a narrow one (is_narrow) widened where the network reads it surer so, and
+    what the network says of each: judged `always`, or only where a piece is narrow (else None).
+    A picture's one group of ink, `alone`, is widened only where it is a digit either way: alone, a
+    narrow shape that the network refuses is more often a letter or a thing than a narrow digit."""
+    pixels = [mnist(mask) for mask in masks]
+    narrow = [i for i, mask in enumerate(masks) if is_narrow(mask)]
+    if judge is None or not (always or narrow):
+        return pixels, None
+    wide = [to_mnist(window, masks[i], widen=True) for i in narrow]
+    confidence, is_digit, is_one = (values.clone() for values in judge(torch.stack(pixels + wide)))
+    for k, i in enumerate(narrow, len(masks)):
+        if confidence[k] > confidence[i] and (is_digit[i] or not alone):
+            pixels[i] = wide[k - len(masks)]
+            confidence[i], is_digit[i], is_one[i] = confidence[k], is_digit[k], is_one[k]
+    return pixels, tuple(values[:len(masks)] for values in (confidence, is_digit, is_one))
 
 
 def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = True) -> Found:
