@@ -8,7 +8,8 @@ Python loop over pixels, so that a picture takes milliseconds:
     pixel (max_filter, min_filter, box_mean), and resizing (resize, shrunk);
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
     runs of pixels (touching_runs);
-  - a mask's bounding box (bounds) and the width of its strokes (stroke_width);
+  - a mask's bounding box (bounds), the width of its strokes (stroke_width), and the paper its
+    ink encloses (enclosed);
   - the level that splits values into two groups, such as ink and paper (otsu);
   - how soft the ink's edges are, as in a photo out of focus (edge_width), and steep again (sharpened);
   - an image turned by an angle, on a canvas that holds all of it (turned).
@@ -224,6 +225,15 @@ def turned(pixels: torch.Tensor, degrees: float) -> tuple[torch.Tensor, Callable
     mode = "nearest" if pixels.dtype == torch.bool else "bilinear"
     result = F.grid_sample(pixels[None, None].float(), grid[None], mode, align_corners=False)[0, 0]
     return result.to(pixels.dtype), back
+
+
+def enclosed(mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    """The boxes (top, left, bottom, right) of the paper that a mask's ink encloses: not reaching its
+    edge, and more than a gap of a pixel or two in a thick stroke."""
+    height, width = mask.shape
+    _, boxes = label_parts(~mask.numpy())  # the parts of the paper
+    return [(top, left, bottom, right) for top, left, bottom, right in boxes.tolist()
+            if top > 0 and left > 0 and bottom < height and right < width and (bottom - top) * (right - left) >= 4]
 
 
 def otsu(values: np.ndarray) -> float:

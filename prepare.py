@@ -36,7 +36,7 @@ from PIL import Image
 import around
 import segment
 import touching
-from images import WORKING_SIZE, decoded_scale, finer, full_size, grey_at_working_size, upright
+from images import WORKING_SIZE, ImageError, decoded_scale, finer, full_size, grey_at_working_size, upright
 from lines import BROADEST, lines_at_one_tilt, thin
 from paper import find_ink
 from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width, turned
@@ -226,6 +226,8 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return prepare_digits(finer(image, min(2.0, LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
     if zoom and (times := too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
         return prepare_digits(finer(image, times), judge, zoom=False)
+    if segment.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
+        raise ImageError("no digit found: only a % sign")
     ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
     digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))

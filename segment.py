@@ -27,7 +27,7 @@ import torch
 
 from around import around_the_writing
 from images import ImageError
-from pixels import grown, label_parts, min_filter, stroke_width
+from pixels import enclosed, grown, label_parts, min_filter, stroke_width
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and separators
@@ -222,32 +222,40 @@ def is_slash(mask: torch.Tensor) -> bool:
     return spread[1].item() > 30 * max(spread[0].item(), 1e-6) and leaning > 40
 
 
-def is_percent(mask: torch.Tensor) -> bool:
+def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
     ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
     such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
-    its height; a faint stroke broken along its length encloses a sliver, not a ring."""
+    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as wide,
+    and its rings as large and as close, as a typeset % may have them (percent_alone)."""
     height, width = mask.shape
-    if width > 1.1 * height:
+    if width > (1.2 if loose else 1.1) * height:
         return False
-    rings = sorted(holes(mask))  # the higher one first
+    rings = sorted(enclosed(mask))  # the higher one first
     if len(rings) != 2:
         return False
     (top1, left1, bottom1, right1), (top2, left2, bottom2, right2) = rings
-    small = max(bottom1 - top1, bottom2 - top2) <= 0.35 * height
+    small = max(bottom1 - top1, bottom2 - top2) <= (0.5 if loose else 0.35) * height
     rings_round = all(3 * min(b - t, r - l) >= max(b - t, r - l) for t, l, b, r in rings)  # no slivers
     across = (left2 + right2 - left1 - right1) / 2 >= 0.3 * width  # the lower one to the right
-    down = (top2 + bottom2 - top1 - bottom1) / 2 >= 0.4 * height
+    down = (top2 + bottom2 - top1 - bottom1) / 2 >= (0.3 if loose else 0.4) * height
     return small and rings_round and across and down
 
 
-def holes(mask: torch.Tensor) -> list[tuple[int, int, int, int]]:
-    """The boxes (top, left, bottom, right) of the paper that a mask's ink encloses: not reaching its
-    edge, and more than a gap of a pixel or two in a thick stroke."""
-    height, width = mask.shape
-    _, boxes = label_parts(~mask.numpy())  # the parts of the paper
-    return [(top, left, bottom, right) for top, left, bottom, right in boxes.tolist()
-            if top > 0 and left > 0 and bottom < height and right < width and (bottom - top) * (right - left) >= 4]
+def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> bool:
+    """Whether the writing is a % sign alone, nothing to read: three parts, two of them rings (not a
+    6's or a 9's loop with its stroke), as is_percent takes them loosely, as a typeset % needs.
+    Looked for before a line is levelled: alone, a % lies on a slant, as a turned line does."""
+    if len(parts) != 3:
+        return False
+    box = boxes[parts]
+    rings = 0
+    for part, (top, left, bottom, right) in zip(parts.tolist(), box.tolist()):
+        inside = enclosed(torch.from_numpy(labels[top:bottom, left:right] == part + 1))
+        rings += len(inside) == 1 and all(bottom - top <= 1.8 * (b - t) and right - left <= 2.2 * (r - l)
+                                          for t, l, b, r in inside)
+    top, left, bottom, right = box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
+    return rings == 2 and is_percent(torch.from_numpy(np.isin(labels[top:bottom, left:right], parts + 1)), loose=True)
 
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
