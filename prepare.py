@@ -14,7 +14,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled, separators
-     (. , ' - /) told apart, in reading order; a photo out of focus given steep edges (edge_width);
+     (. , ' - /) told apart, in reading order, a % sign alone no digit; a photo out of focus given
+     steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
      digit written narrower than MNIST's also widened, where the network reads it surer so (surer).
