@@ -249,13 +249,18 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
 
     items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box)
-    middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    # Each mark after how many digits; marks of one kind between the same digits are one (a full stop
-    # dotted twice, a colon). Only marks between digits count, and a full stop or a % after the last one.
-    placed = [(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark) for g, mark in marks + slashes]
-    separators = sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark in ".%")})
     inner = (slice(margin, -margin), slice(margin, -margin))
-    return Found(items, separators, ink[inner], paper[inner], cuts, scale)
+    return Found(items, placed_separators(items, marks + slashes, box), ink[inner], paper[inner], cuts, scale)
+
+
+def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]], box: Callable,
+                      ) -> list[tuple[int, str]]:
+    """Each mark after how many digits (`box` takes a mark's group to the picture, where the digits'
+    boxes are). Marks of one kind between the same digits are one (a full stop dotted twice, a
+    colon); only marks between digits count, and a full stop or a % after the last one."""
+    middles = [(item.box[0] + item.box[2]) / 2 for item in items]
+    placed = [(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark) for g, mark in marks]
+    return sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark in ".%")})
 
 
 def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
