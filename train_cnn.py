@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> None:
     device = common.pick_device(args.device)
     common.seed_everything(args.seed)
     data = common.load_data(args.dataset, args.data_dir, args.val_size, device, args.limit)
-    if args.dataset == "mnist":  # and digits cut out of touching ones, as predict.py cuts numbers
+    # Digits only, besides MNIST's: digits cut out of touching ones, as predict.py cuts numbers
+    # (nondigits.py), and 1s and 7s as many writers outside MNIST's write them (writers.py).
+    if args.dataset == "mnist":
         data = training.with_cut_digits(data, args.seed, args.data_dir)
+        data = training.with_other_writers(data, args.seed, args.data_dir)
     model = new_model(len(data.classes), device)
     run = training.Run("cnn", model, data, recipe(model, data, args), args, resumed)  # prints what it trains
 

@@ -32,6 +32,7 @@ import files
 import nondigits
 import report
 import resume
+import writers
 
 # ---------------------------------------------------------------------------------------------
 # 1. Training
@@ -194,10 +195,20 @@ def with_cut_digits(data: common.Data, seed: int, data_dir: str | None = None) -
     def draw() -> dict[str, Tensor]:
         digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)
         return dict(zip(["images", "labels"], nondigits.cut_from_pairs(digits, data.train_y.cpu(), count, seed)))
-    cut = nondigits.kept(data_dir, f"cut-digits-{count}-{seed}", [data.train_x, data.train_y], draw)
-    images = common.normalise(cut["images"], data.mean, data.std).to(data.train_x.device)
+    return with_drawn(data, nondigits.kept(data_dir, f"cut-digits-{count}-{seed}", [data.train_x, data.train_y], draw))
+
+
+def with_other_writers(data: common.Data, seed: int, data_dir: str | None = None) -> common.Data:
+    """The data with one digit in 61 of its training split a 1 or a 7 as writers outside MNIST's
+    write them (writers.py): enough to read those, too few to read MNIST's short-barred 7s as 1s."""
+    return with_drawn(data, writers.kept_styled(len(data.train_x) // 60, seed, data_dir))
+
+
+def with_drawn(data: common.Data, drawn: dict[str, Tensor]) -> common.Data:
+    """The data with drawn digits (`images` in [0, 1], and their `labels`) added to its training split."""
+    images = common.normalise(drawn["images"], data.mean, data.std).to(data.train_x.device)
     return replace(data, train_x=torch.cat([data.train_x, images]),
-                   train_y=torch.cat([data.train_y, cut["labels"].to(data.train_y.device)]))
+                   train_y=torch.cat([data.train_y, drawn["labels"].to(data.train_y.device)]))
 
 
 def nondigit_rate(model: nn.Module, threshold: float, seed: int, mean: float, std: float,

@@ -290,11 +290,10 @@ def test_a_word_or_a_number_with_a_letter_in_it_is_no_number(cnn_checkpoint, tes
     assert refused["number with a letter"] >= 75
 
 
-def test_not_a_digit_is_an_answer_not_an_error(cnn_checkpoint, tmp_path):
-    rng = np.random.default_rng(5)
-    letter_picture("A", fonts(200)[0], rng).save(tmp_path / "A.png")
-    result = run_predict("--checkpoint", str(cnn_checkpoint), str(tmp_path / "A.png"))
+def test_not_a_digit_is_an_answer_not_an_error(cnn_checkpoint):
+    # The README's letter A: how many letters are refused is measured above, this is how it is said.
+    result = run_predict("--checkpoint", str(cnn_checkpoint), "docs/examples/A.png")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"{tmp_path / 'A.png'}: not a digit (best guess ")
-    reading = json.loads(run_predict("--checkpoint", str(cnn_checkpoint), "--json", str(tmp_path / "A.png")).stdout)
+    assert result.stdout.startswith("docs/examples/A.png: not a digit (best guess ")
+    reading = json.loads(run_predict("--checkpoint", str(cnn_checkpoint), "--json", "docs/examples/A.png").stdout)
     assert reading["prediction"] is None and reading["digits"][0]["is_digit"] is False

@@ -49,7 +49,7 @@ def test_a_second_run_reads_the_pictures_the_first_drew_and_trains_the_same(mnis
     first = run_script("train_cnn.py", *small, "--out", str(tmp_path / "first.pt"))
     assert first.returncode == 0, first.stderr
     kept = sorted((data / "drawn").iterdir())
-    assert [path.name.split("-")[0] for path in kept] == ["cut", "nondigits", "unseen"], kept
+    assert [path.name.split("-")[0] for path in kept] == ["cut", "nondigits", "unseen", "writers"], kept
     written = [path.stat().st_mtime_ns for path in kept]
     second = run_script("train_cnn.py", *small, "--out", str(tmp_path / "second.pt"))
     assert second.returncode == 0, second.stderr
