@@ -75,6 +75,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_number(text: str) -> int:
+    if not 0 <= (value := int(text)) < 2**32:  # what both PyTorch's and NumPy's generators take
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, got {text}")
+    return value
+
+
 def validation_size(text: str) -> int:
     value = int(text)
     if not 0 <= value < TRAIN_SIZE:
@@ -86,7 +92,6 @@ def validation_size(text: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # 1. Data: decoded once into tensors, then batched by indexing
 # ---------------------------------------------------------------------------------------------
-
 
 TRAIN_SIZE = 60_000  # both datasets: 60,000 training and 10,000 test images of 28x28 grey pixels
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # their classes in torchvision.datasets

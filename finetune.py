@@ -63,7 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr", type=common.positive_float, default=5e-4, help="the highest learning rate")
     parser.add_argument("--mnist-share", type=float, default=0.75,
                         help="the share of every batch that is MNIST digits; 0 shows what forgetting is")
-    parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same model")
+    parser.add_argument("--seed", type=common.seed_number, default=1,
+                        help="random seed: the same seed gives the same model")
     parser.add_argument("--device", default="auto", choices=common.DEVICES, help="where to train")
     args = parser.parse_args(argv)
     if not 0 <= args.mnist_share < 1:

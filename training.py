@@ -236,7 +236,8 @@ def make_parser(description: str, *, epochs: int, batch_size: int, lr: float) ->
     parser.add_argument("--lr", type=common.positive_float, default=lr, help="peak learning rate")
     parser.add_argument("--val-size", type=common.validation_size, default=5000,
                         help="training images held out to validate each epoch (0: none)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed for initialisation and shuffling")
+    parser.add_argument("--seed", type=common.seed_number, default=1,
+                        help="random seed for initialisation and shuffling")
     parser.add_argument("--precision", choices=common.PRECISIONS, default="auto",
                         help="bf16: bfloat16 mixed precision; fp32: none; auto: bf16 where it makes this network "
                              "train faster on this machine")

@@ -66,7 +66,7 @@ def kept_styled(count: int, seed: int, data_dir: str | Path | None) -> dict[str,
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Draw a sheet of 100 digits in the styles train_cnn.py adds.")
     parser.add_argument("--out", default="checkpoints/writers.png", help="the picture to write")
-    parser.add_argument("--seed", type=int, default=0, help="which digits to draw")
+    parser.add_argument("--seed", type=common.seed_number, default=0, help="which digits to draw")
     args = parser.parse_args(argv)
     path = Path(args.out)
     files.check_not_clobbering([path], advice="give --out another name")

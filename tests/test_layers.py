@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, one_line_error
 
 MODULES = {path.stem: path for path in ROOT.glob("*.py")}
 
@@ -38,12 +40,22 @@ def test_imports_point_one_way_up_the_readme_table():
         assert not below, f"{name}.py imports {sorted(below)}, which the table lists below it"
 
 
-def test_nondigits_draws_its_sheet_as_its_docstring_says(tmp_path):
-    assert "python nondigits.py" in (ROOT / "nondigits.py").read_text()
-    result = subprocess.run([sys.executable, str(ROOT / "nondigits.py")], cwd=tmp_path, capture_output=True,
+@pytest.mark.parametrize("script", ["nondigits", "writers"])
+def test_a_sheet_of_what_the_network_learns_from_is_drawn_as_the_docstring_says(script, tmp_path):
+    assert f"python {script}.py" in (ROOT / f"{script}.py").read_text()
+    result = subprocess.run([sys.executable, str(ROOT / f"{script}.py")], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "checkpoints" / "nondigits.png").stat().st_size > 1000
+    assert (tmp_path / "checkpoints" / f"{script}.png").stat().st_size > 1000
+    # Never over a picture of the user's own, and a seed that no generator takes is refused in argparse.
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"my own picture")
+    one_line_error(subprocess.run([sys.executable, str(ROOT / f"{script}.py"), "--out", str(mine)], cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=300), "not written by these scripts")
+    assert mine.read_bytes() == b"my own picture"
+    refused = subprocess.run([sys.executable, str(ROOT / f"{script}.py"), "--seed", "-1"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "must be a whole number" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_the_readme_examples_read_as_the_readme_says(cnn_checkpoint):
@@ -72,10 +84,10 @@ def shown_commands() -> dict[str, set[str]]:
 
 def test_every_command_shown_is_a_script_that_takes_those_options():
     # Training would take minutes: `--help` shows that the script starts and knows every option shown;
-    # the commands that end quickly (predict.py on the examples, nondigits.py) run in full above.
+    # the commands that end quickly (predict.py on the examples, nondigits.py, writers.py) run in full above.
     shown = shown_commands()
     assert {"train_cnn.py", "train_mlp.py", "predict.py", "draw.py", "evaluate.py", "benchmark.py",
-            "nondigits.py", "finetune.py"} <= set(shown)
+            "nondigits.py", "writers.py", "finetune.py"} <= set(shown)
     # All at once: each spends its time importing PyTorch, and the machine may have cores to spare.
     running = {script: subprocess.Popen([sys.executable, script, "--help"], cwd=ROOT, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE) for script in sorted(shown)}

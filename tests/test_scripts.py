@@ -72,6 +72,8 @@ def test_a_second_run_reads_the_pictures_the_first_drew_and_trains_the_same(mnis
     ("--lr", "nan", "must be a positive number"),
     ("--val-size", "60000", "must be from 0 to 59999"),
     ("--val-size", "-1", "must be from 0 to 59999"),
+    ("--seed", "-1", "must be a whole number from 0 to 4294967295"),
+    ("--seed", "4294967296", "must be a whole number from 0 to 4294967295"),
     ("--device", "tpu", "invalid choice: 'tpu'"),
     ("--dataset", "cifar10", "invalid choice: 'cifar10'"),
 ])

@@ -1,5 +1,5 @@
 """predict.py on writers unlike MNIST's: a 1 begun with a long flag, a 7 crossed, as much of the world
-writes them; and writers.py, which draws such digits for train_cnn.py.
+writes them; and writers.py, which draws such digits for train_cnn.py (its sheet: test_layers.py).
 
 The digits here are drawn with a pen of this file's own (not writers.py's, which the network learned
 from), at sizes, slants and pens of their own. Run with -s to see the figures.
@@ -7,16 +7,13 @@ from), at sizes, slants and pens of their own. Run with -s to see the figures.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 import pictures
 import writers
-from conftest import ROOT, one_line_error, read_all
+from conftest import read_all
 
 # Strokes in a unit box, x to the right and y down, each a function of the random generator.
 STYLES = {
@@ -77,17 +74,3 @@ def test_writers_draws_flagged_ones_and_crossed_sevens_the_same_for_a_seed():
     assert set(labels.tolist()) == {1, 7} and 120 < (labels == 1).sum() < 180  # three 1s to each 7
     again, _ = writers.styled(200, seed=3)
     assert torch.equal(images, again) and not torch.equal(images, writers.styled(200, seed=4)[0])
-
-
-def test_writers_draws_its_sheet_as_its_docstring_says(tmp_path):
-    assert "python writers.py" in (ROOT / "writers.py").read_text()
-    result = subprocess.run([sys.executable, str(ROOT / "writers.py")], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "checkpoints" / "writers.png").stat().st_size > 1000
-    mine = tmp_path / "mine.png"  # a picture of the user's own is never written over
-    mine.write_bytes(b"my own picture")
-    refused = subprocess.run([sys.executable, str(ROOT / "writers.py"), "--out", str(mine)], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-    one_line_error(refused, "not written by these scripts")
-    assert mine.read_bytes() == b"my own picture"
