@@ -199,8 +199,8 @@ def with_cut_digits(data: common.Data, seed: int, data_dir: str | None = None) -
 
 
 def with_other_writers(data: common.Data, seed: int, data_dir: str | None = None) -> common.Data:
-    """The data with one digit in 61 of its training split a 1 or a 7 as writers outside MNIST's
-    write them (writers.py): enough to read those, too few to read MNIST's short-barred 7s as 1s."""
+    """The data with a 1 or a 7 written as writers outside MNIST's write them (writers.py) added for
+    every 60 of its training digits: enough to read those, too few to read MNIST's short-barred 7s as 1s."""
     return with_drawn(data, writers.kept_styled(len(data.train_x) // 60, seed, data_dir))
 
 
