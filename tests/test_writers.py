@@ -41,6 +41,7 @@ def written(styles: list[str], rng: np.random.Generator, height: int) -> Image.I
 
 
 def meant(styles: list[str]) -> str:
+    """The number that digits in these styles write."""
     return "".join(style[-1] if style.startswith("crossed") else "1" for style in styles)
 
 
