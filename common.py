@@ -207,7 +207,6 @@ def load_data(dataset: str = "mnist", data_dir: str | Path = "data", val_size: i
 # 2. The device, and repeatable runs
 # ---------------------------------------------------------------------------------------------
 
-
 DEVICES = ["auto", "cpu", "cuda", "mps", "xpu"]  # what --device accepts
 
 
@@ -270,7 +269,6 @@ def seed_everything(seed: int) -> None:
 # 3. Evaluation
 # ---------------------------------------------------------------------------------------------
 
-
 @torch.inference_mode()  # no gradients: faster and lighter than training
 def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 500) -> Tensor:
     model.eval()  # dropout off, batch norm uses its running statistics
@@ -291,7 +289,6 @@ def loss_and_accuracy(logits: Tensor, labels: Tensor) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 # 4. Checkpoints
 # ---------------------------------------------------------------------------------------------
-
 
 def default_checkpoint_path(model_name: str, dataset: str) -> Path:
     suffix = "" if dataset == "mnist" else f"-{dataset}"
@@ -344,9 +341,8 @@ def checkpoint_problem(checkpoint: dict) -> str | None:
         return "its state_dict must map names to tensors"
     if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
         return "its weights hold NaN or infinite values"
-    args, limit = checkpoint.get("args", {}), None
-    if isinstance(args, dict):
-        limit = args.get("limit")
+    args = checkpoint.get("args", {})
+    limit = args.get("limit") if isinstance(args, dict) else None
     if not isinstance(args, dict) or not isinstance(args.get("seed", 1), int) or \
             not (limit is None or isinstance(limit, int) and limit > 0):
         return "its args must be a dict of the training options (seed and limit whole numbers)"
