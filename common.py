@@ -314,8 +314,7 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"{path} is not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(checkpoint, dict) or not CHECKPOINT_KEYS <= checkpoint.keys():
         raise UserError(f"{path} is not a checkpoint written by train_mlp.py or train_cnn.py")
-    problem = checkpoint_problem(checkpoint)
-    if problem:
+    if problem := checkpoint_problem(checkpoint):
         raise UserError(f"{path} is not a usable checkpoint: {problem}")
     return checkpoint
 

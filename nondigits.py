@@ -25,7 +25,6 @@ takes seconds, so a run keeps what it drew beside the data for the runs after (k
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 from pathlib import Path
@@ -312,15 +311,7 @@ def kept(data_dir: str | Path | None, name: str, sources: list[torch.Tensor],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Draw a sheet of 100 non-digits, as the trainers draw them.")
-    parser.add_argument("--out", default="checkpoints/nondigits.png", help="the picture to write")
-    parser.add_argument("--seed", type=common.seed_number, default=0, help="which non-digits to draw")
-    args = parser.parse_args(argv)
-    path = Path(args.out)
-    files.check_not_clobbering([path], advice="give --out another name")
-    files.check_writable(path)
-    report.save_picture(draw(100, seed=args.seed)[:, None], [""] * 100, path)
-    print(f"wrote {path}")
+    report.sheet_command(argv, "non-digits", "checkpoints/nondigits.png", lambda seed: (draw(100, seed), [""] * 100))
 
 
 if __name__ == "__main__":

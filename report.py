@@ -8,10 +8,13 @@ what the model learns.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import math
 from pathlib import Path
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, PngImagePlugin
@@ -157,3 +160,19 @@ def save_mistakes(logits: Tensor, images: Tensor, labels: Tensor, classes: list[
     path = beside(out, "mistakes.png")
     save_picture(unnormalise(images[wrong], mean, std), captions, path)
     return f"test images it got wrong (captioned true>predicted): {path}"
+
+
+def sheet_command(argv: list[str] | None, what: str, out: str,
+                  draw: Callable[[int], tuple[Tensor, list[str]]]) -> None:
+    """A script that draws a sheet of 100 of `what` the CNN learns from (nondigits.py, writers.py):
+    `draw` gives the pictures [100, 28, 28] and their captions for a seed; never over a user's file."""
+    parser = argparse.ArgumentParser(description=f"Draw a sheet of 100 {what}, as the trainers draw them.")
+    parser.add_argument("--out", default=out, help="the picture to write")
+    parser.add_argument("--seed", type=common.seed_number, default=0, help=f"which {what} to draw")
+    args = parser.parse_args(argv)
+    path = Path(args.out)
+    files.check_not_clobbering([path], advice="give --out another name")
+    files.check_writable(path)
+    images, captions = draw(args.seed)
+    save_picture(images[:, None], captions, path)
+    print(f"wrote {path}")

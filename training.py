@@ -32,7 +32,6 @@ import files
 import nondigits
 import report
 import resume
-import writers
 
 # ---------------------------------------------------------------------------------------------
 # 1. Training
@@ -174,9 +173,8 @@ def calibrate(digit_logits: Tensor) -> float:
 
 
 def nondigit_images(count: int, seed: int, data: common.Data, data_dir: str | None = None) -> Tensor:
-    """Drawn letters, symbols and scribbles (no more than there are training digits), half as many
-    pairs of digits run together, a quarter as many parts of digits (nondigits.py); normalised.
-    Drawn once, and kept in data_dir for the runs after (nondigits.kept)."""
+    """Drawn letters, symbols and scribbles (no more than there are training digits), half as many pairs of
+    digits run together, a quarter as many parts of digits (nondigits.py), normalised; kept in data_dir."""
     count = min(count, len(data.train_x))
 
     def draw() -> dict[str, Tensor]:
@@ -196,12 +194,6 @@ def with_cut_digits(data: common.Data, seed: int, data_dir: str | None = None) -
         digits = report.unnormalise(data.train_x[:, 0].cpu(), data.mean, data.std)
         return dict(zip(["images", "labels"], nondigits.cut_from_pairs(digits, data.train_y.cpu(), count, seed)))
     return with_drawn(data, nondigits.kept(data_dir, f"cut-digits-{count}-{seed}", [data.train_x, data.train_y], draw))
-
-
-def with_other_writers(data: common.Data, seed: int, data_dir: str | None = None) -> common.Data:
-    """The data with a 1 or a 7 written as writers outside MNIST's write them (writers.py) added for
-    every 60 of its training digits: enough to read those, too few to read MNIST's short-barred 7s as 1s."""
-    return with_drawn(data, writers.kept_styled(len(data.train_x) // 60, seed, data_dir))
 
 
 def with_drawn(data: common.Data, drawn: dict[str, Tensor]) -> common.Data:

@@ -11,14 +11,12 @@ non-digits (nondigits.render), and train_cnn.py learns from them beside MNIST's 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import common
-import files
 import nondigits
 import report
 
@@ -64,16 +62,10 @@ def kept_styled(count: int, seed: int, data_dir: str | Path | None) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Draw a sheet of 100 digits in the styles train_cnn.py adds.")
-    parser.add_argument("--out", default="checkpoints/writers.png", help="the picture to write")
-    parser.add_argument("--seed", type=common.seed_number, default=0, help="which digits to draw")
-    args = parser.parse_args(argv)
-    path = Path(args.out)
-    files.check_not_clobbering([path], advice="give --out another name")
-    files.check_writable(path)
-    images, labels = styled(100, args.seed)
-    report.save_picture(images[:, None], [str(label) for label in labels.tolist()], path)
-    print(f"wrote {path}")
+    def sheet(seed: int) -> tuple[torch.Tensor, list[str]]:
+        images, labels = styled(100, seed)
+        return images, [str(label) for label in labels.tolist()]
+    report.sheet_command(argv, "flagged 1s and crossed 7s", "checkpoints/writers.png", sheet)
 
 
 if __name__ == "__main__":
