@@ -2,7 +2,8 @@
 
 Read this file to learn how to look at a model's results beyond one accuracy figure: a confusion
 matrix says which classes it mixes up, a picture of its most confident mistakes shows why, and a
-CSV log of the epochs can be plotted. training.Run and evaluate.py call these; none of it changes
+CSV log of the epochs can be plotted. training.Run and evaluate.py call these, and nondigits.py
+and writers.py draw a sheet of what the network learns from with sheet_command; none of it changes
 what the model learns.
 """
 
