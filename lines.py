@@ -45,7 +45,7 @@ FINE = np.linspace(-0.02, 0.02, 5)
 TILTS = 8  # searches for lines at another tilt: enough for the lines of a page photographed at a slant
 
 
-BROADEST = 4  # pixels: the broadest line looked for (prepare.too_coarse reads a close-up smaller)
+BROADEST = 4  # pixels: the broadest line looked for (sizes.too_coarse reads a close-up smaller)
 
 
 def thin(mask: np.ndarray, most: int = BROADEST) -> np.ndarray:

@@ -7,9 +7,8 @@ on light, large, off-centre, often in colour, on lined paper or on a transparent
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
   1. read the file, a large JPEG decoded smaller, and turn it into grey (images.py); writing found
-     small in a large picture (steps 2-3) is read again from a crop around it, larger (zoomed), and
-     so is a small picture of printed paper whose pen strokes are as thin as its lines (too_fine);
-     a close-up of a page, whose lines are too broad to be found as lines, is read smaller (too_coarse);
+     small in a large picture (steps 2-3) is read again from a crop around it, larger, and so is a
+     small picture of printed paper; a close-up of a page is read smaller (sizes.py);
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
@@ -26,7 +25,6 @@ Fashion-MNIST gets a photo of a garment or shoe prepared like those images inste
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -36,20 +34,13 @@ from PIL import Image
 
 import around
 import segment
+import sizes
 import touching
-from images import WORKING_SIZE, ImageError, decoded_scale, finer, full_size, grey_at_working_size, upright
-from lines import BROADEST, lines_at_one_tilt, thin
+from images import ImageError, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
 from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width, turned
 
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
-LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strokes, is read again larger (too_fine)
-THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebook's lines
-SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
-ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
-CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
-LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
-MOST_SHRUNK = 100  # pixels: but never smaller than this
 SOFT = 0.08  # of the digits' height: ink whose edges are this wide is a photo out of focus (sharpened)
 # Many people write narrower than MNIST's writers did, and a digit squeezed sideways reads unsurely. A
 # piece narrower than NARROWEST of its height is read widened to it as well (but not a 1, narrower than
@@ -217,15 +208,15 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     pixels = grey_at_working_size(image)
     margin = max(2, round(0.1 * max(pixels.shape)))
     # Writing small on a large page is a few faint pixels here: let less count, and read it again larger.
-    ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= CLOSER * pixels.shape[1] else 20)
+    ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= sizes.CLOSER * pixels.shape[1] else 20)
     drawn = around.drawn_around(ink, margin)  # a line under the number, a box or a ring around it
     ink, paper = torch.where(drawn, 0, ink), paper | drawn
     labels, boxes, mass, parts = parts_of(ink, margin)
-    if zoom and (crop := zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
+    if zoom and (crop := sizes.zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
-    if zoom and too_fine(pixels, ink, paper):  # a small picture of a notebook or a form
-        return prepare_digits(finer(image, min(2.0, LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
-    if zoom and (times := too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
+    if zoom and sizes.too_fine(pixels, ink, paper):  # a small picture of a notebook or a form
+        return prepare_digits(finer(image, min(2.0, sizes.LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
+    if zoom and (times := sizes.too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
         return prepare_digits(finer(image, times), judge, zoom=False)
     if segment.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
         raise ImageError("no digit found: only a % sign")
@@ -278,57 +269,6 @@ def levelled(ink: torch.Tensor, paper: torch.Tensor, parts: tuple, margin: int) 
         return ink, paper, parts, None
     ink, back = turned(ink * torch.from_numpy(np.isin(labels, writing + 1)), degrees)
     return ink, turned(paper, degrees)[0], parts_of(ink, margin), back
-
-
-def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: list[int], tallest: int,
-           ) -> tuple[Image.Image, tuple[int, int]] | None:
-    """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
-    with the margin), and where it begins in the file's pixels; None unless its tallest part is
-    shorter than SMALL and, read at the working size (enlarged up to ENLARGE times in a small
-    picture), the crop shows it at least CLOSER times as large."""
-    if not 0 < tallest < SMALL:
-        return None
-    per = image.width / working[1]  # the image's pixels per working-size pixel
-    top, left, bottom, right = ((v - margin) * per for v in where)
-    room = bottom - top  # a line's height all round: strokes too light to count in `where`
-    left, top = max(0, int(left - room)), max(0, int(top - room))
-    right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
-    # The crop's pixels per image pixel: enlarged only where the writing is wider than tall (two digits
-    # or more), whose cuts it is for; a single digit reads as well, MNIST's own as they are.
-    wide = where[3] - where[1] > tallest
-    enlarge = min(ENLARGE if wide else 1.0, WORKING_SIZE / max(right - left, bottom - top))
-    if per * enlarge < CLOSER:
-        return None
-    crop = image.crop((left, top, right, bottom))  # it keeps the image's info: how it was decoded
-    start = (round(left / decoded_scale(image)), round(top / decoded_scale(image)))
-    return (finer(crop, enlarge) if enlarge > 1 else crop), start  # enlarged in grey, all that is read of it
-
-
-def too_fine(pixels: torch.Tensor, ink: torch.Tensor, paper: torch.Tensor) -> bool:
-    """Whether a picture is too small for its paper's print to be told from the pen: smaller than
-    LEAST_SIZE, on printed paper (some of it was taken for lines or a pattern), its strokes thinner
-    than THIN pixels. There the lines and the strokes are both a pixel or two wide, and a line is
-    hardly longer than a digit is tall; twice as large, the strokes are the wider, and the lines as
-    long as lines.py looks for."""
-    return max(pixels.shape) < LEAST_SIZE and bool(paper.any()) and stroke_width(ink > 0.3) < THIN
-
-
-def too_coarse(ink: torch.Tensor, margin: int) -> float:
-    """How much smaller a close-up of ruled or squared paper is read (1: as it is). Lines that cross
-    the picture from edge to edge and are still in the ink were missed by lines.py, which looks for
-    lines no broader than a page photographed from further away shows them; read smaller, a close-up
-    is read as well as such a page, since every measure of lines and strokes there is in pixels."""
-    inside = (ink > 0.3).numpy()[margin:-margin, margin:-margin]
-    broad = []
-    for mask in (inside, inside.T.copy()):  # lines across, then lines down
-        if mask[:, 0].any() and mask[:, -1].any():  # ink at both edges, as where a line crosses
-            # Every pixel of the mask weighs alike: only where the lines run and how broad they are is wanted.
-            found = lines_at_one_tilt(mask.astype(np.float32), mask, thin(mask, 4 * BROADEST), int(0.6 * mask.shape[1]))
-            # Measured here, at a third of a stroke's brightness, a line a little broader than LINE
-            # pixels is as broad as lines.BROADEST where lines.py measures it (fainter), and is missed.
-            broad += found.thickness[(found.strength > 0) & (found.thickness > 1.25 * LINE)].tolist()
-    # Their median, not the broadest: where a stroke runs along a line, the line seems broader.
-    return max(LINE / float(np.median(broad)), MOST_SHRUNK / max(inside.shape)) if broad else 1.0
 
 
 def moved(found: Found, x: int, y: int) -> Found:

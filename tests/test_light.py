@@ -1,6 +1,6 @@
 """predict.py on photos as phones take them: in dim light, with a shadow across the page, with the
 page lying on a dark table that shows around it (paper.py: remove_background, ink_light,
-table_around), saved small (prepare.too_fine), bent, its lines bowed (lines.py: followed), with
+table_around), saved small (sizes.too_fine), bent, its lines bowed (lines.py: followed), with
 a glare on it, or out of focus; and chalk on a board, light on dark. Every picture is made here,
 from MNIST's test digits on the notebook paper (or the board) of tests/papers.py. Run with -s to
 see the figures.
@@ -90,7 +90,7 @@ def test_a_small_picture_of_a_page(test_digits, cnn_checkpoint):
     # times smaller than the others here, the digits 15-50 pixels high. The paper's lines and the pen's
     # strokes were then both a pixel or two wide, and the lines hardly longer than the digits are
     # tall; the lines were kept as ink, or took a digit's strokes with them. Seeds 1-3:
-    # 95.0% each (88.8/90.0/90.0% before such pictures were read again larger, prepare.too_fine).
+    # 95.0% each (88.8/90.0/90.0% before such pictures were read again larger, sizes.too_fine).
     right = read_on_notebook_paper(test_digits, cnn_checkpoint, 8, papers.small)
     print(f"\n80 numbers on notebook paper, in a small picture: {right:.1f}% read exactly")
     assert right >= 93

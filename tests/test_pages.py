@@ -1,8 +1,8 @@
 """Writing small in a picture: on a whole page, as a phone photographs a page with a number on it,
 or in a small picture. The number is found at the working size, then read again from the
-picture's own pixels around it (prepare.zoomed), enlarged where the picture is small, and its
+picture's own pixels around it (sizes.zoomed), enlarged where the picture is small, and its
 boxes are given in the picture's pixels. And writing large: a page photographed close, whose
-printed lines are read smaller (prepare.too_coarse)."""
+printed lines are read smaller (sizes.too_coarse)."""
 
 import io
 
@@ -148,5 +148,5 @@ def test_numbers_and_digits_on_notebook_paper_photographed_close(test_digits, cn
     right = exact(read_all(cnn_checkpoint, files), truths)
     print(f"\n80 numbers of 1-4 digits on notebook paper photographed close: {right:.1f}% read exactly")
     # The networks of seeds 1-3 on an AMD processor read 97.5/96.2/95.0%; 60.0/57.5/61.3% before such
-    # a picture was read smaller (prepare.too_coarse), the lines left in the ink with the digits.
+    # a picture was read smaller (sizes.too_coarse), the lines left in the ink with the digits.
     assert right >= 90
