@@ -15,7 +15,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      table around the paper dropped, a line of writing photographed turned levelled, separators
      (. , ' - /) told apart, in reading order, a % sign alone no digit; a photo out of focus given
      steep edges (edge_width);
-  4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py);
+  4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
+     a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
      digit written narrower than MNIST's also widened, where the network reads it surer so (surer).
 
@@ -148,38 +149,72 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
     there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
     and the slashes cut off digits that they touched, as marks (segment.Group, '/')."""
-    items, cuts, slashes, budget = [], [], [], touching.Budget()
-    for group in digits:
-        pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
-        top, left = max(0, group.top - pad), max(0, group.left - pad)
-        window = ink[top:group.bottom + pad, left:group.right + pad]
-        mask = segment.mask_of(labels, group, pad)
-        for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
-            if not mark.parts:
-                mask[max(0, mark.top - top):max(0, mark.bottom - top),
-                     max(0, mark.left - left):max(0, mark.right - left)] = False
-        # The whole group made MNIST-like once: the network judges it whole, and most groups are one digit.
-        whole = to_mnist(window, mask)
-        mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
-        pieces, lines = [mask], []
-        if judge and group.width > WIDE * group.height:  # narrower, it hardly holds two digits
-            pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget)
-        # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
-        # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
-        leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
-        if all(leaning):  # slashes alone: let the network say what they are
-            leaning = [False] * len(pieces)
-        # Each piece as the network will read it: a narrow one widened where it reads surer so.
-        readable = surer(window, pieces, mnist, judge, always=False, alone=len(digits) == 1)[0]
-        for piece, slash, pixels in zip(pieces, leaning, readable):
-            y0, x0, y1, x1 = bounds(piece)
-            if slash:
-                slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
-            else:
-                items.append(Item(pixels, box(top + y0, left + x0, top + y1, left + x1)))
-        cuts += [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
-                  if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
+    budget = touching.Budget()  # one for the whole picture: what bounds its search
+    found = [group_items(ink, labels, group, marks, judge, box, budget, alone=len(digits) == 1) for group in digits]
+    # A group refused whole, where the rest of the number reads surely, is cut once more (vouched_groups).
+    for k in vouched_groups(found, digits, judge):
+        found[k] = group_items(ink, labels, digits[k], marks, judge, box, budget, alone=False, vouched=True)
+    items, cuts, slashes = ([thing for one in found for thing in one[i]] for i in range(3))
     return items, cuts, slashes
+
+
+def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, marks: list, judge: Judge | None,
+                box: Callable, budget: touching.Budget, alone: bool, vouched: bool = False) -> tuple[list, list, list]:
+    """One group of ink -> its digits, cuts and slashes, as digit_items gives them; `vouched`: cut
+    it even if narrow, another digit of the picture vouching for the 1s in it (vouched_groups)."""
+    pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
+    top, left = max(0, group.top - pad), max(0, group.left - pad)
+    window = ink[top:group.bottom + pad, left:group.right + pad]
+    mask = segment.mask_of(labels, group, pad)
+    for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
+        if not mark.parts:
+            mask[max(0, mark.top - top):max(0, mark.bottom - top),
+                 max(0, mark.left - left):max(0, mark.right - left)] = False
+    # The whole group made MNIST-like once: the network judges it whole, and most groups are one digit.
+    whole = to_mnist(window, mask)
+    mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
+    pieces, lines = [mask], []
+    if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits
+        pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
+                                                vouched)
+    # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
+    # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
+    leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
+    if all(leaning):  # slashes alone: let the network say what they are
+        leaning = [False] * len(pieces)
+    # Each piece as the network will read it: a narrow one widened where it reads surer so.
+    readable = surer(window, pieces, mnist, judge, always=False, alone=alone)[0]
+    items, slashes = [], []
+    for piece, slash, pixels in zip(pieces, leaning, readable):
+        y0, x0, y1, x1 = bounds(piece)
+        if slash:
+            slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
+        else:
+            items.append(Item(pixels, box(top + y0, left + x0, top + y1, left + x1)))
+    cuts = [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
+             if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
+    return items, cuts, slashes
+
+
+def vouched_groups(found: list[tuple[list[Item], list, list]], digits: list[segment.Group], judge: Judge | None,
+                   ) -> list[int]:
+    """Which groups (by index) to cut once more, a digit elsewhere vouching for their 1s. Two 1s
+    that touch make one group that the network refuses whole, often too narrow to be searched
+    (WIDE), and a split of it that reads only 1s pays touching.ONE for each, lest a letter's strokes
+    pass as 1s. Where another group holds a digit other than a 1 read surely, a group that stayed
+    whole and was refused is searched again without that cost, if it is wider than a 1 (ONE_WIDE)
+    and as tall as the digits (touching.TALL_ONE of the tallest): a lower-case n beside them is not."""
+    items = [(k, item) for k, (its_items, _, _) in enumerate(found) for item in its_items]
+    if not judge or len(digits) < 2 or not items:
+        return []
+    judged = judge(torch.stack([item.pixels for _, item in items]))
+    confidence, is_digit, is_one = (values.tolist() for values in judged)
+    sure = {k for (k, _), c, digit, one in zip(items, confidence, is_digit, is_one)
+            if digit and c >= touching.OTHER and not one}
+    refused = {k for (k, _), digit in zip(items, is_digit) if not digit}
+    tallest = max(group.height for group in digits)
+    return [k for k, group in enumerate(digits) if len(found[k][0]) == 1 and k in refused and sure - {k}
+            and group.width > ONE_WIDE * group.height and group.height >= touching.TALL_ONE * tallest]
 
 
 def surer(window: torch.Tensor, masks: list[torch.Tensor], mnist: Callable, judge: Judge | None,

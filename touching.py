@@ -135,9 +135,11 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     return torch.from_numpy(kept)
 
 
-def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bool = False,
+                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """A group of ink that may hold several touching digits -> one mask per digit, left to right,
-    and each cut between them as the column it takes in every row of the mask.
+    and each cut between them as the column it takes in every row of the mask; `vouched`: a digit
+    elsewhere in the picture vouches for the 1s cut from it (see scores).
 
     The cuts are tried straight down, bending around the ink (gap_lines) and, in a group as wide as
     two digits, slanted (SLANTS), until one way reads its digits surely (GOOD): a slanted cut is a
@@ -150,7 +152,7 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget) -> tuple[li
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask], []
-    penalise_ones = not is_digit.item()  # see scores
+    penalise_ones = not is_digit.item() and not vouched  # see scores
     top, left, bottom, right = bounds(mask)
     wide = right - left >= PAIR_WIDTH * (bottom - top)
     # Cuts that bend are tried where a group is as wide as two digits or a doubtful digit: in a
@@ -273,7 +275,8 @@ def scores(pieces: dict[tuple[int, int], torch.Tensor], judged: tuple[torch.Tens
     no digit. A stroke cut off a letter looks like a 1, and a letter cut apart reads as 1s and
     nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
     costs more (ONE) in a split without another digit read surely (best_reading). Where the group
-    is a doubtful digit, such as a 4 with a 1 run into it, it does not. And a piece read as a 1 must
+    is a doubtful digit, such as a 4 with a 1 run into it, it does not, nor where split_touching's
+    caller found another digit read surely beside the group (two 1s that touch, in 1411). And a piece read as a 1 must
     be nearly as tall as the group: a stroke that joined two digits, cut off alone, reads as a 1 too.
     """
     whole = (0, len(cuts) - 1)

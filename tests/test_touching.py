@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+import prepare
+import segment
 import touching
 
 
@@ -141,6 +143,32 @@ def test_a_letter_cut_into_1s_is_kept_whole(monkeypatch):
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
     monkeypatch.setattr(touching, "ONE", 0.0)  # were a 1 as good as any digit
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
+
+
+def test_two_1s_refused_whole_are_cut_apart_only_where_another_digit_vouches_for_them():
+    """Two strokes joined, each a sure 1, the whole no digit: kept whole (an n is no 11) unless a
+    digit elsewhere in the picture vouches for them. prepare.vouched_groups chooses the groups to
+    cut so: refused whole, wider than a 1 and as tall as the digits, beside a sure digit not a 1."""
+    *strokes, join = blocks((2, 8), (14, 20))  # 0.45 of its height wide: narrower than prepare.WIDE
+    mask = strokes[0] | strokes[1] | join
+    judge = judge_readings([([stroke], 0.9, True) for stroke in strokes])
+    assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
+    assert len(touching.split_touching(mask, judge, touching.Budget(), vouched=True)[0]) == 2
+
+    def chosen(other: tuple[float, bool, bool], width: int = 18, height: int = 40) -> list[int]:
+        """What vouched_groups picks where a 30-wide group reads as `other` (probability, a digit, a
+        1) beside a group `width` by `height`, refused whole."""
+        groups = [segment.Group(0, 0, 40, 30, [1], 1.0), segment.Group(0, 40, height, 40 + width, [2], 1.0)]
+        found = [([prepare.Item(torch.full((28, 28), float(k)), (0, 0, 1, 1))], [], []) for k in range(2)]
+        answers = torch.tensor([other, (0.1, False, False)])  # looked up by the pixels' value
+        judge = lambda pixels: tuple(answers[pixels[:, 0, 0].long(), i].clone() for i in range(3))  # noqa: E731
+        return prepare.vouched_groups(found, groups, judge)
+
+    assert chosen((0.9, True, False)) == [1]
+    assert chosen((0.6, True, False)) == []  # not read surely
+    assert chosen((0.9, True, True)) == []  # a 1: strokes vouching for strokes
+    assert chosen((0.9, True, False), height=20) == []  # half as tall as the digit: an n
+    assert chosen((0.9, True, False), width=10) == []  # as narrow as one 1
 
 
 def test_a_stroke_that_joined_two_digits_is_no_1(monkeypatch):
