@@ -28,6 +28,9 @@ LEAST_SIZE = 200  # a picture smaller than this, on printed paper, in thin strok
 THIN = 4  # strokes thinner than this many pixels are hardly wider than a notebook's lines
 SMALL = 24  # writing whose digits are shorter than this (in working-size pixels) is read again from a crop (zoomed)
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
+# Writing wider than this many times its tallest part may be two digits that touch, read enlarged: a 1
+# and the digit it touches are often no wider than tall; about half of MNIST's digits are narrower.
+PAIR = 0.75
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
@@ -46,9 +49,9 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     room = bottom - top  # a line's height all round: strokes too light to count in `where`
     left, top = max(0, int(left - room)), max(0, int(top - room))
     right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
-    # The crop's pixels per image pixel: enlarged only where the writing is wider than tall (two digits
-    # or more), whose cuts it is for; a single digit reads as well, MNIST's own as they are.
-    wide = where[3] - where[1] > tallest
+    # The crop's pixels per image pixel: enlarged only where the writing may be two digits (PAIR),
+    # whose cuts it is for; a single digit reads as well at its own size, MNIST's own nearly unchanged.
+    wide = where[3] - where[1] > PAIR * tallest
     enlarge = min(ENLARGE if wide else 1.0, WORKING_SIZE / max(right - left, bottom - top))
     if per * enlarge < CLOSER:
         return None
