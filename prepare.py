@@ -174,7 +174,7 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     whole = to_mnist(window, mask)
     mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
     pieces, lines = [mask], []
-    if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits
+    if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits but 1s
         pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
                                                 vouched)
     # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece

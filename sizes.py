@@ -40,8 +40,8 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
            ) -> tuple[Image.Image, tuple[int, int]] | None:
     """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
     with the margin), and where it begins in the file's pixels; None unless its tallest part is
-    shorter than SMALL and, read at the working size (enlarged up to ENLARGE times in a small
-    picture), the crop shows it at least CLOSER times as large."""
+    shorter than SMALL and, read at the working size (in a small picture enlarged up to ENLARGE
+    times, where the writing may be two digits: PAIR), the crop shows it at least CLOSER times as large."""
     if not 0 < tallest < SMALL:
         return None
     per = image.width / working[1]  # the image's pixels per working-size pixel
