@@ -30,7 +30,7 @@ SMALL = 24  # writing whose digits are shorter than this (in working-size pixels
 ENLARGE = 3  # the most such a crop is enlarged: it holds no more detail, but digits that touch are cut more finely
 # Writing wider than this many times its tallest part may be two digits that touch, read enlarged: a 1
 # and the digit it touches are often no wider than tall; about half of MNIST's digits are narrower.
-PAIR = 0.75
+MAY_BE_TWO = 0.75
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
@@ -41,7 +41,8 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     """The part of `image` around the writing `where` (top, left, bottom, right in working-size pixels
     with the margin), and where it begins in the file's pixels; None unless its tallest part is
     shorter than SMALL and, read at the working size (in a small picture enlarged up to ENLARGE
-    times, where the writing may be two digits: PAIR), the crop shows it at least CLOSER times as large."""
+    times where the writing may be two digits, MAY_BE_TWO), the crop shows it at least CLOSER
+    times as large."""
     if not 0 < tallest < SMALL:
         return None
     per = image.width / working[1]  # the image's pixels per working-size pixel
@@ -49,9 +50,10 @@ def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: lis
     room = bottom - top  # a line's height all round: strokes too light to count in `where`
     left, top = max(0, int(left - room)), max(0, int(top - room))
     right, bottom = min(image.width, math.ceil(right + room)), min(image.height, math.ceil(bottom + room))
-    # The crop's pixels per image pixel: enlarged only where the writing may be two digits (PAIR),
-    # whose cuts it is for; a single digit reads as well at its own size, MNIST's own nearly unchanged.
-    wide = where[3] - where[1] > PAIR * tallest
+    # The crop's pixels per image pixel: enlarged only where the writing may be two digits
+    # (MAY_BE_TWO), whose cuts it is for; a single digit reads as well at its own size, and
+    # MNIST's own come through nearly unchanged.
+    wide = where[3] - where[1] > MAY_BE_TWO * tallest
     enlarge = min(ENLARGE if wide else 1.0, WORKING_SIZE / max(right - left, bottom - top))
     if per * enlarge < CLOSER:
         return None

@@ -276,8 +276,9 @@ def scores(pieces: dict[tuple[int, int], torch.Tensor], judged: tuple[torch.Tens
     nothing else (an n as 11, a w as 1111): where the whole group is no digit, a piece read as a 1
     costs more (ONE) in a split without another digit read surely (best_reading). Where the group
     is a doubtful digit, such as a 4 with a 1 run into it, it does not, nor where split_touching's
-    caller found another digit read surely beside the group (two 1s that touch, in 1411). And a piece read as a 1 must
-    be nearly as tall as the group: a stroke that joined two digits, cut off alone, reads as a 1 too.
+    caller found another digit read surely beside the group (two 1s that touch, in 1411). And a
+    piece read as a 1 must be nearly as tall as the group: a stroke that joined two digits, cut off
+    alone, reads as a 1 too.
     """
     whole = (0, len(cuts) - 1)
     score, ones, others = {}, set(), set()

@@ -98,8 +98,8 @@ def test_touching_digits_in_a_small_picture_are_cut_apart(test_digits, cnn_check
 
 def test_a_1_touching_another_digit_in_a_small_picture_is_read(test_digits, cnn_checkpoint):
     # A 1 and the digit it touches are together hardly wider than tall. In a picture 30 pixels
-    # tall, the crop around them is read enlarged all the same (sizes.PAIR): the cut between them
-    # moves a pixel at a time, a tenth of a digit's width.
+    # tall, the crop around them is read enlarged all the same (sizes.MAY_BE_TWO): the cut between
+    # them moves a pixel at a time, a tenth of a digit's width.
     digits, labels = test_digits
     ones, others = np.nonzero(labels == 1)[0], np.nonzero(labels != 1)[0]
     rng = np.random.default_rng(37)
