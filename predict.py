@@ -62,9 +62,10 @@ class Reader:
 
     def judge(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For candidate digits [N, 28, 28]: the best class's probability, whether it clears the bar,
-        and whether it is a 1."""
+        and the digit that class is."""
         best = probabilities(self, [Item(p, (0, 0, 28, 28)) for p in pixels]).max(1)
-        return best.values, best.values >= (self.threshold or 0.0), best.indices == self.classes.index("1")
+        digits = torch.tensor([int(self.classes[k]) for k in best.indices.tolist()], dtype=torch.long)
+        return best.values, best.values >= (self.threshold or 0.0), digits
 
 
 def model_from_checkpoint(checkpoint: dict) -> nn.Module:

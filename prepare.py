@@ -140,7 +140,7 @@ def fit_and_centre(digit: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 # What the network says of candidate digits [N, 28, 28]: each one's best probability, whether it
-# clears the "not a digit" bar, and whether it is a 1 (predict.Reader.judge).
+# clears the "not a digit" bar, and the digit it is (predict.Reader.judge).
 Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
@@ -208,10 +208,10 @@ def vouched_groups(found: list[tuple[list[Item], list, list]], digits: list[segm
     if not judge or len(digits) < 2 or not items:
         return []
     judged = judge(torch.stack([item.pixels for _, item in items]))
-    confidence, is_digit, is_one = (values.tolist() for values in judged)
-    sure = {k for (k, _), c, digit, one in zip(items, confidence, is_digit, is_one)
-            if digit and c >= touching.OTHER and not one}
-    refused = {k for (k, _), digit in zip(items, is_digit) if not digit}
+    confidence, is_digit, named = (values.tolist() for values in judged)
+    sure = {k for (k, _), c, ok, digit in zip(items, confidence, is_digit, named)
+            if ok and c >= touching.OTHER and digit != 1}
+    refused = {k for (k, _), ok in zip(items, is_digit) if not ok}
     tallest = max(group.height for group in digits)
     return [k for k, group in enumerate(digits) if len(found[k][0]) == 1 and k in refused and sure - {k}
             and group.width > ONE_WIDE * group.height and group.height >= touching.TALL_ONE * tallest]
@@ -228,12 +228,12 @@ def surer(window: torch.Tensor, masks: list[torch.Tensor], mnist: Callable, judg
     if judge is None or not (always or narrow):
         return pixels, None
     wide = [to_mnist(window, masks[i], widen=True) for i in narrow]
-    confidence, is_digit, is_one = (values.clone() for values in judge(torch.stack(pixels + wide)))
+    confidence, is_digit, digit = (values.clone() for values in judge(torch.stack(pixels + wide)))
     for k, i in enumerate(narrow, len(masks)):
         if confidence[k] > confidence[i] and (is_digit[i] or not alone):
             pixels[i] = wide[k - len(masks)]
-            confidence[i], is_digit[i], is_one[i] = confidence[k], is_digit[k], is_one[k]
-    return pixels, tuple(values[:len(masks)] for values in (confidence, is_digit, is_one))
+            confidence[i], is_digit[i], digit[i] = confidence[k], is_digit[k], digit[k]
+    return pixels, tuple(values[:len(masks)] for values in (confidence, is_digit, digit))
 
 
 def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = True) -> Found:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from pixels import bounds, label_parts
 
 # What the network says of candidate digits (masks of ink): each one's best class's probability,
-# whether that clears the "not a digit" bar, and whether it is a 1.
+# whether that clears the "not a digit" bar, and the digit it is.
 Judge = Callable[[list[torch.Tensor]], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 CUTS_PER_HEIGHT = 4  # places to try cutting touching digits, per digit height of their width: a bounded search
@@ -54,7 +54,8 @@ BEND = 0.3  # what a bending cut pays per column it strays, per row, against 1 p
 # A way to cut whose digits are read this surely (the geometric mean of their probabilities) is
 # taken, and no other way is tried: another way that scores a little higher mostly reads two of its
 # digits run together as one sure digit, and every way tried spends the picture's budget, which
-# the next group of touching digits may need.
+# the next group of touching digits may need. Pieces that are all 1s and 7s must be read as surely
+# together, or the group stays whole (split_touching): so a letter's strokes and arches read.
 GOOD = 0.7
 MAX_JUDGED = 500  # candidate pieces the network may read in one picture: what keeps the search bounded
 
@@ -145,7 +146,8 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bo
     two digits, slanted (SLANTS), until one way reads its digits surely (GOOD): a slanted cut is a
     straight one in the group sheared by that slant, whose pieces are sheared back before the
     network reads them. Where no cut parts such a group, more are tried, closer together. A search
-    that would read more pieces than the picture's `budget` has left is not made.
+    that would read more pieces than the picture's `budget` has left is not made. Pieces that are
+    all 1s and 7s, cut from a group that is no digit, are kept only where they read surely (GOOD).
     """
     # A group that the network reads surely as one digit is one: it was taught that two digits run
     # together are no digit. Only the others are worth the search.
@@ -162,6 +164,13 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bo
     pieces, cuts = split_each_way(mask, judge, budget, penalise_ones, ways, CUTS_PER_HEIGHT)
     if len(pieces) == 1 and wide and not is_digit.item():
         pieces, cuts = split_each_way(mask, judge, budget, penalise_ones, ways[:1], CLOSER_CUTS_PER_HEIGHT)
+    # A letter with stems and arches, cut apart, reads as 1s and 7s: each stem a 1, each arch with
+    # the stroke it comes down in a 7 (an m as 177, an n as 17). Such pieces, from a group that is
+    # no digit, must read surely together; digits that touch mostly do, once cut in the right place.
+    if len(pieces) > 1 and not is_digit.item():
+        confidence, _, digit = judge(pieces)
+        if set(digit.tolist()) <= {1, 7} and confidence.log().mean().exp().item() < GOOD:
+            return [mask], []
     return pieces, cuts
 
 
@@ -282,7 +291,8 @@ def scores(pieces: dict[tuple[int, int], torch.Tensor], judged: tuple[torch.Tens
     """
     whole = (0, len(cuts) - 1)
     score, ones, others = {}, set(), set()
-    for (i, j), c, ok, is_one in zip(pieces, *(values.tolist() for values in judged)):
+    for (i, j), c, ok, digit in zip(pieces, *(values.tolist() for values in judged)):
+        is_one = digit == 1
         if (i, j) == whole:
             score[i, j] = math.log(max(c, 1e-9)) if ok else -REFUSED * (cuts[j] - cuts[i]) / height
         elif ok and c >= SURE and not (is_one and piece_height(pieces[i, j]) < TALL_ONE * height):

@@ -123,7 +123,7 @@ def test_a_narrow_shape_alone_is_widened_only_to_be_read_surer():
     a digit; a piece as wide as most digits is read as it is."""
     def judge(pixels: torch.Tensor):  # sure in proportion to the columns inked, a digit from 10 of 20 up
         surely = (pixels > 0.3).any(1).sum(1) / 20
-        return surely, surely >= 0.5, torch.zeros(len(pixels), dtype=torch.bool)
+        return surely, surely >= 0.5, torch.zeros(len(pixels), dtype=torch.long)
 
     def ring(width: int) -> torch.Tensor:  # a 0 drawn 40 pixels tall with a pen 4 pixels wide
         ink = torch.zeros(60, 60)

@@ -15,12 +15,12 @@ import touching
 
 
 def judge_of(shapes: list[torch.Tensor], most: float = 1.0, least: float = 0.0):
-    """A judge that reads a piece surely as a digit where it holds at least `most` of one shape's
-    ink and no more than `least` of it besides; any other piece, as no digit."""
+    """A judge that reads a piece surely as a digit (a 4) where it holds at least `most` of one
+    shape's ink and no more than `least` of it besides; any other piece, as no digit."""
     def judge(masks):
         whole = torch.tensor([any((m & s).sum() >= most * s.sum() and (m & ~s).sum() <= least * s.sum()
                                   for s in shapes) for m in masks])
-        return torch.where(whole, 0.9, 0.1), whole, torch.zeros(len(masks), dtype=torch.bool)
+        return torch.where(whole, 0.9, 0.1), whole, torch.full((len(masks),), 4)
     return judge
 
 
@@ -80,20 +80,20 @@ def test_digits_are_cut_where_the_outline_dips_though_the_ink_is_thick_there(mon
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
 
 
-def judge_readings(readings: list[tuple[list[torch.Tensor], float, bool]]):
-    """A judge that reads a piece as each reading's (probability, is it a 1) where the piece holds
+def judge_readings(readings: list[tuple[list[torch.Tensor], float, int]]):
+    """A judge that reads a piece as each reading's (probability, digit) where the piece holds
     nearly all the ink of that reading's shapes and hardly any other; any other piece, as no digit."""
     def judge(masks):
         answers = []
         for m in masks:
-            found = (0.1, False, False)
-            for shapes, probability, is_one in readings:
+            found = (0.1, False, 0)
+            for shapes, probability, digit in readings:
                 inside = torch.stack(shapes).any(0)
                 if (m & inside).sum() >= 0.9 * inside.sum() and (m & ~inside).sum() <= 0.1 * inside.sum():
-                    found = (probability, True, is_one)
+                    found = (probability, True, digit)
             answers.append(found)
-        confidence, is_digit, one = zip(*answers)
-        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(one)
+        confidence, is_digit, digit = zip(*answers)
+        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(digit)
     return judge
 
 
@@ -111,8 +111,7 @@ def test_a_1_is_cut_off_its_neighbour_where_another_digit_is_read_surely(monkeyp
     digit (as a 1 run into a 6 may), each alone surely. The sure digits beside the 1 vouch for it."""
     first, one, last, join = blocks((2, 22), (28, 33), (39, 59))
     mask = first | one | last | join
-    judge = judge_readings([([first], 0.9, False), ([one], 0.9, True), ([last], 0.9, False),
-                            ([one, last], 0.6, False)])
+    judge = judge_readings([([first], 0.9, 4), ([one], 0.9, 1), ([last], 0.9, 4), ([one, last], 0.6, 4)])
     pieces, _ = touching.split_touching(mask, judge, touching.Budget())
     assert len(pieces) == 3
     monkeypatch.setattr(touching, "OTHER", 1.01)  # no digit ever sure enough: the 1 costs ONE
@@ -125,7 +124,7 @@ def test_the_first_way_that_reads_its_digits_surely_is_taken(monkeypatch):
     left for other groups."""
     first, second, join = blocks((2, 32), (38, 68))
     mask = first | second | join
-    judge = judge_readings([([first], 0.9, False), ([second], 0.9, False)])
+    judge = judge_readings([([first], 0.9, 4), ([second], 0.9, 4)])
     budget = touching.Budget()
     assert len(touching.split_touching(mask, judge, budget)[0]) == 2
     monkeypatch.setattr(touching, "GOOD", 1.01)  # no reading sure enough: every way is tried
@@ -139,10 +138,25 @@ def test_a_letter_cut_into_1s_is_kept_whole(monkeypatch):
     they would read 111; nothing but 1s vouches for them, so the group stays whole (and is refused)."""
     *strokes, join = blocks((2, 8), (22, 28), (42, 48))
     mask = torch.stack(strokes).any(0) | join
-    judge = judge_readings([([stroke], 0.9, True) for stroke in strokes])
+    judge = judge_readings([([stroke], 0.9, 1) for stroke in strokes])
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
     monkeypatch.setattr(touching, "ONE", 0.0)  # were a 1 as good as any digit
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 3
+
+
+def test_a_letter_cut_into_1s_and_7s_is_kept_whole_unless_they_read_surely():
+    """Three strokes joined, as an m's stem and arches: cut apart, the first reads as a 1, the others
+    as 7s, and a 7 read surely (touching.OTHER) vouches for the 1. But 1s and 7s alone, read less
+    surely together than GOOD, are no split of a group that is no digit; with another digit, they are."""
+    *strokes, join = blocks((2, 8), (22, 28), (42, 48))
+    mask = torch.stack(strokes).any(0) | join
+
+    def pieces(probabilities: tuple[float, ...], digits: tuple[int, ...]) -> int:
+        judge = judge_readings([([s], p, d) for s, p, d in zip(strokes, probabilities, digits)])
+        return len(touching.split_touching(mask, judge, touching.Budget())[0])
+    assert pieces((0.9, 0.9, 0.9), (1, 7, 7)) == 3
+    assert pieces((0.6, 0.85, 0.6), (1, 7, 7)) == 1  # an m read as 177: together less sure than GOOD
+    assert pieces((0.6, 0.85, 0.6), (1, 7, 3)) == 3
 
 
 def test_two_1s_refused_whole_are_cut_apart_only_where_another_digit_vouches_for_them():
@@ -151,24 +165,24 @@ def test_two_1s_refused_whole_are_cut_apart_only_where_another_digit_vouches_for
     cut so: refused whole, wider than a 1 and as tall as the digits, beside a sure digit not a 1."""
     *strokes, join = blocks((2, 8), (14, 20))  # 0.45 of its height wide: narrower than prepare.WIDE
     mask = strokes[0] | strokes[1] | join
-    judge = judge_readings([([stroke], 0.9, True) for stroke in strokes])
+    judge = judge_readings([([stroke], 0.9, 1) for stroke in strokes])
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 1
     assert len(touching.split_touching(mask, judge, touching.Budget(), vouched=True)[0]) == 2
 
-    def chosen(other: tuple[float, bool, bool], width: int = 18, height: int = 40) -> list[int]:
-        """What vouched_groups picks where a 30-wide group reads as `other` (probability, a digit, a
-        1) beside a group `width` by `height`, refused whole."""
+    def chosen(other: tuple[float, bool, int], width: int = 18, height: int = 40) -> list[int]:
+        """What vouched_groups picks where a 30-wide group reads as `other` (probability, whether a
+        digit, which) beside a group `width` by `height`, refused whole."""
         groups = [segment.Group(0, 0, 40, 30, [1], 1.0), segment.Group(0, 40, height, 40 + width, [2], 1.0)]
         found = [([prepare.Item(torch.full((28, 28), float(k)), (0, 0, 1, 1))], [], []) for k in range(2)]
-        answers = torch.tensor([other, (0.1, False, False)])  # looked up by the pixels' value
+        answers = torch.tensor([other, (0.1, False, 0)])  # looked up by the pixels' value
         judge = lambda pixels: tuple(answers[pixels[:, 0, 0].long(), i].clone() for i in range(3))  # noqa: E731
         return prepare.vouched_groups(found, groups, judge)
 
-    assert chosen((0.9, True, False)) == [1]
-    assert chosen((0.6, True, False)) == []  # not read surely
-    assert chosen((0.9, True, True)) == []  # a 1: strokes vouching for strokes
-    assert chosen((0.9, True, False), height=20) == []  # half as tall as the digit: an n
-    assert chosen((0.9, True, False), width=10) == []  # as narrow as one 1
+    assert chosen((0.9, True, 4)) == [1]
+    assert chosen((0.6, True, 4)) == []  # not read surely
+    assert chosen((0.9, True, 1)) == []  # a 1: strokes vouching for strokes
+    assert chosen((0.9, True, 4), height=20) == []  # half as tall as the digit: an n
+    assert chosen((0.9, True, 4), width=10) == []  # as narrow as one 1
 
 
 def test_a_stroke_that_joined_two_digits_is_no_1(monkeypatch):
@@ -187,13 +201,13 @@ def test_a_stroke_that_joined_two_digits_is_no_1(monkeypatch):
         for m in masks:
             on_first, on_last, on_stroke = ((m & s).sum() / s.sum() for s in (first, last, stroke))
             if on_stroke >= 0.7 and max(on_first, on_last) < 0.05:
-                answers.append((0.95, True, True))
+                answers.append((0.95, True, 1))
             elif max(on_first, on_last) >= 0.95 and min(on_first, on_last) < 0.05:
-                answers.append((0.95 if on_stroke < 0.3 else 0.7, True, False))
+                answers.append((0.95 if on_stroke < 0.3 else 0.7, True, 4))
             else:
-                answers.append((0.1, False, False))
-        confidence, is_digit, one = zip(*answers)
-        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(one)
+                answers.append((0.1, False, 0))
+        confidence, is_digit, digit = zip(*answers)
+        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(digit)
 
     assert len(touching.split_touching(mask, judge, touching.Budget())[0]) == 2
     monkeypatch.setattr(touching, "TALL_ONE", 0.0)  # were a 1 of any height a 1
