@@ -266,11 +266,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
                         help="a checkpoint written by train_cnn.py or train_mlp.py")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image, for scripts")
-    parser.add_argument("--save-processed", metavar="DIR", type=Path,
+    parser.add_argument("--save-processed", metavar="DIR",
                         help="also write what the model sees (28x28, enlarged) and the digits found, as PNGs in DIR; "
                              "no file already there is overwritten")
     args = parser.parse_args(argv)
+    if "" in args.images or args.save_processed == "":  # Path("") is the current folder, which no one meant
+        raise common.UserError("an empty name where a file or a folder was expected")
     if args.save_processed:
+        args.save_processed = Path(args.save_processed)
         if args.save_processed.exists() and not args.save_processed.is_dir():
             raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
         try:

@@ -20,7 +20,7 @@ import files
 import predict
 import prepare
 import train_cnn
-from conftest import Payload, ROOT, png, run_predict
+from conftest import Payload, ROOT, one_line_error, png, run_predict
 from images import ImageError, read_image
 import pictures
 
@@ -296,6 +296,10 @@ def test_empty_folder_and_bad_save_folder(images, tmp_path):
     result = run_predict("--checkpoint", str(checkpoint), "--save-processed", str(not_a_folder), str(images["one"]))
     assert result.returncode == 1
     assert result.stderr == f"error: --save-processed {not_a_folder} is a file, not a folder\n"
+
+    # An empty name is no file: as a path it is the current folder, whose pictures no one asked for.
+    one_line_error(run_predict("--checkpoint", str(checkpoint), "", str(images["one"])), "empty name")
+    one_line_error(run_predict("--checkpoint", str(checkpoint), "--save-processed", "", str(images["one"])), "empty")
 
 
 def test_a_large_jpeg_is_decoded_smaller_and_its_boxes_are_in_the_files_pixels(cnn_checkpoint):
