@@ -226,8 +226,8 @@ def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
     ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
     such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
-    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as wide,
-    and its rings as large and as close, as a typeset % may have them (percent_alone)."""
+    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as
+    wide, its rings as large and close, as type sets a %: for a mark in strokes apart, no digits."""
     height, width = mask.shape
     if width > (1.2 if loose else 1.1) * height:
         return False
@@ -271,7 +271,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
-        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group)):
+        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
             mark = "%"
         if mark is None:
             digits.append(group)
@@ -300,7 +300,7 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
                    ) -> tuple[list[Group], list[Group]]:
     """The groups and specks, with a % sign after the number made one group where it was drawn in
     strokes apart: its small rings, marks of their own beside the last tall stroke of the line,
-    joined with it where together they pass is_percent."""
+    joined with it where together they pass is_percent (loosely: strokes apart are no digits)."""
     tall = [g for g in groups if g.height >= 0.6 * tallest]
     if len(tall) < 2:  # a % follows a number
         return groups, specks
@@ -314,7 +314,7 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
     marks = [last, *rings]
     joined = Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
                    max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
-    if not is_percent(mask_of(labels, joined)):
+    if not is_percent(mask_of(labels, joined), loose=True):
         return groups, specks
     apart = {id(g) for g in marks}
     return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),

@@ -22,6 +22,7 @@ import predict
 import prepare
 from conftest import read_all, run_predict
 from test_numbers import exact, numbers
+from test_reading import letter_crop
 
 
 def read_with_separators(checkpoint, test_digits, count: int, low: int, high: int, seed: int,
@@ -58,6 +59,25 @@ def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, 
     print(f"\n60 numbers followed by a % sign{' in three strokes' if apart else ''}: {digits:.1f}% of the digits "
           f"read exactly, {written:.1f}% with the %")
     assert digits >= 88 and written >= 85
+
+
+def printed_percent(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A number followed by a % sign set in one of test_reading's fonts, as a form prints it."""
+    height = float(rng.integers(45, 90))
+    crops = pictures.scaled_crops(digits, height, rng) + [letter_crop("%", height, rng)]
+    darkness = pictures.write(crops, [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]], height, 20, rng)
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), "".join(map(str, labels)) + "%"
+
+
+def test_a_percent_sign_set_in_type_after_a_number_is_no_digit(test_digits, cnn_checkpoint):
+    # A typeset % is wider than a written one, its rings larger and closer: in three parts apart,
+    # segment takes it as percent_alone does (is_percent, loose). Seeds 1-3 on an AMD processor:
+    # 65.0% with the % for each (before: 13.3%); most of the rest, fonts whose % is wider still, or
+    # whose rings are as tall as most of a digit.
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 3, 46, printed_percent)
+    print(f"\n60 numbers followed by a % sign set in type: {digits:.1f}% of the digits read exactly, "
+          f"{written:.1f}% with the %")
+    assert written >= 55
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
