@@ -195,11 +195,6 @@ def as_image(pixels: torch.Tensor) -> Image.Image:
     return Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
 
 
-def enlarged(pixels: torch.Tensor) -> Image.Image:
-    """A 28x28 input as a 280x280 picture with visible pixels, for a person to look at."""
-    return as_image(pixels).resize((280, 280), Image.Resampling.NEAREST)
-
-
 def with_boxes(image: Image.Image, result: dict) -> Image.Image:
     """A copy of the picture with a box around every digit found and its reading above it."""
     picture = images.upright(image).convert("RGB")
@@ -239,7 +234,9 @@ def ink_picture(found: Found) -> Image.Image:
 def save_processed(folder: Path, name: str, image: Image.Image, found: Found, result: dict) -> None:
     """Write each digit's 28x28 input (name-0.png, name-1.png, ...), the picture with boxes
     (name-boxes.png) and what was taken for ink (name-ink.png)."""
-    pictures = {f"{name}-{i}.png": enlarged(item.pixels) for i, item in enumerate(found.items)}
+    # Each 28x28 input ten times as large, its pixels kept square, for a person to look at.
+    pictures = {f"{name}-{i}.png": as_image(item.pixels).resize((280, 280), Image.Resampling.NEAREST)
+                for i, item in enumerate(found.items)}
     pictures[f"{name}-boxes.png"] = with_boxes(image, result)
     if found.ink is not None:
         pictures[f"{name}-ink.png"] = ink_picture(found)

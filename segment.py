@@ -226,8 +226,8 @@ def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
     ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
     such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
-    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as
-    wide, its rings as large and close, as type sets a %: for a mark in strokes apart, no digits."""
+    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as type
+    sets a %, wider, its rings larger and closer; only for strokes apart (digits that touch are one)."""
     height, width = mask.shape
     if width > (1.2 if loose else 1.1) * height:
         return False

@@ -55,7 +55,7 @@ BEND = 0.3  # what a bending cut pays per column it strays, per row, against 1 p
 # taken, and no other way is tried: another way that scores a little higher mostly reads two of its
 # digits run together as one sure digit, and every way tried spends the picture's budget, which
 # the next group of touching digits may need. Pieces that are all 1s and 7s must be read as surely
-# together, or the group stays whole (split_touching): so a letter's strokes and arches read.
+# together, or the group stays whole (split_touching): a letter's stems and arches read less surely.
 GOOD = 0.7
 MAX_JUDGED = 500  # candidate pieces the network may read in one picture: what keeps the search bounded
 
@@ -167,9 +167,10 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bo
     # A letter with stems and arches, cut apart, reads as 1s and 7s: each stem a 1, each arch with
     # the stroke it comes down in a 7 (an m as 177, an n as 17). Such pieces, from a group that is
     # no digit, must read surely together; digits that touch mostly do, once cut in the right place.
+    # (The chosen pieces are read once more, in one small batch, rather than carried out of the search.)
     if len(pieces) > 1 and not is_digit.item():
-        confidence, _, digit = judge(pieces)
-        if set(digit.tolist()) <= {1, 7} and confidence.log().mean().exp().item() < GOOD:
+        probability, _, digit = judge(pieces)
+        if set(digit.tolist()) <= {1, 7} and probability.log().mean().exp().item() < GOOD:
             return [mask], []
     return pieces, cuts
 
