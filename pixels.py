@@ -1,8 +1,8 @@
 """Working with pixels: the few image tools that finding ink and digits is built on.
 
-Read this first, or whenever paper.py, segment.py, touching.py or prepare.py uses one of these.
-Each works on a whole image at once, with a handful of tensor or numpy operations instead of a
-Python loop over pixels, so that a picture takes milliseconds:
+Read this first, or whenever paper.py, segment.py, separators.py, touching.py or prepare.py uses
+one of these. Each works on a whole image at once, with a handful of tensor or numpy operations
+instead of a Python loop over pixels, so that a picture takes milliseconds:
 
   - filters over squares of pixels: the largest, the smallest and the mean value around each
     pixel (max_filter, min_filter, box_mean), and resizing (resize, shrunk);

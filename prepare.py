@@ -12,9 +12,9 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
   2. find the ink, and tell it from the paper: light, printed patterns, a dark table around the page (paper.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
-     table around the paper dropped, a line of writing photographed turned levelled, separators
-     (. , ' - /) told apart, in reading order, a % sign alone no digit; a photo out of focus given
-     steep edges (edge_width);
+     table around the paper dropped, a line of writing photographed turned levelled (segment.py),
+     separators (. , ' - /) and a % told apart (separators.py), in reading order, a % sign alone no digit;
+     a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
@@ -34,6 +34,7 @@ import torch
 from PIL import Image
 
 import around
+import separators
 import segment
 import sizes
 import touching
@@ -166,7 +167,7 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     top, left = max(0, group.top - pad), max(0, group.left - pad)
     window = ink[top:group.bottom + pad, left:group.right + pad]
     mask = segment.mask_of(labels, group, pad)
-    for mark, _ in marks:  # a comma that touches the digit (segment.hanging_comma) is no part of it
+    for mark, _ in marks:  # a comma that touches the digit (separators.hanging_comma) is no part of it
         if not mark.parts:
             mask[max(0, mark.top - top):max(0, mark.bottom - top),
                  max(0, mark.left - left):max(0, mark.right - left)] = False
@@ -178,8 +179,8 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
         pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
                                                 vouched)
     # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
-    # leaning as far as a slash is one (segment.is_slash), as it is where it stands alone.
-    leaning = [len(pieces) > 1 and segment.is_slash(piece) for piece in pieces]
+    # leaning as far as a slash is one (separators.is_slash), as it is where it stands alone.
+    leaning = [len(pieces) > 1 and separators.is_slash(piece) for piece in pieces]
     if all(leaning):  # slashes alone: let the network say what they are
         leaning = [False] * len(pieces)
     # Each piece as the network will read it: a narrow one widened where it reads surer so.
@@ -253,11 +254,11 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return prepare_digits(finer(image, min(2.0, sizes.LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
     if zoom and (times := sizes.too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
         return prepare_digits(finer(image, times), judge, zoom=False)
-    if segment.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
+    if separators.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
         raise ImageError("no digit found: only a % sign")
     ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
     groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
-    digits, marks = segment.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
+    digits, marks = separators.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
     if digits and edge_width(ink, float(np.median([group.height for group in digits]))) > SOFT:  # out of focus
         ink = sharpened(ink)
     width, height = full_size(image)

@@ -1,9 +1,9 @@
 """Digits that touch: cut them apart where the network reads the pieces best.
 
-Read this after segment.py, which finds the groups of ink. People write numbers with digits that
-touch or overlap: a loop run into the next digit, two zeros in one movement. No width rule can
-tell two touching digits from one wide digit (a flat 0, a 7 with a long bar), so the network,
-lent by predict.py, decides:
+Read this after segment.py and separators.py, which find the groups of ink that may be digits.
+People write numbers with digits that touch or overlap: a loop run into the next digit, two zeros
+in one movement. No width rule can tell two touching digits from one wide digit (a flat 0, a 7 with
+a long bar), so the network, lent by predict.py, decides:
 
   1. cut_columns: where a cut may go, the thin places of the ink (minima of its column profile)
      and the places where its outline dips into a join (outline_valleys);

@@ -1,0 +1,179 @@
+"""The marks between and after a number's digits: which of the groups segment.py found are separators.
+
+Read this after segment.py, which groups the ink into digits and specks. People write more than
+digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
+(- /), a full stop after it, a % sign after it in one stroke or three. None of them is a digit,
+and none may turn a number into "not a number"; predict.py prints them where they stood and
+gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
+(separator), a slash by leaning far over (is_slash), a % by its two small rings (is_percent,
+joined_percent, percent_alone), a comma that touches a digit by hanging below the line
+(hanging_comma); split_separators puts them together.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from pixels import enclosed
+from segment import Group, mask_of
+
+
+def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:
+    """What a mark much smaller than the digits between `top` and `bottom` is: '.', ',', "'", '-';
+    '' for a scrap that is no separator (a speck of dirt smaller than the pen, a scrap of a digit's
+    stroke that broke off); None for something else, which may be a digit."""
+    size = bottom - top
+    # A long comma may be as tall as most of a digit, but it starts below the line's middle.
+    hangs = group.top > top + 0.5 * size and group.bottom > bottom + 0.1 * size
+    tallest, widest = (0.8, 0.4) if hangs else (0.5, 0.8)  # of the digits' height
+    if max(group.width, group.height) < 0.6 * pen:
+        return ""
+    if group.height > tallest * size or group.width > widest * size:
+        return None
+    middle = (group.top + group.bottom) / 2 - top
+    flat = group.width > 1.5 * group.height
+    if middle > 0.6 * size:  # low: a comma if it hangs below the line, a point if it sits on it
+        # A comma is a stroke, longer than the pen is wide (and often leaning), that hangs below.
+        long = group.height > 1.6 * group.width or group.height > 3 * pen
+        if long and group.bottom > bottom + 0.1 * size:
+            return ","
+        # A point is written on the baseline; a dot a quarter of a digit above it is a scrap of a stroke.
+        return "." if middle > 0.75 * size else ""
+    if middle < 0.4 * size:  # high: an apostrophe is a short stroke down (or leaning), never a flat bar
+        return "'" if not flat else ""
+    return "-" if flat else None
+
+
+def is_slash(mask: torch.Tensor) -> bool:
+    """Whether a mark is one straight stroke leaning far over, like / (fewer than 1 in 100 of MNIST's
+    ones lean more than 40 degrees)."""
+    y, x = mask.nonzero().T.float()
+    if len(x) < 10:
+        return False
+    # The direction in which the ink spreads most (the covariance's main axis), and how much more.
+    spread, axes = torch.linalg.eigh(torch.cov(torch.stack([x, y])))
+    leaning = math.degrees(math.atan2(abs(axes[0, 1].item()), abs(axes[1, 1].item())))
+    return spread[1].item() > 30 * max(spread[0].item(), 1e-6) and leaning > 40
+
+
+def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
+    """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
+    ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
+    such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
+    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as type
+    sets a %, wider, its rings larger and closer; only for strokes apart (digits that touch are one)."""
+    height, width = mask.shape
+    if width > (1.2 if loose else 1.1) * height:
+        return False
+    rings = sorted(enclosed(mask))  # the higher one first
+    if len(rings) != 2:
+        return False
+    (top1, left1, bottom1, right1), (top2, left2, bottom2, right2) = rings
+    small = max(bottom1 - top1, bottom2 - top2) <= (0.5 if loose else 0.35) * height
+    rings_round = all(3 * min(b - t, r - l) >= max(b - t, r - l) for t, l, b, r in rings)  # no slivers
+    across = (left2 + right2 - left1 - right1) / 2 >= 0.3 * width  # the lower one to the right
+    down = (top2 + bottom2 - top1 - bottom1) / 2 >= (0.3 if loose else 0.4) * height
+    return small and rings_round and across and down
+
+
+def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> bool:
+    """Whether the writing is a % sign alone, nothing to read: three parts, two of them rings (not a
+    6's or a 9's loop with its stroke), as is_percent takes them loosely, as a typeset % needs.
+    Looked for before a line is levelled: alone, a % lies on a slant, as a turned line does."""
+    if len(parts) != 3:
+        return False
+    box = boxes[parts]
+    rings = 0
+    for part, (top, left, bottom, right) in zip(parts.tolist(), box.tolist()):
+        inside = enclosed(torch.from_numpy(labels[top:bottom, left:right] == part + 1))
+        rings += len(inside) == 1 and all(bottom - top <= 1.8 * (b - t) and right - left <= 2.2 * (r - l)
+                                          for t, l, b, r in inside)
+    top, left, bottom, right = box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
+    return rings == 2 and is_percent(torch.from_numpy(np.isin(labels[top:bottom, left:right], parts + 1)), loose=True)
+
+
+def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
+                     ) -> tuple[list[Group], list[tuple[Group, str]]]:
+    """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters,
+    and a '%' after them."""
+    tallest = max(g.height for g in groups)
+    groups, specks = joined_percent(labels, groups, specks, tallest)
+    full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
+    top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
+    digits, marks = [], []
+    for group in groups:
+        mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
+        if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
+            mark = "/"
+        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
+            mark = "%"
+        if mark is None:
+            digits.append(group)
+        elif mark:  # and a scrap ('') is neither
+            marks.append((group, mark))
+    marks += [(speck, mark) for speck in specks if (mark := separator(speck, top, bottom, pen))]
+    if not digits:  # marks alone: read them as they are, and let the network say what they are
+        return groups, []
+    # A date's slash stands between its digits: a stroke leaning as far before or after the number is
+    # a 1 written far over, or no digit at all, for the network to say. A % follows a number: among
+    # its digits or before them, it is no % (12%34 is no number), and the network says what it is.
+    first, last = min(g.left for g in digits), max(g.right for g in digits)
+    back = {id(g) for g, m in marks
+            if (m == "/" and not first < g.left < g.right <= last) or (m == "%" and g.left < last)}
+    kept = back | {id(g) for g in digits}
+    digits = [g for g in groups if id(g) in kept]  # in the line's order
+    marks = [(g, m) for g, m in marks if id(g) not in back]
+    first, last = min(g.left for g in digits), max(g.right for g in digits)
+    commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
+    marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
+    # Between digits, or a full stop or a % after the last one; anything before the number is no separator.
+    return digits, [(g, m) for g, m in marks if first < g.left and (g.right <= last or m in ".%")]
+
+
+def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
+                   ) -> tuple[list[Group], list[Group]]:
+    """The groups and specks, with a % sign after the number made one group where it was drawn in
+    strokes apart: its small rings, marks of their own beside the last tall stroke of the line,
+    joined with it where together they pass is_percent (loosely: strokes apart are no digits)."""
+    tall = [g for g in groups if g.height >= 0.6 * tallest]
+    if len(tall) < 2:  # a % follows a number
+        return groups, specks
+    last = max(tall, key=lambda g: g.right)
+    before = max((g.right for g in tall if g.right <= last.left), default=-1)  # the digit before it
+    reach = 0.5 * last.height
+    rings = [g for g in groups + specks if g.height < 0.6 * tallest and (g.left + g.right) / 2 > before
+             and g.left >= last.left - reach and g.right <= last.right + reach]
+    if not rings:
+        return groups, specks
+    marks = [last, *rings]
+    joined = Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
+                   max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
+    if not is_percent(mask_of(labels, joined), loose=True):
+        return groups, specks
+    apart = {id(g) for g in marks}
+    return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),
+            [g for g in specks if id(g) not in apart])
+
+
+def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:
+    """The box of a comma that touches a digit, or None: the digit's ink that hangs well below the
+    line, narrow, at one of its sides, where a comma written between two digits touches one of them.
+    The box holds no part: prepare.py takes the comma out of the digit."""
+    size = bottom - top
+    if digit.bottom <= bottom + 0.1 * size:
+        return None
+    mask = mask_of(labels, digit)
+    # Digits sit a little above or below the line, commas hang well below it. Where a digit sits low,
+    # its own bottom lies below the line too, beside the comma: look again, further down.
+    for depth in (0.05, 0.12):
+        below = round(bottom + depth * size)
+        columns = mask[max(0, below - digit.top):].any(0).nonzero()[:, 0]
+        if len(columns) == 0:  # the box reaches a little further than the ink: parts are found on grown ink
+            return None
+        left, right = columns[0].item(), columns[-1].item() + 1
+        if (right <= 0.35 * digit.width or left >= 0.65 * digit.width) and right - left <= 0.35 * size:
+            return Group(below, digit.left + left, digit.bottom, digit.left + right, [], 0.0)
+    return None
