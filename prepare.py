@@ -282,12 +282,16 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
 
 def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]], box: Callable,
                       ) -> list[tuple[int, str]]:
-    """Each mark after how many digits (`box` takes a mark's group to the picture, where the digits'
-    boxes are). Marks of one kind between the same digits are one (a full stop dotted twice, a
-    colon); only marks between digits count, and a full stop or a % after the last one."""
+    """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
+    the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
+    twice, a colon); only marks between digits count, and after the last one those shown_after shows."""
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    placed = [(sum(m < box(g.top, g.left, g.bottom, g.right)[0] for m in middles), mark) for g, mark in marks]
-    return sorted({(after, mark) for after, mark in placed if 0 < after and (after < len(items) or mark in ".%")})
+    placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
+                    for x in [box(g.top, g.left, g.bottom, g.right)[0]])
+    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items)]
+    last = [mark for after, _, mark in placed if after == len(items)]
+    ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
+    return list(dict.fromkeys(between + ending))  # in order, each once
 
 
 def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

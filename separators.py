@@ -2,12 +2,14 @@
 
 Read this after segment.py, which groups the ink into digits and specks. People write more than
 digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
-(- /), a full stop after it, a % sign after it in one stroke or three. None of them is a digit,
-and none may turn a number into "not a number"; predict.py prints them where they stood and
-gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
-(separator), a slash by leaning far over (is_slash), a % by its two small rings (is_percent,
-joined_percent, percent_alone), a comma that touches a digit by hanging below the line
-(hanging_comma); split_separators puts them together.
+(- /), a full stop after it, a % sign after it in one stroke or three, and on a cheque an ending
+that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and none may turn a
+number into "not a number"; predict.py prints them where they stood and gives the digits alone to
+JSON's `prediction`. Each is told by its size and place in the line (separator), a slash by leaning
+far over (is_slash), a % by its two small rings (is_percent, joined_percent, percent_alone), an =
+by its two flat bars (is_equals, joined_equals), a comma that touches a digit by hanging below the
+line (hanging_comma); split_separators puts them together, and shown_after says which marks after
+the last digit are shown.
 """
 
 from __future__ import annotations
@@ -59,6 +61,31 @@ def is_slash(mask: torch.Tensor) -> bool:
     return spread[1].item() > 30 * max(spread[0].item(), 1e-6) and leaning > 40
 
 
+def is_equals(mask: torch.Tensor) -> bool:
+    """Whether a mark is an = sign: two flat bars, one above the other, paper between them, much of
+    one above much of the other."""
+    rows = mask.any(1).int()
+    starts = (rows.diff(prepend=rows[:1] * 0) == 1).nonzero()[:, 0].tolist()  # where a band of ink begins
+    if len(starts) != 2:
+        return False
+    spans = []
+    for band in (mask[:starts[1]], mask[starts[1]:]):
+        ys, xs = band.any(1).nonzero()[:, 0], band.any(0).nonzero()[:, 0]
+        if xs[-1] - xs[0] + 1 < 2 * (ys[-1] - ys[0] + 1):  # a bar is flat, even written a little aslant
+            return False
+        spans.append((xs[0].item(), xs[-1].item() + 1))
+    (left1, right1), (left2, right2) = spans
+    return min(right1, right2) - max(left1, left2) >= 0.5 * min(right1 - left1, right2 - left2)
+
+
+def shown_after(after: list[str]) -> list[bool]:
+    """Which of the marks after a number's last digit, left to right, are shown with it: a full stop
+    and a % sign; and all of them where they end as an amount on a cheque may (.- ,- /- = /=), a
+    dash or an = last, after a point, a comma or a slash."""
+    ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
+    return [ending or m in ".%" for m in after]
+
+
 def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
     ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
@@ -98,14 +125,18 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
     """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters,
-    and a '%' after them."""
+    and a '%' or an amount's ending after them (shown_after)."""
     tallest = max(g.height for g in groups)
-    groups, specks = joined_percent(labels, groups, specks, tallest)
+    groups, specks = joined_equals(*joined_percent(labels, groups, specks, tallest), tallest)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
+    end = max(g.right for g in full)
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     digits, marks = [], []
     for group in groups:
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
+        beyond = (group.left + group.right) / 2 > end
+        if mark in (None, "-") and len(group.parts) == 2 and beyond and is_equals(mask_of(labels, group)):
+            mark = "="  # after the number: two bars, each a part of its own (a wide = is flat, as a dash is)
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
@@ -118,19 +149,23 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     if not digits:  # marks alone: read them as they are, and let the network say what they are
         return groups, []
     # A date's slash stands between its digits: a stroke leaning as far before or after the number is
-    # a 1 written far over, or no digit at all, for the network to say. A % follows a number: among
-    # its digits or before them, it is no % (12%34 is no number), and the network says what it is.
+    # a 1 written far over, or no digit at all, for the network to say; only a dash or an = after it
+    # makes it an amount's ending (1200/-). A % follows a number: among its digits or before them, it
+    # is no % (12%34 is no number), and the network says what it is.
     first, last = min(g.left for g in digits), max(g.right for g in digits)
-    back = {id(g) for g, m in marks
-            if (m == "/" and not first < g.left < g.right <= last) or (m == "%" and g.left < last)}
+    dash = min((g.left for g, m in marks if m in "-=" and g.left >= last), default=-math.inf)  # 1200/- 1200/=
+    back = {id(g) for g, m in marks if (m == "%" and g.left < last)
+            or (m == "/" and not first < g.left < g.right <= last and not last <= g.left < dash)}
     kept = back | {id(g) for g in digits}
     digits = [g for g in groups if id(g) in kept]  # in the line's order
     marks = [(g, m) for g, m in marks if id(g) not in back]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
-    # Between digits, or a full stop or a % after the last one; anything before the number is no separator.
-    return digits, [(g, m) for g, m in marks if first < g.left and (g.right <= last or m in ".%")]
+    # Between digits, or after the last one as shown_after says; anything before the number is no separator.
+    between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
+    after = sorted(((g, m) for g, m in marks if first < g.left and g.right > last), key=lambda mark: mark[0].left)
+    return digits, between + [mark for mark, shown in zip(after, shown_after([m for _, m in after])) if shown]
 
 
 def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
@@ -149,10 +184,34 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
     if not rings:
         return groups, specks
     marks = [last, *rings]
-    joined = Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
-                   max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
+    joined = merged(marks)
     if not is_percent(mask_of(labels, joined), loose=True):
         return groups, specks
+    return replaced(groups, specks, marks, joined)
+
+
+def joined_equals(groups: list[Group], specks: list[Group], tallest: int) -> tuple[list[Group], list[Group]]:
+    """The groups and specks, with an = sign after the number made one group where its bars are too
+    far apart for group_parts to join them: small flat marks, one above the other, close."""
+    end = max(g.right for g in groups if g.height >= 0.6 * tallest)
+    bars = sorted((g for g in groups + specks if (g.left + g.right) / 2 > end and g.height < 0.3 * tallest
+                   and g.width >= 2 * g.height), key=lambda g: g.top)
+    for upper, lower in zip(bars, bars[1:]):
+        overlap = min(upper.right, lower.right) - max(upper.left, lower.left)
+        if 0 < lower.top - upper.bottom < 0.3 * tallest and overlap >= 0.5 * min(upper.width, lower.width):
+            return replaced(groups, specks, [upper, lower], merged([upper, lower]))
+    return groups, specks
+
+
+def merged(marks: list[Group]) -> Group:
+    """One group of the parts of several."""
+    return Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
+                 max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
+
+
+def replaced(groups: list[Group], specks: list[Group], marks: list[Group], joined: Group,
+            ) -> tuple[list[Group], list[Group]]:
+    """The groups and specks with `joined` in place of the `marks` it was merged from, in the line's order."""
     apart = {id(g) for g in marks}
     return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),
             [g for g in specks if id(g) not in apart])

@@ -51,9 +51,11 @@ def scaled_crops(digits: list[np.ndarray], height: float, rng: np.random.Generat
 def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
-    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", '-', '/') is drawn after digit i."""
+    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", '-', '=', '/', or several) is drawn
+    after digit i."""
     separators = separators or {}
-    width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * len(separators)
+    marks = len("".join(separators.values()))
+    width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
     canvas = np.zeros((2 * margin + int(1.5 * height), max(width, 2 * margin + 1)), dtype=np.float32)
     baseline = margin + int(1.2 * height)
     pen = max(2, round(0.12 * height))
@@ -73,7 +75,12 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
 
 
 def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height: float, pen: int) -> int:
-    """Draw a separator with a round pen at x on the baseline; returns where it ends."""
+    """Draw a separator with a round pen at x on the baseline, or several one after another; returns
+    where it ends."""
+    if len(mark) > 1:
+        for one in mark:
+            x = draw_separator(canvas, one, x, baseline, height, pen) + int(0.12 * height)
+        return x
     image = Image.fromarray((canvas * 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     r = pen / 2 + 0.5
@@ -86,8 +93,9 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
     elif mark == "'":
         draw.line((x + pen, baseline - height, x, baseline - 0.7 * height), fill=255, width=pen)
         end = x + pen
-    elif mark == "-":
-        draw.line((x, baseline - 0.5 * height, x + 0.4 * height, baseline - 0.5 * height), fill=255, width=pen)
+    elif mark in "-=":  # one bar across the line's middle, or two
+        for y in ([0.5] if mark == "-" else [0.38, 0.62]):
+            draw.line((x, baseline - y * height, x + 0.4 * height, baseline - y * height), fill=255, width=pen)
         end = x + 0.4 * height
     else:  # a slash, leaning well over, as tall as the digits
         draw.line((x, baseline + 0.05 * height, x + 1.1 * height, baseline - 1.05 * height), fill=255, width=pen)
@@ -183,6 +191,17 @@ def date_or_phone(digits: list[np.ndarray], labels: list[int], rng: np.random.Ge
     darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, separators)
     text = "".join(str(label) + separators.get(i, "") for i, label in enumerate(labels))
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
+
+
+def with_ending(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """An amount ended as on a cheque, so that nothing can be written after it: a point, a comma or a
+    slash and a dash, or an = (1200.- 1200,- 1200/- 1200= 1200/= 1200-), dark on white."""
+    height = float(rng.integers(45, 90))
+    crops = scaled_crops(digits, height, rng)
+    ending = str(rng.choice([".-", ",-", "/-", "=", "/=", "-"]))
+    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
+    darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {len(crops) - 1: ending})
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), "".join(map(str, labels)) + ending
 
 
 def with_percent(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
