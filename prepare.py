@@ -13,7 +13,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
-     separators (. , ' - /) and a % told apart (separators.py), in reading order, a % sign alone no digit;
+     separators (. , ' : - /) and a % told apart (separators.py), in reading order, a % sign alone no digit;
      a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
@@ -284,7 +284,7 @@ def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]],
                       ) -> list[tuple[int, str]]:
     """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
     the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
-    twice, a colon); only marks between digits count, and after the last one those shown_after shows."""
+    twice); only marks between digits count, and after the last one those that shown_after shows."""
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])

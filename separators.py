@@ -2,14 +2,14 @@
 
 Read this after segment.py, which groups the ink into digits and specks. People write more than
 digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
-(- /), a full stop after it, a % sign after it in one stroke or three, and on a cheque an ending
-that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and none may turn a
-number into "not a number"; predict.py prints them where they stood and gives the digits alone to
-JSON's `prediction`. Each is told by its size and place in the line (separator), a slash by leaning
-far over (is_slash), a % by its two small rings (is_percent, joined_percent, percent_alone), an =
-by its two flat bars (is_equals, joined_equals), a comma that touches a digit by hanging below the
-line (hanging_comma); split_separators puts them together, and shown_after says which marks after
-the last digit are shown.
+(- /), a time's colon, a full stop after it, a % sign after it in one stroke or three, and on a
+cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and
+none may turn a number into "not a number"; predict.py prints them where they stood and gives the
+digits alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a
+slash by leaning far over (is_slash), a % by its two small rings (is_percent, joined_percent,
+percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by its two dots
+(colons), a comma that touches a digit by hanging below the line (hanging_comma); split_separators
+puts them together, and shown_after says which marks after the last digit are shown.
 """
 
 from __future__ import annotations
@@ -124,14 +124,15 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
-    """The digits of a line, and the separators among them ('.', ',', "'", '-', '/') with their characters,
+    """The digits of a line, and the separators among them ('.', ',', "'", ':', '-', '/') with their characters,
     and a '%' or an amount's ending after them (shown_after)."""
     tallest = max(g.height for g in groups)
     groups, specks = joined_equals(*joined_percent(labels, groups, specks, tallest), tallest)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
     end = max(g.right for g in full)
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
-    digits, marks = [], []
+    groups, specks, times = colons(groups, specks, top, bottom)
+    digits, marks = [], [(colon, ":") for colon in times]
     for group in groups:
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         beyond = (group.left + group.right) / 2 > end
@@ -194,13 +195,43 @@ def joined_equals(groups: list[Group], specks: list[Group], tallest: int) -> tup
     """The groups and specks, with an = sign after the number made one group where its bars are too
     far apart for group_parts to join them: small flat marks, one above the other, close."""
     end = max(g.right for g in groups if g.height >= 0.6 * tallest)
-    bars = sorted((g for g in groups + specks if (g.left + g.right) / 2 > end and g.height < 0.3 * tallest
-                   and g.width >= 2 * g.height), key=lambda g: g.top)
-    for upper, lower in zip(bars, bars[1:]):
-        overlap = min(upper.right, lower.right) - max(upper.left, lower.left)
-        if 0 < lower.top - upper.bottom < 0.3 * tallest and overlap >= 0.5 * min(upper.width, lower.width):
-            return replaced(groups, specks, [upper, lower], merged([upper, lower]))
+    bars = [g for g in groups + specks if (g.left + g.right) / 2 > end and g.height < 0.3 * tallest
+            and g.width >= 2 * g.height]
+    for pair in stacked(bars, 0.3 * tallest):
+        groups, specks = replaced(groups, specks, pair, merged(pair))
     return groups, specks
+
+
+def colons(groups: list[Group], specks: list[Group], top: float, bottom: float,
+           ) -> tuple[list[Group], list[Group], list[Group]]:
+    """The groups and specks without the colons of a time (12:30), and the colons, each one group: two
+    small dots one above the other, the lower one low in the line between `top` and `bottom`, the
+    higher one about its middle (a full stop with a speck high above it is no colon)."""
+    size = bottom - top
+    dots = [g for g in groups + specks if max(g.width, g.height) <= 0.3 * size and g.width <= 2 * g.height
+            and g.height <= 2 * g.width]
+    found = [pair for pair in stacked(dots, 0.5 * size)
+             if pair[1].bottom > top + 0.75 * size and top + 0.25 * size < (pair[0].top + pair[0].bottom) / 2]
+    apart = {id(g) for pair in found for g in pair}
+    return ([g for g in groups if id(g) not in apart], [g for g in specks if id(g) not in apart],
+            [merged(pair) for pair in found])
+
+
+def stacked(marks: list[Group], reach: float) -> list[list[Group]]:
+    """Pairs of `marks` that stand one above the other, less than `reach` apart, the columns of one
+    over half of the other's at least; each mark in one pair at most."""
+    pairs, taken = [], set()
+    marks = sorted(marks, key=lambda g: g.top)
+    for i, upper in enumerate(marks):
+        for lower in marks[i + 1:]:
+            if lower.top - upper.bottom >= reach:  # and so are all after it: bounded by the marks in reach
+                break
+            overlap = min(upper.right, lower.right) - max(upper.left, lower.left)
+            if lower.top > upper.bottom and overlap >= 0.5 * min(upper.width, lower.width) \
+                    and not taken & {id(upper), id(lower)}:
+                pairs.append([upper, lower])
+                taken |= {id(upper), id(lower)}
+    return pairs
 
 
 def merged(marks: list[Group]) -> Group:

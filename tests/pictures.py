@@ -51,8 +51,8 @@ def scaled_crops(digits: list[np.ndarray], height: float, rng: np.random.Generat
 def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
-    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", '-', '=', '/', or several) is drawn
-    after digit i."""
+    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', or several) is
+    drawn after digit i."""
     separators = separators or {}
     marks = len("".join(separators.values()))
     width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
@@ -84,8 +84,9 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
     image = Image.fromarray((canvas * 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
     r = pen / 2 + 0.5
-    if mark == ".":
-        draw.ellipse((x, baseline - 2 * r, x + 2 * r, baseline), fill=255)
+    if mark in ".:":  # a point on the baseline, and for a colon one more about the line's middle
+        for y in ([0] if mark == "." else [0, 0.5 * height]):
+            draw.ellipse((x, baseline - y - 2 * r, x + 2 * r, baseline - y), fill=255)
         end = x + 2 * r
     elif mark == ",":
         draw.line((x + pen, baseline - pen, x, baseline + 0.25 * height), fill=255, width=pen)
@@ -191,6 +192,16 @@ def date_or_phone(digits: list[np.ndarray], labels: list[int], rng: np.random.Ge
     darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, separators)
     text = "".join(str(label) + separators.get(i, "") for i, label in enumerate(labels))
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
+
+
+def time_of_day(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A time of day, its minutes after a colon (7:45, 12:30), dark on white."""
+    height = float(rng.integers(45, 90))
+    crops = scaled_crops(digits, height, rng)
+    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
+    darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {len(crops) - 3: ":"})
+    text = "".join(map(str, labels))
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text[:-2] + ":" + text[-2:]
 
 
 def with_ending(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
