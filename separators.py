@@ -1,15 +1,16 @@
-"""The marks between and after a number's digits: which of the groups segment.py found are separators.
+"""The marks around a number's digits: which of the groups segment.py found are separators, no digits.
 
 Read this after segment.py, which groups the ink into digits and specks. People write more than
 digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
-(- /), a time's colon, a full stop after it, a % sign after it in one stroke or three, and on a
-cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and
-none may turn a number into "not a number"; predict.py prints them where they stood and gives the
-digits alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a
-slash by leaning far over (is_slash), a % by its two small rings (is_percent, joined_percent,
-percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by its two dots
-(colons), a comma that touches a digit by hanging below the line (hanging_comma); split_separators
-puts them together, and shown_after says which marks after the last digit are shown.
+(- /), a time's colon, a minus sign before it, a full stop after it, a % sign after it in one
+stroke or three, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None
+of them is a digit, and none may turn a number into "not a number"; predict.py prints them where
+they stood and gives the digits alone to JSON's `prediction`. Each is told by its size and place in
+the line (separator), a slash by leaning far over (is_slash), a % by its two small rings
+(is_percent, joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals),
+a colon by its two dots (colons), a comma that touches a digit by hanging below the line
+(hanging_comma); split_separators puts them together, and shown_after says which marks after the
+last digit are shown.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
     """The digits of a line, and the separators among them ('.', ',', "'", ':', '-', '/') with their characters,
-    and a '%' or an amount's ending after them (shown_after)."""
+    a minus sign before them, and a '%' or an amount's ending after them (shown_after)."""
     tallest = max(g.height for g in groups)
     groups, specks = joined_equals(*joined_percent(labels, groups, specks, tallest), tallest)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
@@ -163,10 +164,13 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     first, last = min(g.left for g in digits), max(g.right for g in digits)
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
-    # Between digits, or after the last one as shown_after says; anything before the number is no separator.
+    # Between digits, or after the last one as shown_after says; before the number only a minus sign,
+    # a dash close before its first digit (-5).
+    minus = [(g, m) for g, m in marks if m == "-" and first - tallest < g.left and g.right <= first]
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
     after = sorted(((g, m) for g, m in marks if first < g.left and g.right > last), key=lambda mark: mark[0].left)
-    return digits, between + [mark for mark, shown in zip(after, shown_after([m for _, m in after])) if shown]
+    shown = [mark for mark, show in zip(after, shown_after([m for _, m in after])) if show]
+    return digits, sorted(minus, key=lambda mark: mark[0].left)[-1:] + between + shown
 
 
 def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,

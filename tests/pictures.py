@@ -52,7 +52,7 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
     i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', or several) is
-    drawn after digit i."""
+    drawn after digit i, `separators[-1]` before the first."""
     separators = separators or {}
     marks = len("".join(separators.values()))
     width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
@@ -60,6 +60,8 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
     baseline = margin + int(1.2 * height)
     pen = max(2, round(0.12 * height))
     x = margin
+    if -1 in separators:
+        x = draw_separator(canvas, separators[-1], x, baseline, height, pen) + int(0.15 * height)
     for i, crop in enumerate(crops):
         y = baseline - crop.shape[0] + int(rng.uniform(-0.08, 0.08) * height)  # a wobbly baseline
         region = canvas[y:y + crop.shape[0], x:x + crop.shape[1]]
@@ -202,6 +204,15 @@ def time_of_day(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {len(crops) - 3: ":"})
     text = "".join(map(str, labels))
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text[:-2] + ":" + text[-2:]
+
+
+def negative(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A number with a minus sign before it (-5, -273), dark on white."""
+    height = float(rng.integers(45, 90))
+    crops = scaled_crops(digits, height, rng)
+    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
+    darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {-1: "-"})
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), "-" + "".join(map(str, labels))
 
 
 def with_ending(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:

@@ -97,9 +97,10 @@ def test_a_scrap_of_a_stroke_is_no_separator():
     assert mark(120, 10, 128, 30) == "-"  # a flat bar in the middle: a dash
 
 
-def test_an_amounts_ending_is_no_digit():
+def test_an_amounts_ending_and_a_minus_sign_are_no_digits():
     # 11 and what a cheque's amount ends with, drawn with a 9-pixel pen, dark on white: a slash before
     # a dash or an = is no 1, and an = no digit; a slash alone after a number is left to the network.
+    # A dash before the number is a minus sign; one far before it, nothing.
     def read(*strokes: tuple) -> tuple[int, list]:
         picture = Image.new("L", (420, 160), 255)
         pen = ImageDraw.Draw(picture)
@@ -116,6 +117,8 @@ def test_an_amounts_ending_is_no_digit():
     assert read(point, (255, 80, 285, 80)) == (2, [(2, "."), (2, "-")])
     assert read(dash) == (2, [(2, "-")])
     assert read(slash)[0] == 3  # a 1 written far over, or no digit: the network says
+    assert read((55, 80, 80, 80)) == (2, [(0, "-")])
+    assert read((5, 80, 30, 80)) == (2, [])
     assert separators.shown_after(["'", "."]) == [False, True]  # a full stop after a scrap
     assert separators.shown_after(["-", "/"]) == [False, False]  # no ending
 
@@ -199,6 +202,16 @@ def test_a_time_of_day_shows_its_colon(test_digits, cnn_checkpoint):
     print(f"\n60 times of day (7:45, 12:30): {digits:.1f}% of the digits read exactly, {written:.1f}% with the colon")
     assert digits >= 85
     assert written >= 85
+
+
+def test_a_minus_sign_is_shown_before_the_number(test_digits, cnn_checkpoint):
+    # A dash before a number was dropped, as anything before it is (-5 shown as 5); JSON's
+    # `prediction` holds the digits alone, as for any separator.
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 28, pictures.negative)
+    print(f"\n60 numbers after a minus sign (-5, -273): {digits:.1f}% of the digits read exactly, "
+          f"{written:.1f}% with the minus sign")
+    assert digits >= 90
+    assert written >= 90
 
 
 def test_a_comma_that_touches_a_digit_is_taken_out_of_it():
