@@ -6,15 +6,16 @@ digits in a number: thousands separators and decimal points (. , '), a date's da
 stroke or three, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None
 of them is a digit, and none may turn a number into "not a number"; predict.py prints them where
 they stood and gives the digits alone to JSON's `prediction`. Each is told by its size and place in
-the line (separator), a slash by leaning far over (is_slash), a % by its two small rings
-(is_percent, joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals),
-a colon by its two dots (colons), a comma that touches a digit by hanging below the line
-(hanging_comma); split_separators puts them together, and shown_after says which marks after the
-last digit are shown.
+the line (separator), a slash by leaning far over (is_slash) or, in a date, by where it stands
+(date_slashes), a % by its two small rings (is_percent, joined_percent, percent_alone), an = by its
+two flat bars (is_equals, joined_equals), a colon by its two dots (colons), a comma that touches a
+digit by hanging below the line (hanging_comma); split_separators puts them together, and
+shown_after says which marks after the last digit are shown.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -53,13 +54,19 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
 def is_slash(mask: torch.Tensor) -> bool:
     """Whether a mark is one straight stroke leaning far over, like / (fewer than 1 in 100 of MNIST's
     ones lean more than 40 degrees)."""
+    return lean(mask) > 40
+
+
+def lean(mask: torch.Tensor) -> float:
+    """How many degrees a mark leans from upright where it is one straight stroke; 0 where it is not."""
     y, x = mask.nonzero().T.float()
     if len(x) < 10:
-        return False
+        return 0.0
     # The direction in which the ink spreads most (the covariance's main axis), and how much more.
     spread, axes = torch.linalg.eigh(torch.cov(torch.stack([x, y])))
-    leaning = math.degrees(math.atan2(abs(axes[0, 1].item()), abs(axes[1, 1].item())))
-    return spread[1].item() > 30 * max(spread[0].item(), 1e-6) and leaning > 40
+    if spread[1].item() <= 30 * max(spread[0].item(), 1e-6):
+        return 0.0
+    return math.degrees(math.atan2(abs(axes[0, 1].item()), abs(axes[1, 1].item())))
 
 
 def is_equals(mask: torch.Tensor) -> bool:
@@ -77,14 +84,6 @@ def is_equals(mask: torch.Tensor) -> bool:
         spans.append((xs[0].item(), xs[-1].item() + 1))
     (left1, right1), (left2, right2) = spans
     return min(right1, right2) - max(left1, left2) >= 0.5 * min(right1 - left1, right2 - left2)
-
-
-def shown_after(after: list[str]) -> list[bool]:
-    """Which of the marks after a number's last digit, left to right, are shown with it: a full stop
-    and a % sign; and all of them where they end as an amount on a cheque may (.- ,- /- = /=), a
-    dash or an = last, after a point, a comma or a slash."""
-    ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
-    return [ending or m in ".%" for m in after]
 
 
 def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
@@ -161,16 +160,54 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     kept = back | {id(g) for g in digits}
     digits = [g for g in groups if id(g) in kept]  # in the line's order
     marks = [(g, m) for g, m in marks if id(g) not in back]
+    slashes = date_slashes(labels, digits, [g for g, m in marks if m == "/"])
+    digits = [g for g in digits if id(g) not in {id(s) for s in slashes}]
+    marks += [(g, "/") for g in slashes]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
-    # Between digits, or after the last one as shown_after says; before the number only a minus sign,
-    # a dash close before its first digit (-5).
-    minus = [(g, m) for g, m in marks if m == "-" and first - tallest < g.left and g.right <= first]
+    return digits, shown_marks(marks, first, last, tallest)
+
+
+def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:
+    """Which `marks` go with a number whose digits span the columns from `first` to `last`: those
+    between its digits, and after them those that shown_after shows; before them only a minus sign,
+    a dash that begins less than `reach` before the first digit (-5)."""
+    minus = sorted(((g, m) for g, m in marks if m == "-" and first - reach < g.left and g.right <= first),
+                   key=lambda mark: mark[0].left)
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
     after = sorted(((g, m) for g, m in marks if first < g.left and g.right > last), key=lambda mark: mark[0].left)
-    shown = [mark for mark, show in zip(after, shown_after([m for _, m in after])) if show]
-    return digits, sorted(minus, key=lambda mark: mark[0].left)[-1:] + between + shown
+    return minus[-1:] + between + [mark for mark, shown in zip(after, shown_after([m for _, m in after])) if shown]
+
+
+def shown_after(after: list[str]) -> list[bool]:
+    """Which of the marks after a number's last digit, left to right, are shown with it: a full stop
+    and a % sign; and all of them where they end as an amount on a cheque may (.- ,- /- = /=), a
+    dash or an = last, after a point, a comma or a slash."""
+    ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
+    return [ending or m in ".%" for m in after]
+
+
+def date_slashes(labels: np.ndarray, digits: list[Group], slashes: list[Group]) -> list[Group]:
+    """Which of the `digits` (in the line's order) are a date's slashes (12/5/2026) that lean less than
+    is_slash asks of a stroke on its own: people write them leaning 20 to 40 degrees, as some write
+    their 1s. Of the straight strokes leaning 20 degrees or more, and the `slashes` found already,
+    the two that part the digits as a date's day, month and year do (one or two groups of ink, one or
+    two, two to four), the pair whose lesser lean is greatest where several could. (Three digits
+    with two 1s between them are no date: 31415 stays a number; nor is a year written first, which
+    would take more numbers of slanted 1s for dates.)"""
+    leaning = [(lean(mask_of(labels, g)), g) for g in digits]
+    leaning = sorted([(angle, g) for angle, g in leaning if angle >= 20], key=lambda a: -a[0])[:6]  # bounded
+    best, most = [], 0.0
+    for pair in itertools.combinations([(90.0, g) for g in slashes] + leaning, 2):
+        strokes, least = [g for _, g in pair], min(angle for angle, _ in pair)
+        a, b = sorted(g.left for g in strokes)
+        day, month, year = [sum(low < g.left < high for g in digits if g not in strokes)
+                            for low, high in [(-1, a), (a, b), (b, math.inf)]]
+        date = 1 <= day <= 2 and 1 <= month <= 2 and 2 <= year <= 4
+        if date and all(g in strokes for g in slashes) and least > most:  # two slashes in a date, no more
+            best, most = [g for g in strokes if g not in slashes], least
+    return best
 
 
 def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
