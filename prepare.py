@@ -34,8 +34,8 @@ import torch
 from PIL import Image
 
 import around
-import separators
 import segment
+import separators
 import sizes
 import touching
 from images import ImageError, finer, full_size, grey_at_working_size, upright
