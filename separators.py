@@ -6,11 +6,12 @@ digits in a number: thousands separators and decimal points (. , '), a date's da
 stroke or three, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None
 of them is a digit, and none may turn a number into "not a number"; predict.py prints them where
 they stood and gives the digits alone to JSON's `prediction`. Each is told by its size and place in
-the line (separator), a slash by leaning far over (is_slash) or, in a date, by where it stands
-(date_slashes), a % by its two small rings (is_percent, joined_percent, percent_alone), an = by its
-two flat bars (is_equals, joined_equals), a colon by its two dots (colons), a comma that touches a
-digit by hanging below the line (hanging_comma); split_separators puts them together, and
-shown_after says which marks after the last digit are shown.
+the line (separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending,
+by where it stands (date_slashes, ending_slash), a % by its two small rings (is_percent,
+joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by
+its two dots (colons), a comma that touches a digit by hanging below the line (hanging_comma);
+split_separators puts them together, and shown_after says which marks after the last digit are
+shown.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     kept = back | {id(g) for g in digits}
     digits = [g for g in groups if id(g) in kept]  # in the line's order
     marks = [(g, m) for g, m in marks if id(g) not in back]
-    slashes = date_slashes(labels, digits, [g for g, m in marks if m == "/"])
+    slashes = date_slashes(labels, digits, [g for g, m in marks if m == "/"]) + ending_slash(labels, digits, marks)
     digits = [g for g in digits if id(g) not in {id(s) for s in slashes}]
     marks += [(g, "/") for g in slashes]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
@@ -208,6 +209,15 @@ def date_slashes(labels: np.ndarray, digits: list[Group], slashes: list[Group]) 
         if date and all(g in strokes for g in slashes) and least > most:  # two slashes in a date, no more
             best, most = [g for g in strokes if g not in slashes], least
     return best
+
+
+def ending_slash(labels: np.ndarray, digits: list[Group], marks: list[tuple[Group, str]]) -> list[Group]:
+    """The last of the `digits` where it is the slash of an amount's ending written steep (1200/-): a
+    straight stroke leaning 20 degrees or more (is_slash asks 40 of a stroke on its own), after a
+    digit at least, with a dash or an = after it and no other mark."""
+    stroke = max(digits, key=lambda g: g.right)
+    after = [m for g, m in marks if g.left >= (stroke.left + stroke.right) / 2]
+    return [stroke] if len(digits) > 1 and after in (["-"], ["="]) and lean(mask_of(labels, stroke)) >= 20 else []
 
 
 def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
