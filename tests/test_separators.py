@@ -117,6 +117,9 @@ def test_an_amounts_ending_and_a_minus_sign_are_no_digits():
     assert read(point, (255, 80, 285, 80)) == (2, [(2, "."), (2, "-")])
     assert read(dash) == (2, [(2, "-")])
     assert read(slash)[0] == 3  # a 1 written far over, or no digit: the network says
+    steep = (215, 122, 255, 40)  # 26 degrees, as a 1 may lean: a slash only before a lone dash or =
+    assert read(steep, dash) == (2, [(2, "/"), (2, "-")])
+    assert read(steep)[0] == 3 and read(steep, (268, 116, 270, 118), dash)[0] == 3  # 1 alone, 1.-
     assert read((55, 80, 80, 80)) == (2, [(0, "-")])
     assert read((5, 80, 30, 80)) == (2, [])
     assert separators.shown_after(["'", "."]) == [False, True]  # a full stop after a scrap
