@@ -97,10 +97,9 @@ def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, 
     # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
     # (around.sides), and rings clear of the stroke are marks of their own (separators.joined_percent).
     # Seeds 1-3 (Intel networks): 98.3/98.3% each, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
+    what = "numbers followed by a % sign" + (" in three strokes" if apart else "")
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 45,
-                                           functools.partial(pictures.with_percent, apart=apart))
-    print(f"\n60 numbers followed by a % sign{' in three strokes' if apart else ''}: {digits:.1f}% of the digits "
-          f"read exactly, {written:.1f}% with the %")
+                                           functools.partial(pictures.with_percent, apart=apart), what, "the %")
     assert digits >= 88 and written >= 85
 
 
@@ -117,7 +116,6 @@ def test_a_percent_sign_set_in_type_after_a_number_is_no_digit(test_digits, cnn_
     # segment takes it as percent_alone does (is_percent, loose). Seeds 1-3 on an AMD processor:
     # 65.0% with the % for each (before: 13.3%); most of the rest, fonts whose % is wider still, or
     # whose rings are as tall as most of a digit.
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 3, 46, printed_percent)
-    print(f"\n60 numbers followed by a % sign set in type: {digits:.1f}% of the digits read exactly, "
-          f"{written:.1f}% with the %")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 3, 46, printed_percent,
+                                           "numbers followed by a % sign set in type", "the %")
     assert written >= 55

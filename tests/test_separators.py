@@ -157,21 +157,23 @@ def test_an_equals_sign_is_two_flat_bars_one_above_the_other():
 
 
 def read_with_separators(checkpoint, test_digits, count: int, low: int, high: int, seed: int,
-                         write: Callable) -> tuple[float, float]:
+                         write: Callable, what: str, marks: str) -> tuple[float, float]:
     """(digits read exactly, and with the separators too) in %, of `count` numbers of `low` to `high`
-    digits, each pictured by `write(digits, labels, rng)` -> (picture, the text it shows)."""
+    digits, each pictured by `write(digits, labels, rng)` -> (picture, the text it shows); printed
+    as "`count` `what`: ...% of the digits read exactly, ...% with `marks`"."""
     made = [(picture, labels, text) for digits, labels, rng in numbers(test_digits, count, low, high, seed)
             for picture, text in [write(digits, labels, rng)]]
     results = read_all(checkpoint, [pictures.jpeg(picture) for picture, _, _ in made])
     digits = exact(results, ["".join(map(str, labels)) for _, labels, _ in made])
     written = 100 * float(np.mean([r.get("text") == text for r, (_, _, text) in zip(results, made)]))
+    print(f"\n{count} {what}: {digits:.1f}% of the digits read exactly, {written:.1f}% with {marks}")
     return digits, written
 
 
 def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoint):
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 150, 2, 6, 22, papers.amount_on_pattern)
-    print(f"\n150 amounts 40-60 pixels high on a wavy or dotted pattern, with separators: "
-          f"{digits:.1f}% of the digits read exactly, {written:.1f}% with the separators too")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 150, 2, 6, 22, papers.amount_on_pattern,
+                                           "amounts 40-60 pixels high on a wavy or dotted pattern, with separators",
+                                           "the separators too")
     # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 96.0-98.0% of the digits and
     # 91.3-92.7% with their separators.
     assert digits >= 88
@@ -179,9 +181,8 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
 
 
 def test_dates_and_phone_numbers(test_digits, cnn_checkpoint):
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 4, 7, 23, pictures.date_or_phone)
-    print(f"\n100 dates and phone numbers (slashes, dashes): {digits:.1f}% of the digits read exactly, "
-          f"{written:.1f}% with the separators too")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 4, 7, 23, pictures.date_or_phone,
+                                           "dates and phone numbers (slashes, dashes)", "the separators too")
     assert digits >= 85
     assert written >= 75
 
@@ -212,9 +213,8 @@ def test_a_date_whose_slashes_lean_as_a_1_may_is_a_date(test_digits, cnn_checkpo
     # A slash leaning less than 40 degrees was a 1 (12/05/26 as 1210526): MNIST's 1s lean as far. Two
     # leaning strokes that part the digits as a date's are its slashes (separators.date_slashes).
     # Before it, none of these read (seeds 1-3 on an AMD processor; docs/reading.md).
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 4, 8, 29, date_by_hand)
-    print(f"\n100 dates written by hand, slashes leaning 25-40 degrees: {digits:.1f}% of the digits read "
-          f"exactly, {written:.1f}% with the slashes too")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 4, 8, 29, date_by_hand,
+                                           "dates written by hand, slashes leaning 25-40 degrees", "the slashes too")
     assert digits >= 90
     assert written >= 90
 
@@ -224,9 +224,8 @@ def test_an_amount_ended_as_on_a_cheque(test_digits, cnn_checkpoint):
     # 1200= 1200/=. The slash was read as a 1 (a stroke leaning after a number) and the = as a
     # symbol that made the amount "not a number": before separators.shown_after and joined_equals,
     # 67.5% of these read, none with its ending (seeds 1-3 on an AMD processor; docs/reading.md).
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 120, 2, 6, 26, pictures.with_ending)
-    print(f"\n120 amounts ended .- ,- /- = /= or -: {digits:.1f}% of the digits read exactly, "
-          f"{written:.1f}% with the ending too")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 120, 2, 6, 26, pictures.with_ending,
+                                           "amounts ended .- ,- /- = /= or -", "the ending too")
     assert digits >= 95
     assert written >= 95
 
@@ -234,8 +233,8 @@ def test_an_amount_ended_as_on_a_cheque(test_digits, cnn_checkpoint):
 def test_a_time_of_day_shows_its_colon(test_digits, cnn_checkpoint):
     # A colon's dots were a full stop and a scrap: 12:30 was shown as 12.30 (none of these with its
     # colon before separators.colons, seeds 1-3 on an AMD processor; docs/reading.md).
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 4, 27, pictures.time_of_day)
-    print(f"\n60 times of day (7:45, 12:30): {digits:.1f}% of the digits read exactly, {written:.1f}% with the colon")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 4, 27, pictures.time_of_day,
+                                           "times of day (7:45, 12:30)", "the colon")
     assert digits >= 85
     assert written >= 85
 
@@ -243,9 +242,8 @@ def test_a_time_of_day_shows_its_colon(test_digits, cnn_checkpoint):
 def test_a_minus_sign_is_shown_before_the_number(test_digits, cnn_checkpoint):
     # A dash before a number was dropped, as anything before it is (-5 shown as 5); JSON's
     # `prediction` holds the digits alone, as for any separator.
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 28, pictures.negative)
-    print(f"\n60 numbers after a minus sign (-5, -273): {digits:.1f}% of the digits read exactly, "
-          f"{written:.1f}% with the minus sign")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 28, pictures.negative,
+                                           "numbers after a minus sign (-5, -273)", "the minus sign")
     assert digits >= 90
     assert written >= 90
 
@@ -269,9 +267,8 @@ def test_an_amount_ended_with_a_steep_slash(test_digits, cnn_checkpoint):
     # A slash leaning less than 40 degrees before the dash was a 1 (1200/- as 12001); the last stroke
     # before a lone dash or = that leans 20 degrees or more is the slash (separators.ending_slash).
     # Before it, none of these read (seeds 1-3 on an AMD processor; docs/reading.md).
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 2, 5, 41, ended_steep)
-    print(f"\n100 amounts ended /- or /=, the slash leaning 25-40 degrees: {digits:.1f}% of the digits read "
-          f"exactly, {written:.1f}% with the ending too")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 100, 2, 5, 41, ended_steep,
+                                           "amounts ended /- or /=, the slash leaning 25-40 degrees", "the ending too")
     assert digits >= 90
     assert written >= 90
 
