@@ -1,6 +1,6 @@
 """Working with pixels: the few image tools that finding ink and digits is built on.
 
-Read this first, or whenever paper.py, segment.py, separators.py, touching.py or prepare.py uses
+Read this first, or whenever paper.py, segment.py, shapes.py, separators.py, touching.py or prepare.py uses
 one of these. Each works on a whole image at once, with a handful of tensor or numpy operations
 instead of a Python loop over pixels, so that a picture takes milliseconds:
 

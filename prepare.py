@@ -13,7 +13,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
-     separators (. , ' : - /) and a % told apart (separators.py), in reading order, a % sign alone no digit;
+     separators (. , ' : - /) and a % told apart (shapes.py, separators.py), in reading order, a % sign alone no digit;
      a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
@@ -36,6 +36,7 @@ from PIL import Image
 import around
 import segment
 import separators
+import shapes
 import sizes
 import touching
 from images import ImageError, finer, full_size, grey_at_working_size, upright
@@ -179,8 +180,8 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
         pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
                                                 vouched)
     # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
-    # leaning as far as a slash is one (separators.is_slash), as it is where it stands alone.
-    leaning = [len(pieces) > 1 and separators.is_slash(piece) for piece in pieces]
+    # leaning as far as a slash is one (shapes.is_slash), as it is where it stands alone.
+    leaning = [len(pieces) > 1 and shapes.is_slash(piece) for piece in pieces]
     if all(leaning):  # slashes alone: let the network say what they are
         leaning = [False] * len(pieces)
     # Each piece as the network will read it: a narrow one widened where it reads surer so.

@@ -11,7 +11,7 @@ them, and specks of dirt and the table around the paper are no digit at all:
      kept, left to right (a line photographed turned is first levelled by prepare.py, by the
      angle tilt finds).
 
-Which of the small groups are separators, not digits, separators.py says next; a group that may hold
+Which of the small groups are separators, not digits, shapes.py and separators.py say next; a group that may hold
 several touching digits is then cut apart by touching.py. Each step is bounded: a picture of
 thousands of specks or of noise takes no longer than a number.
 """

@@ -1,6 +1,7 @@
 """The marks around a number's digits: which of the groups segment.py found are separators, no digits.
 
-Read this after segment.py, which groups the ink into digits and specks. People write more than
+Read this after segment.py, which groups the ink into digits and specks, and shapes.py, which
+measures one mark's shape. People write more than
 digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
 (- /), a time's colon, a minus sign before it, a full stop after it, a % sign after it in one
 stroke or three, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None
@@ -24,6 +25,7 @@ import torch
 
 from pixels import enclosed
 from segment import Group, mask_of
+from shapes import is_equals, is_percent, is_slash, lean
 
 
 def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:
@@ -50,61 +52,6 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
     if middle < 0.4 * size:  # high: an apostrophe is a short stroke down (or leaning), never a flat bar
         return "'" if not flat else ""
     return "-" if flat else None
-
-
-def is_slash(mask: torch.Tensor) -> bool:
-    """Whether a mark is one straight stroke leaning far over, like / (fewer than 1 in 100 of MNIST's
-    ones lean more than 40 degrees)."""
-    return lean(mask) > 40
-
-
-def lean(mask: torch.Tensor) -> float:
-    """How many degrees a mark leans from upright where it is one straight stroke; 0 where it is not."""
-    y, x = mask.nonzero().T.float()
-    if len(x) < 10:
-        return 0.0
-    # The direction in which the ink spreads most (the covariance's main axis), and how much more.
-    spread, axes = torch.linalg.eigh(torch.cov(torch.stack([x, y])))
-    if spread[1].item() <= 30 * max(spread[0].item(), 1e-6):
-        return 0.0
-    return math.degrees(math.atan2(abs(axes[0, 1].item()), abs(axes[1, 1].item())))
-
-
-def is_equals(mask: torch.Tensor) -> bool:
-    """Whether a mark is an = sign: two flat bars, one above the other, paper between them, much of
-    one above much of the other."""
-    rows = mask.any(1).int()
-    starts = (rows.diff(prepend=rows[:1] * 0) == 1).nonzero()[:, 0].tolist()  # where a band of ink begins
-    if len(starts) != 2:
-        return False
-    spans = []
-    for band in (mask[:starts[1]], mask[starts[1]:]):
-        ys, xs = band.any(1).nonzero()[:, 0], band.any(0).nonzero()[:, 0]
-        if xs[-1] - xs[0] + 1 < 2 * (ys[-1] - ys[0] + 1):  # a bar is flat, even written a little aslant
-            return False
-        spans.append((xs[0].item(), xs[-1].item() + 1))
-    (left1, right1), (left2, right2) = spans
-    return min(right1, right2) - max(left1, left2) >= 0.5 * min(right1 - left1, right2 - left2)
-
-
-def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
-    """Whether a mark is a % sign: no wider than tall, with two small rings of paper enclosed by its
-    ink, one high on its left and one low on its right, far apart. Digits that touch can enclose two
-    such loops (a 9 run into a 6), but side by side they are wider, and a digit's loop is about half
-    its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as type
-    sets a %, wider, its rings larger and closer; only for strokes apart (digits that touch are one)."""
-    height, width = mask.shape
-    if width > (1.2 if loose else 1.1) * height:
-        return False
-    rings = sorted(enclosed(mask))  # the higher one first
-    if len(rings) != 2:
-        return False
-    (top1, left1, bottom1, right1), (top2, left2, bottom2, right2) = rings
-    small = max(bottom1 - top1, bottom2 - top2) <= (0.5 if loose else 0.35) * height
-    rings_round = all(3 * min(b - t, r - l) >= max(b - t, r - l) for t, l, b, r in rings)  # no slivers
-    across = (left2 + right2 - left1 - right1) / 2 >= 0.3 * width  # the lower one to the right
-    down = (top2 + bottom2 - top1 - bottom1) / 2 >= (0.3 if loose else 0.4) * height
-    return small and rings_round and across and down
 
 
 def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import pictures
 import prepare
-import separators
+import shapes
 from images import ImageError
 from test_reading import letter_crop
 from test_separators import read_with_separators
@@ -37,14 +37,14 @@ def test_a_percent_sign_is_told_from_digits_with_two_loops():
         return torch.from_numpy(ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1])
 
     percent = mask(("ring", (10, 10, 40, 45)), ("ring", (50, 75, 80, 110)), ("line", [(75, 10), (15, 110)]))
-    assert separators.is_percent(percent)
+    assert shapes.is_percent(percent)
     # An 8: its loops one above the other. A 9 run into a 6: loops as far apart, but side by side, and
     # each half as tall as the digits. A 0, a slash and a 0 (a date): loops as tall as the digits.
     eight = mask(("ring", (20, 10, 60, 55)), ("ring", (15, 55, 65, 110)))
     nine_six = mask(("ring", (10, 10, 60, 60)), ("line", [(60, 35), (55, 110)]), ("ring", (60, 60, 110, 110)),
                     ("line", [(62, 85), (100, 10)]))
     dates = mask(("ring", (10, 10, 50, 110)), ("line", [(90, 10), (60, 110)]), ("ring", (100, 10, 140, 110)))
-    assert not any(separators.is_percent(m) for m in (eight, nine_six, dates))
+    assert not any(shapes.is_percent(m) for m in (eight, nine_six, dates))
 
 
 def test_a_percent_sign_in_three_strokes_is_one_mark():
@@ -93,7 +93,7 @@ def test_a_percent_sign_alone_is_no_digit():
 @pytest.mark.parametrize("apart", [False, True])
 def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, apart):
     # Read as digits, a % drawn after a number whose stroke touches a ring added an 8 or a 96 to it (7%
-    # as 78, 51% as 5196); separators.is_percent tells it by its two small rings, one high on the left
+    # as 78, 51% as 5196); shapes.is_percent tells it by its two small rings, one high on the left
     # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
     # (around.sides), and rings clear of the stroke are marks of their own (separators.joined_percent).
     # Seeds 1-3 (Intel networks): 98.3/98.3% each, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).

@@ -23,6 +23,7 @@ import predict
 import prepare
 import segment
 import separators
+import shapes
 from conftest import read_all, run_predict
 from test_numbers import exact, numbers
 
@@ -149,11 +150,11 @@ def test_an_equals_sign_is_two_flat_bars_one_above_the_other():
             ink[top:bottom, left:right] = True
         return ink
 
-    assert separators.is_equals(mask((10, 10, 16, 50), (30, 12, 36, 52)))
-    assert separators.is_equals(mask((10, 10, 16, 50), (30, 30, 36, 70)))  # half over each other
-    assert not separators.is_equals(mask((10, 10, 16, 50), (30, 40, 36, 70)))  # a quarter: two dashes
-    assert not separators.is_equals(mask((10, 10, 16, 50), (30, 12, 36, 52), (45, 10, 51, 50)))  # three
-    assert not separators.is_equals(mask((10, 10, 30, 30), (35, 10, 55, 30)))  # not flat: two blots
+    assert shapes.is_equals(mask((10, 10, 16, 50), (30, 12, 36, 52)))
+    assert shapes.is_equals(mask((10, 10, 16, 50), (30, 30, 36, 70)))  # half over each other
+    assert not shapes.is_equals(mask((10, 10, 16, 50), (30, 40, 36, 70)))  # a quarter: two dashes
+    assert not shapes.is_equals(mask((10, 10, 16, 50), (30, 12, 36, 52), (45, 10, 51, 50)))  # three
+    assert not shapes.is_equals(mask((10, 10, 30, 30), (35, 10, 55, 30)))  # not flat: two blots
 
 
 def read_with_separators(checkpoint, test_digits, count: int, low: int, high: int, seed: int,
