@@ -13,8 +13,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
-     separators (. , ' : - /) and a % told apart (shapes.py, separators.py), in reading order, a % sign alone no digit;
-     a photo out of focus given steep edges (edge_width);
+     separators (. , ' : - /), a % and parentheses told apart (shapes.py, separators.py), in reading
+     order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
@@ -285,12 +285,12 @@ def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]],
                       ) -> list[tuple[int, str]]:
     """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
     the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
-    twice); only marks between digits count, a minus sign before the first, and after the last one
-    those that shown_after shows."""
+    twice); only marks between digits count, a minus sign or a parenthesis before the first, and
+    after the last one those that shown_after shows."""
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])
-    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or (after, mark) == (0, "-")]
+    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-("]
     last = [mark for after, _, mark in placed if after == len(items)]
     ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
     return list(dict.fromkeys(between + ending))  # in order, each once

@@ -1,18 +1,18 @@
 """The marks around a number's digits: which of the groups segment.py found are separators, no digits.
 
 Read this after segment.py, which groups the ink into digits and specks, and shapes.py, which
-measures one mark's shape. People write more than
-digits in a number: thousands separators and decimal points (. , '), a date's dashes and slashes
-(- /), a time's colon, a minus sign before it, a full stop after it, a % sign after it in one
-stroke or three, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None
-of them is a digit, and none may turn a number into "not a number"; predict.py prints them where
-they stood and gives the digits alone to JSON's `prediction`. Each is told by its size and place in
-the line (separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending,
-by where it stands (date_slashes, ending_slash), a % by its two small rings (is_percent,
-joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by
-its two dots (colons), a comma that touches a digit by hanging below the line (hanging_comma);
-split_separators puts them together, and shown_after says which marks after the last digit are
-shown.
+measures one mark's shape. People write more than digits in a number: thousands separators and
+decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it,
+a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part of
+it, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a
+digit, and none may turn a number into "not a number"; predict.py prints them where they stood and
+gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
+(separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it
+stands (date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
+percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by its two dots
+(colons), parentheses by their bows, in pairs (brackets), a comma that touches a digit by hanging
+below the line (hanging_comma); split_separators puts them together, and shown_after says which
+marks after the last digit are shown.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ import torch
 
 from pixels import enclosed
 from segment import Group, mask_of
-from shapes import is_equals, is_percent, is_slash, lean
+from shapes import bow, is_equals, is_percent, is_slash, lean
+
+
+BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
 
 
 def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:
@@ -97,6 +100,10 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     marks += [(speck, mark) for speck in specks if (mark := separator(speck, top, bottom, pen))]
     if not digits:  # marks alone: read them as they are, and let the network say what they are
         return groups, []
+    parentheses = brackets(labels, digits)
+    taken = {id(g) for g, _ in parentheses}
+    digits = [g for g in digits if id(g) not in taken]
+    marks += parentheses
     # A date's slash stands between its digits: a stroke leaning as far before or after the number is
     # a 1 written far over, or no digit at all, for the network to say; only a dash or an = after it
     # makes it an amount's ending (1200/-). A % follows a number: among its digits or before them, it
@@ -119,21 +126,36 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 
 def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:
     """Which `marks` go with a number whose digits span the columns from `first` to `last`: those
-    between its digits, and after them those that shown_after shows; before them only a minus sign,
-    a dash that begins less than `reach` before the first digit (-5)."""
+    between its digits, and after them those that shown_after shows; before them an opening
+    parenthesis and a minus sign, a dash that begins less than `reach` before the first digit (-5)."""
+    opening = [(g, m) for g, m in marks if m == "("]  # brackets found it just before the digits
     minus = sorted(((g, m) for g, m in marks if m == "-" and first - reach < g.left and g.right <= first),
                    key=lambda mark: mark[0].left)
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
     after = sorted(((g, m) for g, m in marks if first < g.left and g.right > last), key=lambda mark: mark[0].left)
-    return minus[-1:] + between + [mark for mark, shown in zip(after, shown_after([m for _, m in after])) if shown]
+    shown = [mark for mark, show in zip(after, shown_after([m for _, m in after])) if show]
+    return opening + minus[-1:] + between + shown
 
 
 def shown_after(after: list[str]) -> list[bool]:
-    """Which of the marks after a number's last digit, left to right, are shown with it: a full stop
-    and a % sign; and all of them where they end as an amount on a cheque may (.- ,- /- = /=), a
-    dash or an = last, after a point, a comma or a slash."""
+    """Which of the marks after a number's last digit, left to right, are shown with it: a full stop,
+    a % sign and a closing parenthesis; and all of them where they end as an amount on a cheque may
+    (.- ,- /- = /=), a dash or an = last, after a point, a comma or a slash."""
     ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
-    return [ending or m in ".%" for m in after]
+    return [ending or m in ".%)" for m in after]
+
+
+def brackets(labels: np.ndarray, digits: list[Group]) -> list[tuple[Group, str]]:
+    """A pair of parentheses around some of the `digits` (in the line's order), as in (12) or a phone
+    number's (555) 123-4567: the first group bowed like a ( (shapes.bow), and the first after it bowed
+    like a ) and about as tall, a digit at least between them. A bowed stroke alone is left to the
+    network: a narrow 6 bows like a (, a narrow 7 like a ), and such a pair is far rarer than either."""
+    opening = digits[0]
+    if len(digits) < 3 or bow(mask_of(labels, opening)) < BOW:
+        return []
+    closing = next((g for g in digits[2:] if 0.75 < g.height / opening.height < 1.33
+                    and bow(mask_of(labels, g)) <= -BOW), None)
+    return [(opening, "("), (closing, ")")] if closing else []
 
 
 def date_slashes(labels: np.ndarray, digits: list[Group], slashes: list[Group]) -> list[Group]:

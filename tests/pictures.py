@@ -51,7 +51,7 @@ def scaled_crops(digits: list[np.ndarray], height: float, rng: np.random.Generat
 def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
-    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', or several) is
+    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', '(', ')', ' ', or several) is
     drawn after digit i, `separators[-1]` before the first."""
     separators = separators or {}
     marks = len("".join(separators.values()))
@@ -61,7 +61,7 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
     pen = max(2, round(0.12 * height))
     x = margin
     if -1 in separators:
-        x = draw_separator(canvas, separators[-1], x, baseline, height, pen) + int(0.15 * height)
+        x = draw_separator(canvas, separators[-1], x, baseline, height, pen, rng) + int(0.15 * height)
     for i, crop in enumerate(crops):
         y = baseline - crop.shape[0] + int(rng.uniform(-0.08, 0.08) * height)  # a wobbly baseline
         region = canvas[y:y + crop.shape[0], x:x + crop.shape[1]]
@@ -69,19 +69,20 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
         x += crop.shape[1]
         if i in separators:
             x += int(0.12 * height)
-            x = draw_separator(canvas, separators[i], x, baseline, height, pen)
+            x = draw_separator(canvas, separators[i], x, baseline, height, pen, rng)
             x += int(0.12 * height)
         elif i < len(gaps):
             x += gaps[i]
     return canvas
 
 
-def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height: float, pen: int) -> int:
-    """Draw a separator with a round pen at x on the baseline, or several one after another; returns
-    where it ends."""
+def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height: float, pen: int,
+                   rng: np.random.Generator | None = None) -> int:
+    """Draw a separator with a round pen at x on the baseline, or several one after another (a
+    parenthesis bowed as `rng` draws it); returns where it ends."""
     if len(mark) > 1:
         for one in mark:
-            x = draw_separator(canvas, one, x, baseline, height, pen) + int(0.12 * height)
+            x = draw_separator(canvas, one, x, baseline, height, pen, rng) + int(0.12 * height)
         return x
     image = Image.fromarray((canvas * 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
@@ -100,6 +101,17 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
         for y in ([0.5] if mark == "-" else [0.38, 0.62]):
             draw.line((x, baseline - y * height, x + 0.4 * height, baseline - y * height), fill=255, width=pen)
         end = x + 0.4 * height
+    elif mark in "()":  # an arc a little taller than the digits, its middle bowed out by 0.12 to 0.3 of it
+        tall = 1.2 * height
+        sag = tall * (rng.uniform(0.12, 0.3) if rng else 0.2)
+        radius = (tall ** 2 / 4 + sag ** 2) / (2 * sag)
+        ys = np.linspace(-tall / 2, tall / 2, 25)
+        bowed = radius - np.sqrt(radius ** 2 - ys ** 2)  # 0 in the middle, sag at the ends
+        xs = x + pen / 2 + (bowed if mark == "(" else sag - bowed)
+        draw.line(list(zip(xs, baseline - 0.5 * height + ys)), fill=255, width=pen, joint="curve")
+        end = x + sag + pen
+    elif mark == " ":  # a space
+        end = x + 0.2 * height
     else:  # a slash, leaning well over, as tall as the digits
         draw.line((x, baseline + 0.05 * height, x + 1.1 * height, baseline - 1.05 * height), fill=255, width=pen)
         end = x + 1.1 * height

@@ -1,6 +1,7 @@
 """predict.py on numbers as people really write them: touching digits, notebook paper, forms, printed
 patterns, small and faint writing; and the paper itself, which is never a digit. (The marks between
-and after the digits, separators: test_separators.py; a % sign: test_percent.py.)
+and after the digits, separators: test_separators.py; a % sign: test_percent.py; parentheses:
+test_signs.py.)
 
 Every picture is made here (tests/pictures.py, tests/papers.py) from MNIST's test digits and our
 own pens and papers. Run with -s to see the figures.

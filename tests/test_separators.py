@@ -2,7 +2,7 @@
 slashes and dashes, a time's colon, an amount's ending (1200/-, 1200=). None of them is a digit; the
 line printed for a person shows them, and JSON's `prediction` holds the digits only. First
 separators.py on marks drawn here pixel by pixel, then predict.py on whole numbers. (The % sign:
-test_percent.py.)
+test_percent.py; parentheses: test_signs.py.)
 
 Every picture is made here (tests/pictures.py, tests/papers.py) from MNIST's test digits and our
 own pens. Run with -s to see the figures.
