@@ -285,12 +285,12 @@ def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]],
                       ) -> list[tuple[int, str]]:
     """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
     the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
-    twice); only marks between digits count, a minus sign or a parenthesis before the first, and
+    twice); only marks between digits count, a sign or a parenthesis before the first, and
     after the last one those that shown_after shows."""
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])
-    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-("]
+    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+("]
     last = [mark for after, _, mark in placed if after == len(items)]
     ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
     return list(dict.fromkeys(between + ending))  # in order, each once

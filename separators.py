@@ -4,15 +4,16 @@ Read this after segment.py, which groups the ink into digits and specks, and sha
 measures one mark's shape. People write more than digits in a number: thousands separators and
 decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it,
 a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part of
-it, and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a
-digit, and none may turn a number into "not a number"; predict.py prints them where they stood and
-gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
-(separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it
-stands (date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
-percent_alone), an = by its two flat bars (is_equals, joined_equals), a colon by its two dots
-(colons), parentheses by their bows, in pairs (brackets), a comma that touches a digit by hanging
-below the line (hanging_comma); split_separators puts them together, and shown_after says which
-marks after the last digit are shown.
+it, a + and an = in a sum (12+5=17), and on a cheque an ending that nothing can be added to (1200.-
+1200/- 1200=). None of them is a digit, and none may turn a number into "not a number"; predict.py
+prints them where they stood and gives the digits alone to JSON's `prediction`. Each is told by its
+size and place in the line (separator), a slash by leaning far over (is_slash) or, in a date or an
+amount's ending, by where it stands (date_slashes, ending_slash), a % by its two small rings
+(is_percent, joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals),
+a + by its two crossed ones (is_plus), a colon by its two dots (colons), parentheses by their bows,
+in pairs (brackets), a comma that touches a digit by hanging below the line (hanging_comma);
+split_separators puts them together, and shown_after says which marks after the last digit are
+shown.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 
 from pixels import enclosed
 from segment import Group, mask_of
-from shapes import bow, is_equals, is_percent, is_slash, lean
+from shapes import bow, is_equals, is_percent, is_plus, is_slash, lean
 
 
 BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
@@ -75,20 +76,26 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
-    """The digits of a line, and the separators among them ('.', ',', "'", ':', '-', '/') with their characters,
-    a minus sign before them, and a '%' or an amount's ending after them (shown_after)."""
+    """The digits of a line, and the marks among them ('.', ',', "'", ':', '-', '/', '+', '=') with their
+    characters, a sign or a parenthesis before them, and a '%', a parenthesis or an amount's ending
+    after them (shown_after)."""
     tallest = max(g.height for g in groups)
     groups, specks = joined_equals(*joined_percent(labels, groups, specks, tallest), tallest)
     full = [g for g in groups if g.height >= 0.6 * tallest]  # the line's digits, by their size
-    end = max(g.right for g in full)
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     groups, specks, times = colons(groups, specks, top, bottom)
     digits, marks = [], [(colon, ":") for colon in times]
     for group in groups:
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
-        beyond = (group.left + group.right) / 2 > end
-        if mark in (None, "-") and len(group.parts) == 2 and beyond and is_equals(mask_of(labels, group)):
-            mark = "="  # after the number: two bars, each a part of its own (a wide = is flat, as a dash is)
+        if mark in (None, "-") and len(group.parts) == 2 and is_equals(mask_of(labels, group)):
+            mark = "="  # two bars, each a part of its own (a wide = is flat, as a dash is)
+        # A + is smaller than the digits around it and stands across the line's middle, clear of the
+        # baseline; a 4 can look like one, but it is as tall as the digits, or sits on the line.
+        size = bottom - top
+        middle = (group.top + group.bottom) / 2 - top
+        floats = group.height <= 0.8 * size and 0.25 < middle / size < 0.75 and group.bottom < bottom - 0.1 * size
+        if mark is None and len(full) > 1 and floats and is_plus(mask_of(labels, group)):
+            mark = "+"
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
@@ -127,9 +134,9 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:
     """Which `marks` go with a number whose digits span the columns from `first` to `last`: those
     between its digits, and after them those that shown_after shows; before them an opening
-    parenthesis and a minus sign, a dash that begins less than `reach` before the first digit (-5)."""
+    parenthesis, and a minus or a plus sign that begins less than `reach` before the first digit (-5)."""
     opening = [(g, m) for g, m in marks if m == "("]  # brackets found it just before the digits
-    minus = sorted(((g, m) for g, m in marks if m == "-" and first - reach < g.left and g.right <= first),
+    minus = sorted(((g, m) for g, m in marks if m in "-+" and first - reach < g.left and g.right <= first),
                    key=lambda mark: mark[0].left)
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
     after = sorted(((g, m) for g, m in marks if first < g.left and g.right > last), key=lambda mark: mark[0].left)
@@ -212,11 +219,9 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
 
 
 def joined_equals(groups: list[Group], specks: list[Group], tallest: int) -> tuple[list[Group], list[Group]]:
-    """The groups and specks, with an = sign after the number made one group where its bars are too
-    far apart for group_parts to join them: small flat marks, one above the other, close."""
-    end = max(g.right for g in groups if g.height >= 0.6 * tallest)
-    bars = [g for g in groups + specks if (g.left + g.right) / 2 > end and g.height < 0.3 * tallest
-            and g.width >= 2 * g.height]
+    """The groups and specks, with an = sign made one group where its bars are too far apart for
+    group_parts to join them: small flat marks, one above the other, close."""
+    bars = [g for g in groups + specks if g.height < 0.3 * tallest and g.width >= 2 * g.height]
     for pair in stacked(bars, 0.3 * tallest):
         groups, specks = replaced(groups, specks, pair, merged(pair))
     return groups, specks

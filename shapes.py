@@ -72,11 +72,45 @@ def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     return small and rings_round and across and down
 
 
+def is_plus(mask: torch.Tensor) -> bool:
+    """Whether a mark is a + sign: a flat bar and an upright one that cross near their middles, each
+    across most of the mark, and no other stroke (a 4's arm, a 9's loop, a crossed 7's top)."""
+    mask = cropped(mask)
+    height, width = mask.shape
+    if not 0.6 * height <= width <= 1.7 * height or height < 6:
+        return False
+    # The bars: the rows that hold most ink, and the columns.
+    rows, columns = mask.sum(1), mask.sum(0)
+    flat, upright = (rows >= 0.6 * rows.max()).nonzero()[:, 0], (columns >= 0.6 * columns.max()).nonzero()[:, 0]
+    row, column = flat.float().mean().item(), upright.float().mean().item()
+    # Each bar is a pen's stroke, and reaches well beyond the other on both sides: the crossing lies
+    # in the mark's middle.
+    if len(flat) > 0.35 * height or len(upright) > 0.35 * width:
+        return False
+    if not (0.3 * height <= row <= 0.7 * height and 0.3 * width <= column <= 0.7 * width):
+        return False
+    # Away from the flat bar, a row crosses the upright bar alone, once, near its column; and the
+    # same for a column away from the upright bar.
+    ys, xs = torch.arange(height)[:, None], torch.arange(width)[None, :]
+    for ink, near, across, far in ((mask, xs, column, (ys - row).abs() > len(flat) / 2 + height / 10),
+                                   (mask.T, ys.T, row, (xs.T - column).abs() > len(upright) / 2 + width / 10)):
+        lines = ink[far[:, 0]]
+        if len(lines) < 0.3 * len(ink) or (runs(lines) != 1).float().mean() > 0.1:
+            return False
+        if lines.sum(1).float().median() > 0.35 * lines.shape[1]:  # a bar is a pen's stroke, no blob
+            return False
+        reach = (near.expand_as(ink)[far[:, 0]] - across).abs()[lines]
+        if (reach > 0.3 * max(height, width)).float().mean() > 0.05:  # ink far from the other bar
+            return False
+    return True
+
+
 def bow(mask: torch.Tensor) -> float:
     """How far a mark's middle lies to the left of its two ends, in its heights, where it is one narrow
     curved stroke: positive for a (, negative for a ), about 0 for a straight stroke or anything else.
     About 1 in 50 of MNIST's 1s bow by a tenth of their height, most of them like a (; narrow 6s and 7s
     may, which is why separators.brackets asks for a pair."""
+    mask = cropped(mask)
     height, width = mask.shape
     rows = mask.sum(1)
     if height < 10 or width > 0.6 * height or (rows > 0).sum() < 0.9 * height:
@@ -99,3 +133,11 @@ def runs(mask: torch.Tensor) -> torch.Tensor:
     filled = mask.clone()
     filled[:, 1:-1] |= mask[:, :-2] & mask[:, 2:]
     return filled[:, :1].sum(1) + (filled[:, 1:] & ~filled[:, :-1]).sum(1)
+
+
+def cropped(mask: torch.Tensor) -> torch.Tensor:
+    """A mask cut to the rows and columns that hold ink (a group's box reaches a little beyond it)."""
+    rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
+    if len(rows) == 0:
+        return mask
+    return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]

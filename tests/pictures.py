@@ -51,8 +51,8 @@ def scaled_crops(digits: list[np.ndarray], height: float, rng: np.random.Generat
 def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
-    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', '(', ')', ' ', or several) is
-    drawn after digit i, `separators[-1]` before the first."""
+    i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', '(', ')', '+',
+    ' ', or several) is drawn after digit i, `separators[-1]` before the first."""
     separators = separators or {}
     marks = len("".join(separators.values()))
     width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
@@ -110,6 +110,12 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
         xs = x + pen / 2 + (bowed if mark == "(" else sag - bowed)
         draw.line(list(zip(xs, baseline - 0.5 * height + ys)), fill=255, width=pen, joint="curve")
         end = x + sag + pen
+    elif mark == "+":  # a flat bar and an upright one, half the digits' height, crossing at the line's middle
+        size, middle = 0.5 * height, baseline - 0.5 * height
+        draw.line((x + pen / 2, middle, x + pen / 2 + size, middle), fill=255, width=pen)
+        draw.line((x + pen / 2 + size / 2, middle - size / 2, x + pen / 2 + size / 2, middle + size / 2), fill=255,
+                  width=pen)
+        end = x + size + pen
     elif mark == " ":  # a space
         end = x + 0.2 * height
     else:  # a slash, leaning well over, as tall as the digits

@@ -1,6 +1,7 @@
 """Signs people write around and among a number's digits besides separators: parentheses, (12) or a
-phone number's (555) 123-4567. Never read as digits, shown in `text` where they stood. First
-shapes.py on strokes drawn here and on MNIST's digits, then predict.py on whole numbers."""
+phone number's (555) 123-4567, and a sum's + and = (12+5=17). Never read as digits, shown in `text`
+where they stood. First shapes.py on strokes drawn here and on MNIST's digits, then predict.py on
+whole numbers."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ import shapes
 from test_separators import read_with_separators
 
 
-def stroke(points: list[tuple[float, float]], pen: int = 6) -> torch.Tensor:
-    """The mask of a pen's stroke through `points`, cropped to its ink."""
+def stroke(*lines: list[tuple[float, float]], pen: int = 6) -> torch.Tensor:
+    """The mask of a pen's strokes through each of `lines`' points, cropped to its ink."""
     image = Image.new("L", (200, 200), 0)
-    ImageDraw.Draw(image).line(points, fill=255, width=pen, joint="curve")
+    for points in lines:
+        ImageDraw.Draw(image).line(points, fill=255, width=pen, joint="curve")
     mask = torch.from_numpy(np.asarray(image) > 127)
+    rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
+    return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+
+
+def ink(digit: np.ndarray) -> torch.Tensor:
+    """An MNIST digit's mask, cropped to its ink."""
+    mask = torch.from_numpy(digit > 100)
     rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
     return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
 
@@ -42,12 +51,7 @@ def test_few_of_mnists_ones_bow_like_a_parenthesis(test_digits):
     # shapes.bow's docstring: about 1 in 50 of MNIST's 1s bow by a tenth of their height, few of
     # them like a ), which is what lets a pair of bowed strokes around digits be parentheses.
     digits, labels = test_digits
-    bows = []
-    for digit in digits[labels == 1]:
-        mask = torch.from_numpy(digit > 100)
-        rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
-        bows.append(shapes.bow(mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]))
-    bows = np.array(bows)
+    bows = np.array([shapes.bow(ink(digit)) for digit in digits[labels == 1]])
     print(f"\n{len(bows)} MNIST test 1s: {np.mean(bows >= separators.BOW):.1%} bow like a (, "
           f"{np.mean(bows <= -separators.BOW):.1%} like a )")
     assert np.mean(bows >= separators.BOW) < 0.03 and np.mean(bows <= -separators.BOW) < 0.03
@@ -82,3 +86,41 @@ def test_numbers_in_parentheses_show_them(test_digits, cnn_checkpoint):
     # touches a digit is lost, as in test_separators.py::test_dates_and_phone_numbers).
     assert digits >= 85
     assert written >= 80
+
+
+
+def test_a_plus_is_two_bars_crossed_in_their_middles(test_digits):
+    assert shapes.is_plus(stroke([(20, 60), (100, 60)], [(60, 20), (60, 100)]))
+    assert shapes.is_plus(stroke([(20, 65), (100, 55)], [(58, 20), (63, 100)]))  # written a little aslant
+    assert not shapes.is_plus(stroke([(50, 20), (20, 80), (100, 80)], [(80, 40), (80, 130)]))  # a 4
+    assert not shapes.is_plus(stroke([(20, 40), (100, 40)], [(60, 20), (60, 140)]))  # crossed high: a t
+    assert not shapes.is_plus(stroke([(20, 20), (100, 100)], [(20, 100), (100, 20)]))  # an x
+    assert not shapes.is_plus(stroke([(20, 60), (100, 60)], [(60, 20), (60, 100)], [(20, 20), (40, 20)]))  # more
+    digits, labels = test_digits
+    plus = [shapes.is_plus(ink(digit)) for digit in digits]
+    print(f"\n{len(digits)} MNIST test digits: {np.mean(plus):.1%} shaped like a + "
+          f"(fours {np.mean(np.array(plus)[labels == 4]):.1%}), a + must also float, smaller than the digits")
+    assert np.mean(plus) < 0.01
+
+
+def sum_written(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A sum as written in a notebook, 12+5=17 (its digits drawn at random, so seldom right), with the
+    pen of its digits: a + half as tall as them, and an =."""
+    height = float(rng.integers(45, 90))
+    crops = pictures.scaled_crops(digits, height, rng)
+    plus, equals = sorted(rng.choice(np.arange(1, len(digits)), 2, replace=False).tolist())
+    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
+    darkness = pictures.write(crops, gaps, height, int(rng.integers(15, 40)), rng, {plus - 1: "+", equals - 1: "="})
+    text = "".join(map(str, labels))
+    text = f"{text[:plus]}+{text[plus:equals]}={text[equals:]}"
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
+
+
+def test_a_sum_shows_its_signs(test_digits, cnn_checkpoint):
+    # A + was read as a 4 or a 7, or left the sum "not a number", and an = among the digits was
+    # shown as a dash. Now a + is two bars crossed in their middles, smaller than the digits
+    # (shapes.is_plus), and an = two flat bars wherever it stands (separators.joined_equals).
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 6, 43, sum_written,
+                                           "sums (12+5=17)", "the + and the =")
+    assert digits >= 85
+    assert written >= 85
