@@ -286,14 +286,30 @@ def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]],
     """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
     the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
     twice); only marks between digits count, a sign or a parenthesis before the first, and
-    after the last one those that shown_after shows."""
+    after the last one those that shown_after shows; and a space where the digits stand far apart."""
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])
     between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+("]
+    between = sorted(between + spaces(items, {after for after, _ in between}), key=lambda mark: mark[0])
     last = [mark for after, _, mark in placed if after == len(items)]
     ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
     return list(dict.fromkeys(between + ending))  # in order, each once
+
+
+def spaces(items: list[Item], marked: set[int]) -> list[tuple[int, str]]:
+    """Where two neighbouring digits, no mark between them (after how many digits: `marked`), stand as
+    far apart as a digit is tall and far more than the others do: a space, as in 12 345, or between
+    two numbers on one line. Only among three digits or more: two have no other gap to be measured
+    against, and a form's cells set digits apart evenly, however wide."""
+    gaps = [right.box[0] - left.box[2] for left, right in zip(items, items[1:])]
+    tall = float(np.median([item.box[3] - item.box[1] for item in items]))
+    found = []
+    for after, gap in enumerate(gaps, start=1):
+        others = gaps[:after - 1] + gaps[after:]
+        if others and after not in marked and gap >= max(0.8 * tall, 2.5 * max(float(np.median(others)), 0.1 * tall)):
+            found.append((after, " "))
+    return found
 
 
 def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Signs people write around and among a number's digits besides separators: parentheses, (12) or a
-phone number's (555) 123-4567, and a sum's + and = (12+5=17). Never read as digits, shown in `text`
-where they stood. First shapes.py on strokes drawn here and on MNIST's digits, then predict.py on
-whole numbers."""
+phone number's (555) 123-4567, and a sum's + and = (12+5=17); and the space between groups of
+digits (12 345). Never read as digits, shown in `text` where they stood. First shapes.py and
+prepare.spaces on strokes and boxes made here and on MNIST's digits, then predict.py on whole
+numbers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import pictures
+import prepare
 import separators
 import shapes
 from test_separators import read_with_separators
@@ -124,3 +126,34 @@ def test_a_sum_shows_its_signs(test_digits, cnn_checkpoint):
                                            "sums (12+5=17)", "the + and the =")
     assert digits >= 85
     assert written >= 85
+
+
+def test_a_space_is_a_gap_far_wider_than_the_others():
+    def spaces(*lefts: int, marked: set[int] = frozenset()) -> list[tuple[int, str]]:  # digits 40 wide, 60 tall
+        return prepare.spaces([prepare.Item(torch.zeros(28, 28), (x, 0, x + 40, 60)) for x in lefts], marked)
+    assert spaces(0, 50, 160, 210) == [(2, " ")]  # 12 34: a gap of 70 among gaps of 10
+    assert spaces(0, 50, 160, 210, marked={2}) == []  # a mark stands there: a dash, a slash
+    assert spaces(0, 100, 200, 300) == []  # evenly apart, as in a form's cells
+    assert spaces(0, 120) == []  # two digits: nothing to measure their gap against
+    assert spaces(0, 50, 120, 170) == []  # 30 of 60: a wide gap, no space
+
+
+def with_space(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A number in two groups, 12 345, the space between them as wide as a digit is tall or a half wider."""
+    height = float(rng.integers(45, 90))
+    crops = pictures.scaled_crops(digits, height, rng)
+    apart = int(rng.integers(1, len(digits)))
+    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
+    gaps[apart - 1] = int(rng.uniform(1.0, 1.5) * height)
+    darkness = pictures.write(crops, gaps, height, int(rng.integers(15, 40)), rng)
+    text = "".join(map(str, labels))
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), f"{text[:apart]} {text[apart:]}"
+
+
+def test_a_wide_gap_is_shown_as_a_space(test_digits, cnn_checkpoint):
+    # Digits in two groups were shown as one number (12 345 as 12345). Now a gap as wide as a digit is
+    # tall and far wider than the others is shown as a space (prepare.spaces); `prediction` holds the digits.
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 7, 44, with_space,
+                                           "numbers in two groups (12 345)", "the space")
+    assert digits >= 90
+    assert written >= 90
