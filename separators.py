@@ -94,7 +94,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         size = bottom - top
         middle = (group.top + group.bottom) / 2 - top
         floats = group.height <= 0.8 * size and 0.25 < middle / size < 0.75 and group.bottom < bottom - 0.1 * size
-        if mark is None and len(full) > 1 and floats and is_plus(mask_of(labels, group)):
+        if mark is None and any(g is not group for g in full) and floats and is_plus(mask_of(labels, group)):
             mark = "+"
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
