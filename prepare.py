@@ -307,7 +307,10 @@ def spaces(items: list[Item], marked: set[int]) -> list[tuple[int, str]]:
     found = []
     for after, gap in enumerate(gaps, start=1):
         others = gaps[:after - 1] + gaps[after:]
-        if others and after not in marked and gap >= max(0.8 * tall, 2.5 * max(float(np.median(others)), 0.1 * tall)):
+        if not others or after in marked:
+            continue
+        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
+        if gap >= 0.8 * tall and gap >= 2.5 * usual:
             found.append((after, " "))
     return found
 

@@ -79,30 +79,31 @@ def is_plus(mask: torch.Tensor) -> bool:
     height, width = mask.shape
     if not 0.6 * height <= width <= 1.7 * height or height < 6:
         return False
-    # The bars: the rows that hold most ink, and the columns.
+    # The bars: the rows that hold most ink, and the columns that do.
     rows, columns = mask.sum(1), mask.sum(0)
     flat, upright = (rows >= 0.6 * rows.max()).nonzero()[:, 0], (columns >= 0.6 * columns.max()).nonzero()[:, 0]
-    row, column = flat.float().mean().item(), upright.float().mean().item()
-    # Each bar is a pen's stroke, and reaches well beyond the other on both sides: the crossing lies
-    # in the mark's middle.
+    # Each bar is a pen's stroke, not most of the mark, and they cross in the mark's middle, so that
+    # each reaches well beyond the other on both sides.
     if len(flat) > 0.35 * height or len(upright) > 0.35 * width:
         return False
+    row, column = flat.float().mean().item(), upright.float().mean().item()
     if not (0.3 * height <= row <= 0.7 * height and 0.3 * width <= column <= 0.7 * width):
         return False
-    # Away from the flat bar, a row crosses the upright bar alone, once, near its column; and the
-    # same for a column away from the upright bar.
-    ys, xs = torch.arange(height)[:, None], torch.arange(width)[None, :]
-    for ink, near, across, far in ((mask, xs, column, (ys - row).abs() > len(flat) / 2 + height / 10),
-                                   (mask.T, ys.T, row, (xs.T - column).abs() > len(upright) / 2 + width / 10)):
-        lines = ink[far[:, 0]]
-        if len(lines) < 0.3 * len(ink) or (runs(lines) != 1).float().mean() > 0.1:
-            return False
-        if lines.sum(1).float().median() > 0.35 * lines.shape[1]:  # a bar is a pen's stroke, no blob
-            return False
-        reach = (near.expand_as(ink)[far[:, 0]] - across).abs()[lines]
-        if (reach > 0.3 * max(height, width)).float().mean() > 0.05:  # ink far from the other bar
-            return False
-    return True
+    return only_the_bar(mask, row, len(flat), column) and only_the_bar(mask.T, column, len(upright), row)
+
+
+def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) -> bool:
+    """Whether every row of a mark away from its flat bar (`breadth` rows about `row`) crosses one
+    stroke alone, a pen's breadth, near `column`: the upright bar, and nothing else. (For the flat
+    bar, the same of the mark turned: is_plus passes it transposed.)"""
+    height, width = mask.shape
+    away = mask[(torch.arange(height) - row).abs() > breadth / 2 + height / 10]
+    if len(away) < 0.3 * height or (runs(away) != 1).float().mean() > 0.1:
+        return False
+    if away.sum(1).float().median() > 0.35 * width:  # a pen's stroke, no blob
+        return False
+    far = (torch.arange(width) - column).abs() > 0.3 * max(height, width)  # from the upright bar
+    return (away & far).sum() <= 0.05 * away.sum()
 
 
 def bow(mask: torch.Tensor) -> float:
