@@ -13,8 +13,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
-     separators (. , ' : - /), a % and parentheses told apart (shapes.py, separators.py), in reading
-     order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
+     separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, separators.py),
+     in reading order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a

@@ -4,16 +4,16 @@ Read this after segment.py, which groups the ink into digits and specks, and sha
 measures one mark's shape. People write more than digits in a number: thousands separators and
 decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it,
 a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part of
-it, a + and an = in a sum (12+5=17), and on a cheque an ending that nothing can be added to (1200.-
-1200/- 1200=). None of them is a digit, and none may turn a number into "not a number"; predict.py
-prints them where they stood and gives the digits alone to JSON's `prediction`. Each is told by its
-size and place in the line (separator), a slash by leaning far over (is_slash) or, in a date or an
-amount's ending, by where it stands (date_slashes, ending_slash), a % by its two small rings
-(is_percent, joined_percent, percent_alone), an = by its two flat bars (is_equals, joined_equals),
-a + by its two crossed ones (is_plus), a colon by its two dots (colons), parentheses by their bows,
-in pairs (brackets), a comma that touches a digit by hanging below the line (hanging_comma);
-split_separators puts them together, and shown_after says which marks after the last digit are
-shown.
+it, the signs of a sum or a product (12+5=17, 6x7=42), and on a cheque an ending that nothing can
+be added to (1200.- 1200/- 1200=). None of them is a digit, and none may turn a number into "not a
+number"; predict.py prints them where they stood and gives the digits alone to JSON's
+`prediction`. Each is told by its size and place in the line (separator), a slash by leaning far
+over (is_slash) or, in a date or an amount's ending, by where it stands (date_slashes,
+ending_slash), a % by its two small rings (is_percent, joined_percent, percent_alone), an = by its
+two flat bars (is_equals, joined_equals), a + and an x by their two crossed bars (is_plus,
+is_times), a colon by its two dots (colons), parentheses by their bows, in pairs (brackets), a
+comma that touches a digit by hanging below the line (hanging_comma); split_separators puts them
+together, and shown_after says which marks after the last digit are shown.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 
 from pixels import enclosed
 from segment import Group, mask_of
-from shapes import bow, is_equals, is_percent, is_plus, is_slash, lean
+from shapes import bow, is_equals, is_percent, is_plus, is_slash, is_times, lean
 
 
 BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
@@ -76,7 +76,7 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
                      ) -> tuple[list[Group], list[tuple[Group, str]]]:
-    """The digits of a line, and the marks among them ('.', ',', "'", ':', '-', '/', '+', '=') with their
+    """The digits of a line, and the marks among them ('.', ',', "'", ':', '-', '/', '+', 'x', '=') with their
     characters, a sign or a parenthesis before them, and a '%', a parenthesis or an amount's ending
     after them (shown_after)."""
     tallest = max(g.height for g in groups)
@@ -89,13 +89,13 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
         if mark in (None, "-") and len(group.parts) == 2 and is_equals(mask_of(labels, group)):
             mark = "="  # two bars, each a part of its own (a wide = is flat, as a dash is)
-        # A + is smaller than the digits around it and stands across the line's middle, clear of the
-        # baseline; a 4 can look like one, but it is as tall as the digits, or sits on the line.
+        # A + or an x is smaller than the digits around it and stands across the line's middle, clear
+        # of the baseline; a 4 can look like a +, but it is as tall as the digits, or sits on the line.
         size = bottom - top
         middle = (group.top + group.bottom) / 2 - top
         floats = group.height <= 0.8 * size and 0.25 < middle / size < 0.75 and group.bottom < bottom - 0.1 * size
-        if mark is None and any(g is not group for g in full) and floats and is_plus(mask_of(labels, group)):
-            mark = "+"
+        if mark is None and any(g is not group for g in full) and floats:
+            mark = "+" if is_plus(mask_of(labels, group)) else "x" if is_times(mask_of(labels, group)) else None
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):

@@ -4,8 +4,9 @@ Read this after segment.py, which finds the groups of ink; separators.py, next, 
 are marks by where they stand as well. Each function here looks at one group's ink alone (a boolean
 mask, True where the ink is) and measures a shape people write around digits but that digits seldom
 have: a straight stroke leaning far over (a slash), two flat bars one above the other (an =), two
-small rings (a %), one narrow stroke bowed like a parenthesis. Each is a few whole-mask operations:
-the spread of the ink's pixels, the rows that hold ink, the paper its strokes enclose.
+bars crossed (a +, or turned, an x), two small rings (a %), one narrow stroke bowed like a
+parenthesis. Each is a few whole-mask operations: the spread of the ink's pixels, the rows that
+hold ink, the paper its strokes enclose.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 
 import torch
 
-from pixels import enclosed
+from pixels import enclosed, turned
 
 
 def is_slash(mask: torch.Tensor) -> bool:
@@ -90,6 +91,11 @@ def is_plus(mask: torch.Tensor) -> bool:
     if not (0.3 * height <= row <= 0.7 * height and 0.3 * width <= column <= 0.7 * width):
         return False
     return only_the_bar(mask, row, len(flat), column) and only_the_bar(mask.T, column, len(upright), row)
+
+
+def is_times(mask: torch.Tensor) -> bool:
+    """Whether a mark is a multiplication sign, an x: a + turned by 45 degrees."""
+    return is_plus(turned(cropped(mask), 45)[0])
 
 
 def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) -> bool:

@@ -52,7 +52,7 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
     i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', '(', ')', '+',
-    ' ', or several) is drawn after digit i, `separators[-1]` before the first."""
+    'x', ' ', or several) is drawn after digit i, `separators[-1]` before the first."""
     separators = separators or {}
     marks = len("".join(separators.values()))
     width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
@@ -115,6 +115,12 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
         draw.line((x + pen / 2, middle, x + pen / 2 + size, middle), fill=255, width=pen)
         draw.line((x + pen / 2 + size / 2, middle - size / 2, x + pen / 2 + size / 2, middle + size / 2), fill=255,
                   width=pen)
+        end = x + size + pen
+    elif mark == "x":  # a multiplication sign: two strokes crossing, as wide and tall as the + above
+        size, middle = 0.45 * height, baseline - 0.5 * height
+        left, right = x + pen / 2, x + pen / 2 + size
+        draw.line((left, middle - size / 2, right, middle + size / 2), fill=255, width=pen)
+        draw.line((left, middle + size / 2, right, middle - size / 2), fill=255, width=pen)
         end = x + size + pen
     elif mark == " ":  # a space
         end = x + 0.2 * height

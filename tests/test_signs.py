@@ -1,10 +1,12 @@
 """Signs people write around and among a number's digits besides separators: parentheses, (12) or a
-phone number's (555) 123-4567, and a sum's + and = (12+5=17); and the space between groups of
-digits (12 345). Never read as digits, shown in `text` where they stood. First shapes.py and
-prepare.spaces on strokes and boxes made here and on MNIST's digits, then predict.py on whole
-numbers."""
+phone number's (555) 123-4567, and the signs of a sum or a product (12+5=17, 6x7=42); and the space
+between groups of digits (12 345). Never read as digits, shown in `text` where they stood. First
+shapes.py and prepare.spaces on strokes and boxes made here and on MNIST's digits, then predict.py
+on whole numbers."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import torch
@@ -91,39 +93,51 @@ def test_numbers_in_parentheses_show_them(test_digits, cnn_checkpoint):
 
 
 
-def test_a_plus_is_two_bars_crossed_in_their_middles(test_digits):
+def test_a_plus_or_an_x_is_two_bars_crossed_in_their_middles(test_digits):
     assert shapes.is_plus(stroke([(20, 60), (100, 60)], [(60, 20), (60, 100)]))
     assert shapes.is_plus(stroke([(20, 65), (100, 55)], [(58, 20), (63, 100)]))  # written a little aslant
     assert not shapes.is_plus(stroke([(50, 20), (20, 80), (100, 80)], [(80, 40), (80, 130)]))  # a 4
     assert not shapes.is_plus(stroke([(20, 40), (100, 40)], [(60, 20), (60, 140)]))  # crossed high: a t
     assert not shapes.is_plus(stroke([(20, 20), (100, 100)], [(20, 100), (100, 20)]))  # an x
     assert not shapes.is_plus(stroke([(20, 60), (100, 60)], [(60, 20), (60, 100)], [(20, 20), (40, 20)]))  # more
+    assert shapes.is_times(stroke([(20, 20), (100, 100)], [(20, 100), (100, 20)]))
+    assert shapes.is_times(stroke([(30, 20), (90, 100)], [(30, 100), (90, 20)]))  # narrower than tall
+    assert not shapes.is_times(stroke([(20, 60), (100, 60)], [(60, 20), (60, 100)]))  # a +
     digits, labels = test_digits
     plus = [shapes.is_plus(ink(digit)) for digit in digits]
-    print(f"\n{len(digits)} MNIST test digits: {np.mean(plus):.1%} shaped like a + "
-          f"(fours {np.mean(np.array(plus)[labels == 4]):.1%}), a + must also float, smaller than the digits")
-    assert np.mean(plus) < 0.01
+    times = [shapes.is_times(ink(digit)) for digit in digits]
+    print(f"\n{len(digits)} MNIST test digits: {np.mean(plus):.1%} shaped like a + (fours "
+          f"{np.mean(np.array(plus)[labels == 4]):.1%}), {np.mean(times):.1%} like an x; a sign must also float, "
+          "smaller than the digits")
+    assert np.mean(plus) < 0.01 and np.mean(times) < 0.01
 
 
-def sum_written(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
+def sum_written(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
+                sign: str = "+") -> tuple[Image.Image, str]:
     """A sum as written in a notebook, 12+5=17 (its digits drawn at random, so seldom right), with the
-    pen of its digits: a + half as tall as them, and an =."""
+    pen of its digits: a + half as tall as them (or the `sign` 'x', a product), and an =."""
     height = float(rng.integers(45, 90))
     crops = pictures.scaled_crops(digits, height, rng)
     plus, equals = sorted(rng.choice(np.arange(1, len(digits)), 2, replace=False).tolist())
     gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
-    darkness = pictures.write(crops, gaps, height, int(rng.integers(15, 40)), rng, {plus - 1: "+", equals - 1: "="})
+    darkness = pictures.write(crops, gaps, height, int(rng.integers(15, 40)), rng, {plus - 1: sign, equals - 1: "="})
     text = "".join(map(str, labels))
-    text = f"{text[:plus]}+{text[plus:equals]}={text[equals:]}"
+    text = f"{text[:plus]}{sign}{text[plus:equals]}={text[equals:]}"
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text
 
 
-def test_a_sum_shows_its_signs(test_digits, cnn_checkpoint):
+def test_a_sum_or_a_product_shows_its_signs(test_digits, cnn_checkpoint):
     # A + was read as a 4 or a 7, or left the sum "not a number", and an = among the digits was
     # shown as a dash. Now a + is two bars crossed in their middles, smaller than the digits
     # (shapes.is_plus), and an = two flat bars wherever it stands (separators.joined_equals).
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 6, 43, sum_written,
                                            "sums (12+5=17)", "the + and the =")
+    assert digits >= 85
+    assert written >= 85
+    # A product's x, a + turned by 45 degrees (shapes.is_times), as the 6x7=42 of a times table.
+    product = functools.partial(sum_written, sign="x")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 6, 46, product, "products (6x7=42)",
+                                           "the x and the =")
     assert digits >= 85
     assert written >= 85
     # A + before a number is shown as a minus sign is (+5, +49).
