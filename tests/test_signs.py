@@ -24,16 +24,12 @@ def stroke(*lines: list[tuple[float, float]], pen: int = 6) -> torch.Tensor:
     image = Image.new("L", (200, 200), 0)
     for points in lines:
         ImageDraw.Draw(image).line(points, fill=255, width=pen, joint="curve")
-    mask = torch.from_numpy(np.asarray(image) > 127)
-    rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
-    return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return shapes.cropped(torch.from_numpy(np.asarray(image) > 127))
 
 
 def ink(digit: np.ndarray) -> torch.Tensor:
     """An MNIST digit's mask, cropped to its ink."""
-    mask = torch.from_numpy(digit > 100)
-    rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
-    return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return shapes.cropped(torch.from_numpy(digit > 100))
 
 
 def arc(sag: float, tall: float = 120) -> list[tuple[float, float]]:
@@ -90,7 +86,6 @@ def test_numbers_in_parentheses_show_them(test_digits, cnn_checkpoint):
     # touches a digit is lost, as in test_separators.py::test_dates_and_phone_numbers).
     assert digits >= 85
     assert written >= 80
-
 
 
 def test_a_plus_or_an_x_is_two_bars_crossed_in_their_middles(test_digits):
@@ -163,7 +158,7 @@ def test_a_space_is_a_gap_far_wider_than_the_others():
     assert spaces(0, 50, 160, 210, marked={2}) == []  # a mark stands there: a dash, a slash
     assert spaces(0, 100, 200, 300) == []  # evenly apart, as in a form's cells
     assert spaces(0, 120) == []  # two digits: nothing to measure their gap against
-    assert spaces(0, 50, 120, 170) == []  # 30 of 60: a wide gap, no space
+    assert spaces(0, 50, 120, 170) == []  # a gap of 30 where digits are 60 tall: wider, no space
 
 
 def with_space(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
