@@ -87,15 +87,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     digits, marks = [], [(colon, ":") for colon in times]
     for group in groups:
         mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
-        if mark in (None, "-") and len(group.parts) == 2 and is_equals(mask_of(labels, group)):
-            mark = "="  # two bars, each a part of its own (a wide = is flat, as a dash is)
-        # A + or an x is smaller than the digits around it and stands across the line's middle, clear
-        # of the baseline; a 4 can look like a +, but it is as tall as the digits, or sits on the line.
-        size = bottom - top
-        middle = (group.top + group.bottom) / 2 - top
-        floats = group.height <= 0.8 * size and 0.25 < middle / size < 0.75 and group.bottom < bottom - 0.1 * size
-        if mark is None and any(g is not group for g in full) and floats:
-            mark = "+" if is_plus(mask_of(labels, group)) else "x" if is_times(mask_of(labels, group)) else None
+        mark = sign(labels, group, mark, full, top, bottom)
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
@@ -129,6 +121,22 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
     return digits, shown_marks(marks, first, last, tallest)
+
+
+def sign(labels: np.ndarray, group: Group, mark: str | None, full: list[Group], top: float, bottom: float,
+         ) -> str | None:
+    """A sum's sign, where a group is one: an =, a + or an x; else `mark`, what separator made of it.
+    `full`: the line's digits, between `top` and `bottom`."""
+    if mark in (None, "-") and len(group.parts) == 2 and is_equals(mask_of(labels, group)):
+        return "="  # two bars, each a part of its own (a wide = is flat, as a dash is)
+    # A + or an x is smaller than the digits around it and stands across the line's middle, clear of
+    # the baseline; a 4 can look like a +, but it is as tall as the digits, or sits on the line.
+    size = bottom - top
+    middle = (group.top + group.bottom) / 2 - top
+    floats = group.height <= 0.8 * size and 0.25 < middle / size < 0.75 and group.bottom < bottom - 0.1 * size
+    if mark is None and any(g is not group for g in full) and floats:
+        return "+" if is_plus(mask_of(labels, group)) else "x" if is_times(mask_of(labels, group)) else None
+    return mark
 
 
 def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:

@@ -230,13 +230,14 @@ def time_of_day(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), text[:-2] + ":" + text[-2:]
 
 
-def negative(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
-    """A number with a minus sign before it (-5, -273), dark on white."""
+def signed(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
+           sign: str = "-") -> tuple[Image.Image, str]:
+    """A number with a minus sign before it (-5, -273), or the `sign` '+' (+49), dark on white."""
     height = float(rng.integers(45, 90))
     crops = scaled_crops(digits, height, rng)
     gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
-    darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {-1: "-"})
-    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), "-" + "".join(map(str, labels))
+    darkness = write(crops, gaps, height, int(rng.integers(15, 40)), rng, {-1: sign})
+    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), sign + "".join(map(str, labels))
 
 
 def with_ending(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:

@@ -243,7 +243,7 @@ def test_a_time_of_day_shows_its_colon(test_digits, cnn_checkpoint):
 def test_a_minus_sign_is_shown_before_the_number(test_digits, cnn_checkpoint):
     # A dash before a number was dropped, as anything before it is (-5 shown as 5); JSON's
     # `prediction` holds the digits alone, as for any separator.
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 28, pictures.negative,
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 28, pictures.signed,
                                            "numbers after a minus sign (-5, -273)", "the minus sign")
     assert digits >= 90
     assert written >= 90

@@ -136,19 +136,12 @@ def test_a_sum_or_a_product_shows_its_signs(test_digits, cnn_checkpoint):
     assert digits >= 85
     assert written >= 85
     # A + before a number is shown as a minus sign is (+5, +49).
-    digits, written = read_with_separators(cnn_checkpoint, test_digits, 30, 1, 4, 45, signed,
+    plus = functools.partial(pictures.signed, sign="+")
+    digits, written = read_with_separators(cnn_checkpoint, test_digits, 30, 1, 4, 45, plus,
                                            "numbers after a plus sign (+5, +49)", "the +")
     assert digits >= 85
     assert written >= 85
 
-
-def signed(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator) -> tuple[Image.Image, str]:
-    """A number with a plus sign before it, as a telephone's country code is written (+49)."""
-    height = float(rng.integers(45, 90))
-    crops = pictures.scaled_crops(digits, height, rng)
-    gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
-    darkness = pictures.write(crops, gaps, height, int(rng.integers(15, 40)), rng, {-1: "+"})
-    return Image.fromarray((255 * (1 - darkness)).astype(np.uint8)), "+" + "".join(map(str, labels))
 
 
 def test_a_space_is_a_gap_far_wider_than_the_others():
