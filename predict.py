@@ -7,8 +7,9 @@ by worker processes, as a DataLoader prepares training batches), and a digit is 
 the model is confident enough.
 The bar it must clear was calibrated after training, on the validation digits, and is stored in
 the checkpoint; the training taught the model to be unsure on drawn letters, symbols and scribbles
-(nondigits.py), so that those fall below it. A number is its digits read left to right; in a
-number, one doubtful part among sure digits is read as a digit from a lower bar (IN_A_NUMBER).
+(nondigits.py), so that those fall below it. A number is its digits read left to right, a list
+of numbers one line after another; in a number, one doubtful part among sure digits is read as a
+digit from a lower bar (IN_A_NUMBER).
 
     python predict.py my-digit.png [more images or folders ...]
     python predict.py --json --save-processed seen/ street-number.jpg
@@ -133,12 +134,13 @@ def read(reader: Reader, path: str, found: Found, probs: torch.Tensor) -> dict:
     if len(digits) >= 3 and len(doubtful) == 1 and doubtful[0]["probability"] >= IN_A_NUMBER * reader.threshold:
         doubtful[0]["is_digit"] = True
     readings = best_readings([[(t["class"], t["probability"]) for t in d["top"]] for d in digits])
-    prediction = readings[0][0] if all(d["is_digit"] for d in digits) else None
+    number = readings[0][0] if all(d["is_digit"] for d in digits) else None
+    lines = [(after, mark) for after, mark in found.separators if mark == "\n"]  # between lines of writing
     return {"path": path,
-            "prediction": prediction,  # the digits only
-            "text": with_separators(prediction, found.separators) if prediction else None,  # as written
+            "prediction": with_separators(number, lines) if number else None,  # the digits (and line breaks)
+            "text": with_separators(number, found.separators) if number else None,  # as written
             "probability": round(readings[0][1], 4),
-            "top": [{"class": text, "probability": round(p, 4)} for text, p in readings],
+            "top": [{"class": with_separators(text, lines), "probability": round(p, 4)} for text, p in readings],
             "digits": digits}
 
 
@@ -158,20 +160,25 @@ def printable(path: Path | str) -> str:
 
 
 def describe(result: dict) -> str:
-    """One line for a person: the digit or the number, with probabilities, or why it is neither."""
+    """One line for a person: the digit or the number, with probabilities, or why it is neither (one
+    line for each line of writing)."""
     digits, best = result["digits"], result["top"][0]
     result = result | {"path": printable(result["path"])}
-    each = ", ".join(f"{d['class']} {d['probability']:.1%}" for d in digits)
+    each = lambda some: ", ".join(f"{d['class']} {d['probability']:.1%}" for d in some)  # noqa: E731
     if result["prediction"] is None and len(digits) == 1:
         return f"{result['path']}: not a digit (best guess {best['class']}, {best['probability']:.1%})"
     if result["prediction"] is None:
         unclear = ", ".join(str(i + 1) for i, d in enumerate(digits) if not d["is_digit"])
         return (f"{result['path']}: not a number (part {unclear} of {len(digits)} is not a digit; "
-                f"best guess {best['class']}: {each})")
+                f"best guess {best['class']}: {each(digits)})")
     if len(digits) == 1:
         others = ", ".join(f"{t['class']} ({t['probability']:.1%})" for t in result["top"][1:])
         return f"{result['path']}: {best['class']} ({best['probability']:.1%})  next: {others}"
-    return f"{result['path']}: {result['text']}  ({each})"
+    rows, start = [], 0  # several lines of writing: one row each, under one another
+    for text, number in zip(result["text"].split("\n"), result["prediction"].split("\n")):
+        rows.append(f"{text}  ({each(digits[start:start + len(number)])})")
+        start += len(number)
+    return f"{result['path']}: " + ("\n" + " " * (len(result["path"]) + 2)).join(rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
      separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, separators.py),
      in reading order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
+     each line of writing in turn, top to bottom, one beside the largest digit's only where all of
+     it reads as digits (numbers_among);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
@@ -41,7 +43,7 @@ import sizes
 import touching
 from images import ImageError, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
-from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width, turned
+from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width
 
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 SOFT = 0.08  # of the digits' height: ink whose edges are this wide is a photo out of focus (sharpened)
@@ -70,8 +72,8 @@ class Item:
 @dataclass
 class Found:
     """Everything found in one picture: the digits, the separators, and what was taken for ink."""
-    items: list[Item]  # the digits (or the one garment), left to right
-    separators: list[tuple[int, str]]  # each separator's character, after how many of the digits
+    items: list[Item]  # the digits (or the one garment), left to right, line after line
+    separators: list[tuple[int, str]]  # each separator's character, after how many of the digits ('\n' between lines)
     ink: torch.Tensor | None = None  # [H, W] at the working size: what was taken for ink
     paper: torch.Tensor | None = None  # [H, W]: lines and printed patterns taken for paper
     cuts: list[list[tuple[int, int]]] = field(default_factory=list)  # each cut between touching digits, as the
@@ -147,11 +149,12 @@ Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Group], marks: list,
-                judge: Judge | None, box: Callable) -> tuple[list[Item], list[list[tuple[int, int]]], list]:
+                judge: Judge | None, box: Callable, budget: touching.Budget,
+                ) -> tuple[list[Item], list[list[tuple[int, int]]], list]:
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
     there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
-    and the slashes cut off digits that they touched, as marks (segment.Group, '/')."""
-    budget = touching.Budget()  # one for the whole picture: what bounds its search
+    and the slashes cut off digits that they touched, as marks (segment.Group, '/'). The `budget`
+    bounds the search for cuts in the whole picture."""
     found = [group_items(ink, labels, group, marks, judge, box, budget, alone=len(digits) == 1) for group in digits]
     # A group refused whole, where the rest of the number reads surely, is cut once more (vouched_groups).
     for k in vouched_groups(found, digits, judge):
@@ -248,7 +251,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= sizes.CLOSER * pixels.shape[1] else 20)
     drawn = around.drawn_around(ink, margin)  # a line under the number, a box or a ring around it
     ink, paper = torch.where(drawn, 0, ink), paper | drawn
-    labels, boxes, mass, parts = parts_of(ink, margin)
+    ink_parts = labels, boxes, mass, parts = segment.parts_of(ink, margin)
     if zoom and (crop := sizes.zoomed(image, pixels.shape, margin, *segment.writing(boxes, mass, parts))):
         return moved(prepare_digits(crop[0], judge, zoom=False), *crop[1])
     if zoom and sizes.too_fine(pixels, ink, paper):  # a small picture of a notebook or a form
@@ -257,11 +260,11 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return prepare_digits(finer(image, times), judge, zoom=False)
     if separators.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
         raise ImageError("no digit found: only a % sign")
-    ink, paper, (labels, boxes, mass, parts), back = levelled(ink, paper, (labels, boxes, mass, parts), margin)
-    groups, specks = segment.one_line(*segment.group_parts(parts, boxes, mass, max(labels.shape)))
-    digits, marks = separators.split_separators(labels, groups, specks, stroke_width(ink > 0.3))
-    if digits and edge_width(ink, float(np.median([group.height for group in digits]))) > SOFT:  # out of focus
-        ink = sharpened(ink)
+    ink, paper, (labels, boxes, mass, parts), back = segment.levelled(ink, paper, ink_parts, margin)
+    lines = [separators.split_separators(labels, *line, stroke_width(ink > 0.3))
+             for line in segment.lines_of(*segment.group_parts(parts, boxes, mass, max(labels.shape)))]
+    if lines[0][0] and edge_width(ink, float(np.median([group.height for group in lines[0][0]]))) > SOFT:
+        ink = sharpened(ink)  # out of focus
     width, height = full_size(image)
     scale = max(width, height) / max(pixels.shape)  # from working-size pixels back to the picture's
 
@@ -276,9 +279,49 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return (max(0, int(left * scale)), max(0, int(top * scale)),
                 min(width, round(right * scale)), min(height, round(bottom * scale)))
 
-    items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box)
+    items, marks, cuts = read_lines(ink, labels, lines, judge, box)
     inner = (slice(margin, -margin), slice(margin, -margin))
-    return Found(items, placed_separators(items, marks + slashes, box), ink[inner], paper[inner], cuts, scale)
+    return Found(items, marks, ink[inner], paper[inner], cuts, scale)
+
+
+def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge | None, box: Callable,
+               ) -> tuple[list[Item], list[tuple[int, str]], list]:
+    """The digits of each line of writing worth reading (numbers_among), top to bottom, with their
+    separators, a line break between lines, and the cuts."""
+    budget = touching.Budget()  # one for the whole picture: what bounds its search
+    read = []
+    for digits, marks in lines:
+        items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box, budget)
+        read.append((items, placed_separators(items, marks + slashes, box), cuts))
+    read = numbers_among(read, judge) if len(read) > 1 else read
+    read.sort(key=lambda line: min((item.box[1] for item in line[0]), default=0))
+    items, marks, cuts = [], [], []
+    for its_items, its_marks, its_cuts in read:
+        marks += [(len(items), "\n")] if items else []
+        marks += [(after + len(items), mark) for after, mark in its_marks]
+        items, cuts = items + its_items, cuts + its_cuts
+    return items, marks, cuts
+
+
+def numbers_among(lines: list[tuple[list[Item], list, list]], judge: Judge | None) -> list:
+    """Which lines of writing to read (each its items first): the first, the largest digit's, and
+    each other that the network takes wholly for digits, not all 1s. Where the first is a row of
+    shapes (two or more) no more than half of which read as digits, it gives way to those (a word
+    written large above a number); one shape does not (a car's body, its wheels read as 00). Words,
+    scribbles and a face's eyes beside a number are left out so, as a page's margin is; without the
+    network, the first alone."""
+    if judge is None:
+        return lines[:1]
+    shares, numbers = [], []  # how much of each line reads as digits; the other lines that are numbers
+    for k, (items, _, _) in enumerate(lines):
+        if not items:  # marks alone
+            shares.append(0.0)
+            continue
+        _, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
+        shares.append(is_digit.float().mean().item())
+        if k and bool(is_digit.all()) and bool((digit != 1).any()):
+            numbers.append(lines[k])
+    return numbers if numbers and len(lines[0][0]) > 1 and shares[0] <= 0.5 else lines[:1] + numbers
 
 
 def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]], box: Callable,
@@ -291,45 +334,11 @@ def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]],
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])
     between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+("]
-    between = sorted(between + spaces(items, {after for after, _ in between}), key=lambda mark: mark[0])
+    gaps = separators.spaces([item.box for item in items], {after for after, _ in between})
+    between = sorted(between + gaps, key=lambda mark: mark[0])
     last = [mark for after, _, mark in placed if after == len(items)]
     ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
     return list(dict.fromkeys(between + ending))  # in order, each once
-
-
-def spaces(items: list[Item], marked: set[int]) -> list[tuple[int, str]]:
-    """Where two neighbouring digits, no mark between them (after how many digits: `marked`), stand as
-    far apart as a digit is tall and far more than the others do: a space, as in 12 345, or between
-    two numbers on one line. Only among three digits or more: two have no other gap to be measured
-    against, and a form's cells set digits apart evenly, however wide."""
-    gaps = [right.box[0] - left.box[2] for left, right in zip(items, items[1:])]
-    tall = float(np.median([item.box[3] - item.box[1] for item in items]))
-    found = []
-    for after, gap in enumerate(gaps, start=1):
-        others = gaps[:after - 1] + gaps[after:]
-        if not others or after in marked:
-            continue
-        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
-        if gap >= 0.8 * tall and gap >= 2.5 * usual:
-            found.append((after, " "))
-    return found
-
-
-def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The ink's parts (segment.find_parts: labels, boxes, mass), and which are writing, not the table."""
-    labels, boxes, mass = segment.find_parts(ink)
-    return labels, boxes, mass, segment.off_the_edges(labels, boxes, mass, margin)
-
-
-def levelled(ink: torch.Tensor, paper: torch.Tensor, parts: tuple, margin: int) -> tuple:
-    """A number photographed turned: its ink levelled (the table left out), the paper with it, its parts
-    found again, and how a point of the levelled ink goes back to the picture (None: it was level)."""
-    labels, boxes, mass, writing = parts
-    degrees = segment.tilt(ink, labels, boxes, mass, writing)
-    if not degrees:
-        return ink, paper, parts, None
-    ink, back = turned(ink * torch.from_numpy(np.isin(labels, writing + 1)), degrees)
-    return ink, turned(paper, degrees)[0], parts_of(ink, margin), back
 
 
 def moved(found: Found, x: int, y: int) -> Found:

@@ -7,9 +7,9 @@ them, and specks of dirt and the table around the paper are no digit at all:
   1. find_parts: the connected parts of the ink;
   2. off_the_edges: the table dropped, and a box, a ring or a line drawn around the writing
      (around.py);
-  3. group_parts, one_line: pieces of one digit grouped, specks set apart, the line of writing
-     kept, left to right (a line photographed turned is first levelled by prepare.py, by the
-     angle tilt finds).
+  3. group_parts, lines_of: pieces of one digit grouped, specks set apart, the lines of writing
+     found, each left to right (a line photographed turned is first levelled, by the angle tilt
+     finds: levelled).
 
 Which of the small groups are separators, not digits, shapes.py and separators.py say next; a group that may hold
 several touching digits is then cut apart by touching.py. Each step is bounded: a picture of
@@ -26,7 +26,7 @@ import torch
 
 from around import around_the_writing
 from images import ImageError
-from pixels import grown, label_parts, min_filter, stroke_width
+from pixels import grown, label_parts, min_filter, stroke_width, turned
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and specks
@@ -104,9 +104,9 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
                 ) -> tuple[list[Group], list[Group]]:
     """Group the parts (heaviest first) into digits: a part joins a digit when it lies mostly above
     or below it (their columns overlap by half the narrower one's width), close by (a speck only
-    where it nearly touches it); otherwise it starts a digit of its own if it holds enough ink or is
-    tall enough to be one, or else is a speck. Returns the digits and the specks (dots and commas
-    among them)."""
+    where it nearly touches it), and is no digit of another line (stacked); otherwise it starts a
+    digit of its own if it holds enough ink or is tall enough to be one, or else is a speck.
+    Returns the digits and the specks (dots and commas among them)."""
     if len(parts) == 0:  # all the ink ran along the picture's edges
         raise ImageError("no digit found: only the edges of the picture, or the table around the paper")
     groups: list[Group] = []
@@ -121,7 +121,8 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
             # Close by: within half its height, or for a speck (a scrap of a line), nearly touching it.
             near = (0.5 if mass[k] >= 0.02 * group.mass else 0.1) * group.height
             if overlap >= 0.5 * min(right - left, group.width) and \
-                    top < group.bottom + near and bottom > group.top - near:
+                    top < group.bottom + near and bottom > group.top - near and \
+                    not stacked(group, top, left, bottom, right, tallest):
                 group.top, group.left = min(top, group.top), min(left, group.left)
                 group.bottom, group.right = max(bottom, group.bottom), max(right, group.right)
                 group.parts.append(k + 1)
@@ -135,6 +136,18 @@ def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_s
     return groups, specks
 
 
+def stacked(group: Group, top: int, left: int, bottom: int, right: int, tallest: int) -> bool:
+    """Whether a part (its box) stands under or over the `group` as a digit or a letter of the next
+    line does, not as a piece of the same digit (a 5's flag, a stroke broken in two): the shorter
+    of the two at least 0.4 as tall as the other and a third as tall as the `tallest` part, and no
+    stroke lying flat under 0.6 of the other's height (a 5's foot drawn apart), and the two apart
+    by more than a broken stroke's gap (0.15 of the taller's height)."""
+    (short, wide), (tall, _) = sorted([(bottom - top, right - left), (group.height, group.width)])
+    gap = max(top - group.bottom, group.top - bottom)
+    flat = 2 * short < wide and short < 0.6 * tall
+    return not flat and short >= max(0.4 * tall, tallest / 3) and gap > 0.15 * tall
+
+
 def writing(boxes: np.ndarray, mass: np.ndarray, parts: np.ndarray) -> tuple[list[int], int]:
     """Where the writing is, and how large: the box (top, left, bottom, right) around the parts that
     hold enough ink to be digits (a tenth of the heaviest's, as in group_parts), and the tallest one's height."""
@@ -144,14 +157,25 @@ def writing(boxes: np.ndarray, mass: np.ndarray, parts: np.ndarray) -> tuple[lis
     return [*heavy[:, :2].min(0).tolist(), *heavy[:, 2:].max(0).tolist()], int((heavy[:, 2] - heavy[:, 0]).max())
 
 
-def one_line(groups: list[Group], specks: list[Group]) -> tuple[list[Group], list[Group]]:
-    """One line of writing: what shares rows with the largest digit, left to right."""
+MAX_LINES = 8  # lines of writing read in one picture, at most
+SMALLER = 0.5  # a line whose largest digit is less tall than this much of the first line's is no writing to read
+
+
+def lines_of(groups: list[Group], specks: list[Group]) -> list[tuple[list[Group], list[Group]]]:
+    """The lines of writing, each its digits left to right and its specks: first what shares rows
+    with the largest digit, then what shares rows with the largest digit left, and so on. A line
+    written much smaller than the first (a page's print, a doodle's scraps) is no writing to read."""
     if not groups:
         raise ImageError("no digit found: only specks, far smaller than a digit")
-    main = groups[0]
-    on_line = lambda g: g.top < main.bottom and g.bottom > main.top  # noqa: E731
-    groups = sorted((g for g in groups[:MAX_DIGITS] if on_line(g)), key=lambda g: g.left + g.right)
-    return groups, [s for s in specks if on_line(s)]
+    left, lines = groups[:MAX_DIGITS], []
+    while left and len(lines) < MAX_LINES:
+        main = left[0]
+        on_line = lambda g: g.top < main.bottom and g.bottom > main.top  # noqa: E731
+        line, left = [g for g in left if on_line(g)], [g for g in left if not on_line(g)]
+        if main.height >= SMALLER * groups[0].height:
+            marks, specks = [s for s in specks if on_line(s)], [s for s in specks if not on_line(s)]
+            lines.append((sorted(line, key=lambda g: g.left + g.right), marks))
+    return lines
 
 
 TURNED = (16.0, 40.0)  # degrees: a line of writing turned by less reads as it is, by more is no line
@@ -161,15 +185,18 @@ def tilt(ink: torch.Tensor, labels: np.ndarray, boxes: np.ndarray, mass: np.ndar
     """How far a line of writing is turned from level, in degrees (clockwise as seen), or 0 where it
     is level enough or no line. Two things must agree: the direction along which the ink of the
     `parts` spreads most (half as far again as across it), and the line through the centres of
-    those that could be digits (with a quarter of the heaviest's `mass` or more: two at least). A
-    single digit drawn slanted has one of these at most."""
+    those that could be digits (with a quarter of the heaviest's `mass` or more: two at least), none
+    of them further from it than half their height. A single digit drawn slanted has one of these at
+    most; two level lines of writing, one further right than the other, lie far off any one line."""
     big = parts[mass[parts] >= mass[parts[0]] / 4] if len(parts) else parts
     if len(big) < 2:
         return 0.0
     # The line through the centres first: it costs least, and most lines of writing are level.
     x, y = boxes[big][:, [1, 3]].mean(1), boxes[big][:, [0, 2]].mean(1)
-    through = math.degrees(math.atan2(((x - x.mean()) * (y - y.mean())).sum(), ((x - x.mean()) ** 2).sum()))
-    if not TURNED[0] - 10 <= abs(through) <= TURNED[1] + 10:
+    through = math.atan2(((x - x.mean()) * (y - y.mean())).sum(), ((x - x.mean()) ** 2).sum())
+    off = np.abs((y - y.mean()) * math.cos(through) - (x - x.mean()) * math.sin(through))  # each from the line
+    through, tall = math.degrees(through), np.median(boxes[big][:, 2] - boxes[big][:, 0])
+    if not TURNED[0] - 10 <= abs(through) <= TURNED[1] + 10 or off.max() > 0.5 * tall:
         return 0.0
     ink = ink * torch.from_numpy(np.isin(labels, parts + 1))  # not the table's
     y, x = torch.nonzero(ink, as_tuple=True)
@@ -181,6 +208,23 @@ def tilt(ink: torch.Tensor, labels: np.ndarray, boxes: np.ndarray, mass: np.ndar
     if along < 1.5 ** 2 * across or not TURNED[0] <= abs(angle) <= TURNED[1] or abs(through - angle) > 10:
         return 0.0
     return angle
+
+
+def parts_of(ink: torch.Tensor, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ink's parts (find_parts: labels, boxes, mass), and which are writing, not the table."""
+    labels, boxes, mass = find_parts(ink)
+    return labels, boxes, mass, off_the_edges(labels, boxes, mass, margin)
+
+
+def levelled(ink: torch.Tensor, paper: torch.Tensor, parts: tuple, margin: int) -> tuple:
+    """A number photographed turned: its ink levelled (the table left out), the paper with it, its parts
+    found again, and how a point of the levelled ink goes back to the picture (None: it was level)."""
+    labels, boxes, mass, writing = parts
+    degrees = tilt(ink, labels, boxes, mass, writing)
+    if not degrees:
+        return ink, paper, parts, None
+    ink, back = turned(ink * torch.from_numpy(np.isin(labels, writing + 1)), degrees)
+    return ink, turned(paper, degrees)[0], parts_of(ink, margin), back
 
 
 def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:

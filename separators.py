@@ -13,7 +13,8 @@ ending_slash), a % by its two small rings (is_percent, joined_percent, percent_a
 two flat bars (is_equals, joined_equals), a + and an x by their two crossed bars (is_plus,
 is_times), a colon by its two dots (colons), parentheses by their bows, in pairs (brackets), a
 comma that touches a digit by hanging below the line (hanging_comma); split_separators puts them
-together, and shown_after says which marks after the last digit are shown.
+together, and shown_after says which marks after the last digit are shown. A space between groups
+of digits (12 345) is told by the gap alone (spaces).
 """
 
 from __future__ import annotations
@@ -158,6 +159,25 @@ def shown_after(after: list[str]) -> list[bool]:
     (.- ,- /- = /=), a dash or an = last, after a point, a comma or a slash."""
     ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
     return [ending or m in ".%)" for m in after]
+
+
+def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tuple[int, str]]:
+    """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
+    (after how many digits: `marked`), stand as far apart as a digit is tall and far more than the
+    others do: a space, as in 12 345, or between two numbers on one line. Only among three digits or
+    more: two have no other gap to be measured against, and a form's cells set digits apart evenly,
+    however wide."""
+    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
+    tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
+    found = []
+    for after, gap in enumerate(gaps, start=1):
+        others = gaps[:after - 1] + gaps[after:]
+        if not others or after in marked:
+            continue
+        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
+        if gap >= 0.8 * tall and gap >= 2.5 * usual:
+            found.append((after, " "))
+    return found
 
 
 def brackets(labels: np.ndarray, digits: list[Group]) -> list[tuple[Group, str]]:

@@ -226,6 +226,12 @@ def test_the_page_reads_what_is_drawn(browser, server, tmp_path):
     browser.find_element(By.ID, "undo").click()
     assert wait_for_result(browser, "1") == "1"
 
+    # A 7 drawn above a 0: two lines of writing, the page showing each on a line of its own.
+    browser.find_element(By.ID, "clear").click()
+    draw_strokes(browser, [[(0.35, 0.1), (0.65, 0.1), (0.45, 0.4)], [(0.5 + 0.12 * np.cos(a), 0.76 + 0.16 * np.sin(a))
+                                                                    for a in np.linspace(0, 2 * np.pi, 40)]])
+    assert wait_for_result(browser, "7\n0") == "7\n0"
+
 
 def test_the_page_collects_a_labelled_drawing(browser, cnn_checkpoint, tmp_path):
     from selenium.webdriver.common.by import By

@@ -64,7 +64,8 @@ def test_a_sheet_of_what_the_network_learns_from_is_drawn_as_the_docstring_says(
 
 def test_the_readme_examples_read_as_the_readme_says(cnn_checkpoint):
     readme = (ROOT / "README.md").read_text()
-    expected = {"seven.png": "7", "year.png": "2026", "notebook.jpg": "2026", "A.png": None, "smiley.png": None}
+    expected = {"seven.png": "7", "year.png": "2026", "notebook.jpg": "2026", "A.png": None, "smiley.png": None,
+                "list.png": "365\n2026\n42"}
     for name in expected:
         assert f"python predict.py docs/examples/{name}" in readme or f"docs/examples/{name}" in readme
     result = subprocess.run([sys.executable, "predict.py", "--checkpoint", str(cnn_checkpoint), "--json",

@@ -1,7 +1,7 @@
 """Signs people write around and among a number's digits besides separators: parentheses, (12) or a
 phone number's (555) 123-4567, and the signs of a sum or a product (12+5=17, 6x7=42); and the space
 between groups of digits (12 345). Never read as digits, shown in `text` where they stood. First
-shapes.py and prepare.spaces on strokes and boxes made here and on MNIST's digits, then predict.py
+shapes.py and separators.spaces on strokes and boxes made here and on MNIST's digits, then predict.py
 on whole numbers."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import torch
 from PIL import Image, ImageDraw
 
 import pictures
-import prepare
 import separators
 import shapes
 from test_separators import read_with_separators
@@ -146,7 +145,7 @@ def test_a_sum_or_a_product_shows_its_signs(test_digits, cnn_checkpoint):
 
 def test_a_space_is_a_gap_far_wider_than_the_others():
     def spaces(*lefts: int, marked: set[int] = frozenset()) -> list[tuple[int, str]]:  # digits 40 wide, 60 tall
-        return prepare.spaces([prepare.Item(torch.zeros(28, 28), (x, 0, x + 40, 60)) for x in lefts], marked)
+        return separators.spaces([(x, 0, x + 40, 60) for x in lefts], marked)
     assert spaces(0, 50, 160, 210) == [(2, " ")]  # 12 34: a gap of 70 among gaps of 10
     assert spaces(0, 50, 160, 210, marked={2}) == []  # a mark stands there: a dash, a slash
     assert spaces(0, 100, 200, 300) == []  # evenly apart, as in a form's cells
@@ -168,7 +167,7 @@ def with_space(digits: list[np.ndarray], labels: list[int], rng: np.random.Gener
 
 def test_a_wide_gap_is_shown_as_a_space(test_digits, cnn_checkpoint):
     # Digits in two groups were shown as one number (12 345 as 12345). Now a gap as wide as a digit is
-    # tall and far wider than the others is shown as a space (prepare.spaces); `prediction` holds the digits.
+    # tall and far wider than the others is shown as a space (separators.spaces); `prediction` holds the digits.
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 7, 44, with_space,
                                            "numbers in two groups (12 345)", "the space")
     assert digits >= 90
