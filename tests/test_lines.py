@@ -41,9 +41,9 @@ def test_lines_are_found_around_the_largest_digit_first():
 
 def test_a_digit_under_another_is_the_next_lines_not_a_piece_of_it():
     def grouped(*parts: tuple[int, int, int, int]) -> list[list[int]]:  # each part's top, left, bottom, right
-        boxes = np.array(parts)
-        mass = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).astype(float)
-        groups, _ = segment.group_parts(np.argsort(-mass, kind="stable"), boxes, mass, 400)
+        corners = np.array(parts)
+        mass = ((corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])).astype(float)
+        groups, _ = segment.group_parts(np.argsort(-mass, kind="stable"), corners, mass, 400)
         return sorted(sorted(group.parts) for group in groups)
     # Two digits 60 tall, one under the other, 20 apart (a list written close): two digits.
     assert grouped((0, 0, 60, 40), (80, 0, 140, 40)) == [[1], [2]]
@@ -51,6 +51,10 @@ def test_a_digit_under_another_is_the_next_lines_not_a_piece_of_it():
     assert grouped((0, 0, 28, 40), (31, 0, 60, 40)) == [[1, 2]]
     # A 5's flag, a small part over the rest: one digit.
     assert grouped((15, 0, 60, 40), (0, 5, 8, 40)) == [[1, 2]]
+    # A 5's foot drawn apart, a stroke lying flat, shorter than the rest: one digit.
+    assert grouped((0, 0, 86, 140), (101, 5, 145, 130)) == [[1, 2]]
+    # Two lines of digits that touch, each line one wide part: two.
+    assert grouped((0, 0, 60, 300), (80, 0, 140, 280)) == [[1], [2]]
 
 
 def ink_rows(darkness: np.ndarray) -> np.ndarray:
