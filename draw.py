@@ -322,9 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     reader = predict.load_reader(Path(args.checkpoint))  # loaded once, for every request
     Handler.reader, Handler.page = reader, PAGE.read_bytes()
     if args.collect:
-        if args.collect.exists() and not args.collect.is_dir():
-            raise common.UserError(f"--collect {args.collect} is a file, not a folder")
-        files.check_writable(args.collect / "example.png")
+        files.check_folder(args.collect, "--collect")
         Handler.collection = Collection(args.collect, reader.classes)
     try:
         # A thread per connection (at most MAX_CONNECTIONS): a slow upload does not hold up the others.

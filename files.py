@@ -37,6 +37,14 @@ def check_writable(path: Path) -> None:
         raise UserError(f"cannot write in {path.parent}: {error.strerror or error}") from None
 
 
+def check_folder(folder: Path, option: str) -> None:
+    """Fail now, in one line, if pictures cannot be saved into `folder` (given with `option`): a file
+    of that name is there, or the folder cannot be made or written in."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder} is a file, not a folder")
+    check_writable(folder / "example.png")
+
+
 SOFTWARE = "mnist-pytorch"  # written into every picture the scripts make, so that they know their own
 
 

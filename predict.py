@@ -36,6 +36,7 @@ import prepare
 import report
 import train_cnn
 import train_mlp
+from files import check_folder
 from images import ImageError
 from prepare import Found, Item
 
@@ -160,8 +161,7 @@ def printable(path: Path | str) -> str:
 
 
 def describe(result: dict) -> str:
-    """One line for a person: the digit or the number, with probabilities, or why it is neither (one
-    line for each line of writing)."""
+    """For a person: the digit or the number with probabilities, or why it is neither; a row a line."""
     digits, best = result["digits"], result["top"][0]
     result = result | {"path": printable(result["path"])}
     each = lambda some: ", ".join(f"{d['class']} {d['probability']:.1%}" for d in some)  # noqa: E731
@@ -278,12 +278,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise common.UserError("an empty name where a file or a folder was expected")
     if args.save_processed:
         args.save_processed = Path(args.save_processed)
-        if args.save_processed.exists() and not args.save_processed.is_dir():
-            raise common.UserError(f"--save-processed {args.save_processed} is a file, not a folder")
-        try:
-            args.save_processed.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise common.UserError(f"cannot create --save-processed {args.save_processed}: {error.strerror}") from None
+        check_folder(args.save_processed, "--save-processed")
     return args
 
 
