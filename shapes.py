@@ -5,8 +5,8 @@ are marks by where they stand as well. Each function here looks at one group's i
 mask, True where the ink is) and measures a shape people write around digits but that digits seldom
 have: a straight stroke leaning far over (a slash), two flat bars one above the other (an =), two
 bars crossed (a +, or turned, an x), two small rings (a %), one narrow stroke bowed like a
-parenthesis. Each is a few whole-mask operations: the spread of the ink's pixels, the rows that
-hold ink, the paper its strokes enclose.
+parenthesis, an S crossed by an upright bar (a $). Each is a few whole-mask operations: the spread
+of the ink's pixels, the rows that hold ink, the paper its strokes enclose.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from pixels import enclosed, turned
+from pixels import enclosed, stroke_width, turned
 
 
 def is_slash(mask: torch.Tensor) -> bool:
@@ -96,6 +96,47 @@ def is_plus(mask: torch.Tensor) -> bool:
 def is_times(mask: torch.Tensor) -> bool:
     """Whether a mark is a multiplication sign, an x: a + turned by 45 degrees."""
     return is_plus(turned(cropped(mask), 45)[0])
+
+
+def is_dollar(mask: torch.Tensor) -> bool:
+    """Whether a mark is a $ sign: an S crossed by an upright bar whose ends stand out above and below
+    it, one over the other. Each end is one narrow stroke, a pen wide, for a twentieth to a third of
+    the mark's height (a 4's or a 9's stem gives a digit one such end, a 6's another, never both);
+    between them the S: its top and bottom arcs reach across the bar, and its upper bow lies left of
+    the bar and its lower bow right, each the only ink in a tenth of the rows (a 0 with a tail at
+    both ends has ink on both sides in every row)."""
+    mask = cropped(mask)
+    height, width = mask.shape
+    if height < 12 or not 0.3 * height <= width <= 0.9 * height:
+        return False
+    pen = stroke_width(mask)
+    (top, above), (bottom, below) = bar_end(mask, pen), bar_end(mask.flip(0), pen)
+    if min(top, bottom) < max(2, 0.05 * height) or max(top, bottom) > 0.3 * height:
+        return False
+    if not (0.2 * width <= above <= 0.8 * width and 0.2 * width <= below <= 0.8 * width):
+        return False
+    if abs(above - below) > 0.45 * width:  # a bar leans as far as writing does, not as a 4's arm
+        return False
+    # The bar's column in each row of the S, on the line through its two ends (it may lean).
+    body = mask[top:height - bottom]
+    rows = torch.arange(top, height - bottom).float()[:, None]
+    bar = above + (below - above) * (rows - top / 2) / (height - (top + bottom) / 2)
+    columns = torch.arange(width).float()
+    left, right = (body & (columns < bar - pen)).any(1), (body & (columns > bar + pen)).any(1)
+    half, fifth = len(body) // 2, max(1, len(body) // 5)
+    bows = (left & ~right)[:half].sum() >= 0.1 * len(body) and (right & ~left)[half:].sum() >= 0.1 * len(body)
+    return bool(bows and (left & right)[:fifth].any() and (left & right)[-fifth:].any())
+
+
+def bar_end(mask: torch.Tensor, pen: float) -> tuple[int, float]:
+    """How many rows from the top of a mark hold one narrow stroke alone (no wider than 1.6 times
+    `pen`), and the column of its middle there."""
+    columns = torch.arange(mask.shape[1])
+    left = torch.where(mask, columns, mask.shape[1]).min(1).values
+    right = torch.where(mask, columns, -1).max(1).values
+    narrow = (runs(mask) == 1) & (right - left + 1 <= 1.6 * pen)
+    count = int(narrow.int().cumprod(0).sum())
+    return count, ((left + right)[:count].float().mean().item() / 2 if count else 0.0)
 
 
 def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) -> bool:

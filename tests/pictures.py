@@ -52,7 +52,7 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
           rng: np.random.Generator, separators: dict[int, str] | None = None) -> np.ndarray:
     """Darkness [H, W] in [0, 1] of the digits written left to right, `gaps[i]` pixels before digit
     i + 1 (negative: they overlap); `separators[i]` ('.', ',', "'", ':', '-', '=', '/', '(', ')', '+',
-    'x', ' ', or several) is drawn after digit i, `separators[-1]` before the first."""
+    'x', '$', ' ', or several) is drawn after digit i, `separators[-1]` before the first."""
     separators = separators or {}
     marks = len("".join(separators.values()))
     width = 2 * margin + sum(c.shape[1] for c in crops) + sum(gaps) + int(height * 1.4) * marks
@@ -122,6 +122,21 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
         draw.line((left, middle - size / 2, right, middle + size / 2), fill=255, width=pen)
         draw.line((left, middle + size / 2, right, middle - size / 2), fill=255, width=pen)
         end = x + size + pen
+    elif mark == "$":  # an S about as tall as the digits, leaning as writing does, an upright bar through it
+        wide, tall, lean = height * rng.uniform(0.45, 0.65), height * rng.uniform(0.85, 1.0), rng.uniform(-0.1, 0.25)
+        out = height * rng.uniform(0.1, 0.25)  # how far the bar stands out above and below the S
+
+        def at(across: float, down: float) -> tuple[float, float]:  # a point of the S, each from 0 to 1
+            return x + pen + across * wide + lean * (1 - down) * tall, baseline - (1 - down) * tall
+
+        begin, finish = rng.uniform(10, 50), rng.uniform(-190, -130)  # where its ends turn in
+        upper = [at(0.5 + 0.5 * np.cos(a), 0.25 - 0.25 * np.sin(a)) for a in np.radians(np.linspace(begin, 270, 20))]
+        lower = [at(0.5 + 0.5 * np.cos(a), 0.75 - 0.25 * np.sin(a)) for a in np.radians(np.linspace(90, finish, 25))]
+        draw.line(upper + lower, fill=255, width=pen, joint="curve")
+        ends = [(-out / tall, 0.0), (1.0, 1 + out / tall)] if rng.random() < 0.3 else [(-out / tall, 1 + out / tall)]
+        for start, stop in ends:  # through the S, or standing out above and below it alone
+            draw.line((at(0.5, start), at(0.5, stop)), fill=255, width=pen)
+        end = x + 2 * pen + wide + max(lean, 0) * tall
     elif mark == " ":  # a space
         end = x + 0.2 * height
     else:  # a slash, leaning well over, as tall as the digits
@@ -232,7 +247,8 @@ def time_of_day(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
 
 def signed(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
            sign: str = "-") -> tuple[Image.Image, str]:
-    """A number with a minus sign before it (-5, -273), or the `sign` '+' (+49), dark on white."""
+    """A number with a minus sign before it (-5, -273), or the `sign` '+' (+49) or '$' ($25), dark on
+    white."""
     height = float(rng.integers(45, 90))
     crops = scaled_crops(digits, height, rng)
     gaps = [int(rng.uniform(0.15, 0.4) * height) for _ in crops[1:]]
