@@ -4,18 +4,18 @@ Read this after segment.py, which groups the ink into digits and specks, and sha
 measures one mark's shape. People write more than digits in a number: thousands separators and
 decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it, a
 full stop after it, a % sign after it in one stroke or three, parentheses around it or a part of it,
-the signs of a sum or a product (12+5=17, 6x7=42), a $ before a price, and on a cheque an ending
-that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and none may turn a
-number into "not a number"; predict.py prints them where they stood and gives the digits alone to
-JSON's `prediction`. Each is told by its size and place in the line (separator), a slash by leaning
-far over (is_slash) or, in a date or an amount's ending, by where it stands (date_slashes,
-ending_slash), a % by its two small rings (is_percent, joined_percent, percent_alone), an = by its
-two flat bars (is_equals, joined_equals), a + and an x by their two crossed bars (is_plus,
-is_times), a $ by its S crossed by a bar, first in the line (is_dollar), a colon by its two dots
-(colons), parentheses by their bows, in pairs (brackets), a comma that touches a digit by hanging
-below the line (hanging_comma); split_separators puts them together, and shown_after says which
-marks after the last digit are shown. A space between groups of digits (12 345) is told by the gap
-alone (spaces).
+the signs of a sum or a product (12+5=17, 6x7=42), a $ before a price or a # before a number, and on
+a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and
+none may turn a number into "not a number"; predict.py prints them where they stood and gives the
+digits alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a
+slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it stands
+(date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
+percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
+crossed bars (is_plus, is_times), a $ by its S crossed by a bar and a # by its two bars crossed by
+two strokes, first in the line (is_dollar, is_hash), a colon by its two dots (colons), parentheses
+by their bows, in pairs (brackets), a comma that touches a digit by hanging below the line
+(hanging_comma); split_separators puts them together, and shown_after says which marks after the
+last digit are shown. A space between groups of digits (12 345) is told by the gap alone (spaces).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import torch
 
 from pixels import enclosed
 from segment import Group, mask_of
-from shapes import bow, is_dollar, is_equals, is_percent, is_plus, is_slash, is_times, lean
+from shapes import bow, is_dollar, is_equals, is_hash, is_percent, is_plus, is_slash, is_times, lean
 
 
 BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
@@ -95,8 +95,8 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
             mark = "/"
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
             mark = "%"
-        if mark is None and group is leftmost and len(full) > 1 and is_dollar(mask_of(labels, group)):
-            mark = "$"  # before a price
+        if mark is None and group is leftmost and len(full) > 1:  # a $ before a price, a # before a number
+            mark = "$" if is_dollar(mask_of(labels, group)) else "#" if is_hash(mask_of(labels, group)) else None
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither
@@ -147,9 +147,9 @@ def sign(labels: np.ndarray, group: Group, mark: str | None, full: list[Group], 
 def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:
     """Which `marks` go with a number whose digits span the columns from `first` to `last`: those
     between its digits, and after them those that shown_after shows; before them an opening
-    parenthesis or a $, and a minus or a plus sign that begins less than `reach` before the first
+    parenthesis, a $ or a #, and a minus or a plus sign that begins less than `reach` before the first
     digit (-5)."""
-    opening = [(g, m) for g, m in marks if m in "($"]  # found first in the line (brackets, split_separators)
+    opening = [(g, m) for g, m in marks if m in "($#"]  # found first in the line (brackets, split_separators)
     minus = sorted(((g, m) for g, m in marks if m in "-+" and first - reach < g.left and g.right <= first),
                    key=lambda mark: mark[0].left)
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]

@@ -5,8 +5,9 @@ are marks by where they stand as well. Each function here looks at one group's i
 mask, True where the ink is) and measures a shape people write around digits but that digits seldom
 have: a straight stroke leaning far over (a slash), two flat bars one above the other (an =), two
 bars crossed (a +, or turned, an x), two small rings (a %), one narrow stroke bowed like a
-parenthesis, an S crossed by an upright bar (a $). Each is a few whole-mask operations: the spread
-of the ink's pixels, the rows that hold ink, the paper its strokes enclose.
+parenthesis, an S crossed by an upright bar (a $), two bars crossed by two upright strokes (a #).
+Each is a few whole-mask operations: the spread of the ink's pixels, the rows that hold ink, the
+paper its strokes enclose.
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ def is_times(mask: torch.Tensor) -> bool:
     return is_plus(turned(cropped(mask), 45)[0])
 
 
+def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) -> bool:
+    """Whether every row of a mark away from its flat bar (`breadth` rows about `row`) crosses one
+    stroke alone, a pen's breadth, near `column`: the upright bar, and nothing else. (For the flat
+    bar, the same of the mark turned: is_plus passes it transposed.)"""
+    height, width = mask.shape
+    away = mask[(torch.arange(height) - row).abs() > breadth / 2 + height / 10]
+    if len(away) < 0.3 * height or (runs(away) != 1).float().mean() > 0.1:
+        return False
+    if away.sum(1).float().median() > 0.35 * width:  # a pen's stroke, no blob
+        return False
+    far = (torch.arange(width) - column).abs() > 0.3 * max(height, width)  # from the upright bar
+    return (away & far).sum() <= 0.05 * away.sum()
+
+
 def is_dollar(mask: torch.Tensor) -> bool:
     """Whether a mark is a $ sign: an S crossed by an upright bar whose ends stand out above and below
     it, one over the other. Each end is one narrow stroke, a pen wide, for a twentieth to a third of
@@ -139,18 +154,29 @@ def bar_end(mask: torch.Tensor, pen: float) -> tuple[int, float]:
     return count, ((left + right)[:count].float().mean().item() / 2 if count else 0.0)
 
 
-def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) -> bool:
-    """Whether every row of a mark away from its flat bar (`breadth` rows about `row`) crosses one
-    stroke alone, a pen's breadth, near `column`: the upright bar, and nothing else. (For the flat
-    bar, the same of the mark turned: is_plus passes it transposed.)"""
+def is_hash(mask: torch.Tensor) -> bool:
+    """Whether a mark is a # sign: two flat bars, one in each half of it, each one stroke across most
+    of its width, crossed by two upright strokes (often leaning) that stand out above the upper bar
+    and below the lower one, so that the rows away from the bars cross two strokes. A 0's or an 8's
+    arcs run across it at its top and bottom with nothing beyond them, a 4 has one bar, and a 2
+    written with a loop crosses itself low, both such rows in its lower half."""
+    mask = cropped(mask)
     height, width = mask.shape
-    away = mask[(torch.arange(height) - row).abs() > breadth / 2 + height / 10]
-    if len(away) < 0.3 * height or (runs(away) != 1).float().mean() > 0.1:
+    if height < 12 or not 0.5 * height <= width <= 1.5 * height:
         return False
-    if away.sum(1).float().median() > 0.35 * width:  # a pen's stroke, no blob
+    columns = torch.arange(width)
+    spans = torch.where(mask, columns, -1).max(1).values - torch.where(mask, columns, width).min(1).values + 1
+    crossed = runs(mask)
+    flat = ((crossed == 1) & (spans >= 0.6 * width)).int()
+    edges = flat.diff(prepend=flat[:1] * 0, append=flat[:1] * 0)
+    starts, stops = (edges == 1).nonzero()[:, 0].tolist(), (edges == -1).nonzero()[:, 0].tolist()
+    if len(starts) != 2 or (starts[0] + stops[0]) / 2 > 0.5 * height or (starts[1] + stops[1]) / 2 < 0.5 * height:
+        return False  # one bar in each half
+    above, between, below = crossed[:starts[0]], crossed[stops[0]:starts[1]], crossed[stops[1]:]
+    if min(len(above), len(between), len(below)) < 0.08 * height:
         return False
-    far = (torch.arange(width) - column).abs() > 0.3 * max(height, width)  # from the upright bar
-    return (away & far).sum() <= 0.05 * away.sum()
+    two = [(rows == 2).float().mean().item() for rows in (above, between, below)]
+    return min(two[0], two[2]) >= 0.7 and two[1] >= 0.5  # a leaning stroke meets a bar in a slant
 
 
 def bow(mask: torch.Tensor) -> float:
