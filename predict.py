@@ -173,7 +173,7 @@ def describe(result: dict) -> str:
                 f"best guess {best['class']}: {each(digits)})")
     if len(digits) == 1:
         others = ", ".join(f"{t['class']} ({t['probability']:.1%})" for t in result["top"][1:])
-        return f"{result['path']}: {result['text']} ({best['probability']:.1%})  next: {others}"  # 7, or $7"
+        return f"{result['path']}: {result['text']} ({best['probability']:.1%})  next: {others}"  # 7, or $7
     rows, start = [], 0  # several lines of writing: one row each, under one another
     for text, number in zip(result["text"].split("\n"), result["prediction"].split("\n")):
         rows.append(f"{text}  ({each(digits[start:start + len(number)])})")
