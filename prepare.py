@@ -258,8 +258,8 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
         return prepare_digits(finer(image, min(2.0, sizes.LEAST_SIZE / max(pixels.shape))), judge, zoom=False)
     if zoom and (times := sizes.too_coarse(ink, margin)) < 1:  # a close-up of a notebook: its lines broad
         return prepare_digits(finer(image, times), judge, zoom=False)
-    if separators.percent_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
-        raise ImageError("no digit found: only a % sign")
+    if sign := separators.sign_alone(labels, boxes, parts):  # before levelling: a % alone lies on a slant
+        raise ImageError(f"no digit found: only a {sign} sign")
     ink, paper, (labels, boxes, mass, parts), back = segment.levelled(ink, paper, ink_parts, margin)
     lines = [separators.split_separators(labels, *line, stroke_width(ink > 0.3))
              for line in segment.lines_of(*segment.group_parts(parts, boxes, mass, max(labels.shape)))]

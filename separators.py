@@ -12,10 +12,11 @@ slash by leaning far over (is_slash) or, in a date or an amount's ending, by whe
 (date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
 percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
 crossed bars (is_plus, is_times), a $ by its S crossed by a bar and a # by its two bars crossed by
-two strokes, first in the line (is_dollar, is_hash), a colon by its two dots (colons), parentheses
-by their bows, in pairs (brackets), a comma that touches a digit by hanging below the line
-(hanging_comma); split_separators puts them together, and shown_after says which marks after the
-last digit are shown. A space between groups of digits (12 345) is told by the gap alone (spaces).
+two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots
+(colons), parentheses by their bows, in pairs (brackets), a comma that touches a digit by hanging
+below the line (hanging_comma); split_separators puts them together, and shown_after says which
+marks after the last digit are shown. A space between groups of digits (12 345) is told by the gap
+alone (spaces).
 """
 
 from __future__ import annotations
@@ -74,6 +75,20 @@ def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> b
                                           for t, l, b, r in inside)
     top, left, bottom, right = box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
     return rings == 2 and is_percent(torch.from_numpy(np.isin(labels[top:bottom, left:right], parts + 1)), loose=True)
+
+
+def sign_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> str | None:
+    """The sign that is all the writing, with no digit to read: a % (percent_alone), or one part,
+    give or take specks less than a fifth as tall, that is a $ or a # (which the network, that has
+    never seen one, reads as a 5 or as 74)."""
+    if percent_alone(labels, boxes, parts):
+        return "%"
+    heights = boxes[parts, 2] - boxes[parts, 0]
+    if len(parts) == 0 or (heights >= 0.2 * heights.max()).sum() != 1:
+        return None
+    top, left, bottom, right = boxes[parts[heights.argmax()]].tolist()
+    mask = torch.from_numpy(labels[top:bottom, left:right] == parts[heights.argmax()] + 1)
+    return "$" if is_dollar(mask) else "#" if is_hash(mask) else None
 
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,

@@ -116,7 +116,8 @@ def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) ->
 def is_dollar(mask: torch.Tensor) -> bool:
     """Whether a mark is a $ sign: an S crossed by an upright bar whose ends stand out above and below
     it, one over the other. Each end is one narrow stroke, a pen wide, for a twentieth to a third of
-    the mark's height (a 4's or a 9's stem gives a digit one such end, a 6's another, never both);
+    the mark's height, the longer at most twice the shorter (a 4's or a 9's stem gives a digit one
+    such end, a 6's another, seldom both);
     between them the S: its top and bottom arcs reach across the bar, and its upper bow lies left of
     the bar and its lower bow right, each the only ink in a tenth of the rows (a 0 with a tail at
     both ends has ink on both sides in every row)."""
@@ -126,8 +127,8 @@ def is_dollar(mask: torch.Tensor) -> bool:
         return False
     pen = stroke_width(mask)
     (top, above), (bottom, below) = bar_end(mask, pen), bar_end(mask.flip(0), pen)
-    if min(top, bottom) < max(2, 0.05 * height) or max(top, bottom) > 0.3 * height:
-        return False
+    if min(top, bottom) < max(2, 0.05 * height) or max(top, bottom) > min(0.3 * height, 2 * min(top, bottom)):
+        return False  # a bar stands out about as far at both ends, a 7's or a 4's stem further than its top
     if not (0.2 * width <= above <= 0.8 * width and 0.2 * width <= below <= 0.8 * width):
         return False
     if abs(above - below) > 0.45 * width:  # a bar leans as far as writing does, not as a 4's arm
