@@ -87,7 +87,12 @@ def sign_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> str 
     if len(parts) == 0 or (heights >= 0.2 * heights.max()).sum() != 1:
         return None
     top, left, bottom, right = boxes[parts[heights.argmax()]].tolist()
-    mask = torch.from_numpy(labels[top:bottom, left:right] == parts[heights.argmax()] + 1)
+    return before_a_number(torch.from_numpy(labels[top:bottom, left:right] == parts[heights.argmax()] + 1))
+
+
+def before_a_number(mask: torch.Tensor) -> str | None:
+    """'$' or '#' where a mark is one of the signs written before a number's digits (is_dollar,
+    is_hash), which stand alone too; None for anything else."""
     return "$" if is_dollar(mask) else "#" if is_hash(mask) else None
 
 
@@ -111,7 +116,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
             mark = "%"
         if mark is None and group is leftmost and len(full) > 1:  # a $ before a price, a # before a number
-            mark = "$" if is_dollar(mask_of(labels, group)) else "#" if is_hash(mask_of(labels, group)) else None
+            mark = before_a_number(mask_of(labels, group))
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither

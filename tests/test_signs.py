@@ -189,20 +189,24 @@ def drawn_dollar(rng: np.random.Generator) -> torch.Tensor:
     return torch.from_numpy(canvas > 0.5)
 
 
+def taken_for(is_sign, sign: str, draw: Callable, alike: str, test_digits, rng: np.random.Generator) -> tuple:
+    """How often `is_sign` takes 200 signs `draw(rng)` (masks) and 60 set in type for one, and how
+    many of MNIST's test digits and of the digits and the letter `alike` set in type; printed."""
+    drawn = np.mean([is_sign(draw(rng)) for _ in range(200)])
+    typed = np.mean([is_sign(ink(255 * letter_crop(sign, size, rng))) for size in (40, 80, 140) for _ in range(20)])
+    like = [is_sign(ink(digit)) for digit in test_digits[0]]
+    like += [is_sign(ink(255 * letter_crop(digit, 80, rng))) for digit in ("0123456789" + alike) * 6]
+    print(f"\n{sign} signs taken for one: {drawn:.1%} of 200 drawn by hand, {typed:.1%} of 60 set in type; "
+          f"{sum(like)} of {len(like)} MNIST test digits, typed digits and {alike}'s")
+    return drawn, typed, sum(like)
+
+
 def test_a_dollar_sign_is_an_s_crossed_by_a_bar(test_digits):
-    rng = np.random.default_rng(0)
-    drawn = np.mean([shapes.is_dollar(drawn_dollar(rng)) for _ in range(200)])
-    typed = np.mean([shapes.is_dollar(ink(255 * letter_crop("$", size, rng))) for size in (40, 80, 140)
-                     for _ in range(20)])
-    digits, labels = test_digits
-    like = [shapes.is_dollar(ink(digit)) for digit in digits]
-    like += [shapes.is_dollar(ink(255 * letter_crop(digit, 80, rng))) for digit in "0123456789S" * 6]
-    print(f"\n$ signs taken for one: {drawn:.1%} of 200 drawn by hand, {typed:.1%} of 60 set in type; "
-          f"{sum(like)} of {len(like)} MNIST test digits, typed digits and S's")
+    drawn, typed, like = taken_for(shapes.is_dollar, "$", drawn_dollar, "S", test_digits, np.random.default_rng(0))
     # Drawn 97.5%, typed 100%; none of the digits. The $s drawn and missed are those whose bar stands
     # out of the S by less than a twentieth of its height.
     assert drawn >= 0.9 and typed >= 0.9
-    assert sum(like) <= 1
+    assert like <= 1
 
 
 def after_sign(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator, sign: str,
@@ -251,18 +255,13 @@ def drawn_hash(height: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def test_a_hash_sign_is_two_bars_crossed_by_two_strokes(test_digits):
-    rng = np.random.default_rng(1)
-    drawn = np.mean([shapes.is_hash(ink(255 * drawn_hash(float(rng.integers(40, 100)), rng))) for _ in range(200)])
-    typed = np.mean([shapes.is_hash(ink(255 * letter_crop("#", size, rng))) for size in (40, 80, 140)
-                     for _ in range(20)])
-    digits, labels = test_digits
-    like = [shapes.is_hash(ink(digit)) for digit in digits]
-    like += [shapes.is_hash(ink(255 * letter_crop(digit, 80, rng))) for digit in "0123456789H" * 6]
-    print(f"\n# signs taken for one: {drawn:.1%} of 200 drawn by hand, {typed:.1%} of 60 set in type; "
-          f"{sum(like)} of {len(like)} MNIST test digits, typed digits and H's")
+    def hash_mask(rng: np.random.Generator) -> torch.Tensor:
+        return ink(255 * drawn_hash(float(rng.integers(40, 100)), rng))
+
+    drawn, typed, like = taken_for(shapes.is_hash, "#", hash_mask, "H", test_digits, np.random.default_rng(1))
     # Drawn 99.5%, typed 100%; none of the digits.
     assert drawn >= 0.9 and typed >= 0.9
-    assert sum(like) <= 1
+    assert like <= 1
 
 
 def test_a_number_after_a_hash_shows_it(test_digits, cnn_checkpoint):
