@@ -18,7 +18,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      each line of writing in turn, top to bottom, one beside the largest digit's only where all of
      it reads as digits (numbers_among);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
-     a group refused whole searched once more where the rest of the number reads surely (vouched_groups);
+     a group refused whole searched once more where the rest of the number reads surely (vouched_groups),
+     and a $ or a # that touches the first digit cut off it (touching.sign_touching);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
      digit written narrower than MNIST's also widened, where the network reads it surer so (surer).
 
@@ -153,20 +154,24 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
                 ) -> tuple[list[Item], list[list[tuple[int, int]]], list]:
     """Each group of ink -> its digits, MNIST-like, with their boxes in the picture (`box` takes one
     there), a group as wide as two digits cut apart where `judge` reads the pieces best; the cuts;
-    and the slashes cut off digits that they touched, as marks (segment.Group, '/'). The `budget`
-    bounds the search for cuts in the whole picture."""
-    found = [group_items(ink, labels, group, marks, judge, box, budget, alone=len(digits) == 1) for group in digits]
+    and the marks cut off digits that they touched (a date's slash, a $ or a # before the first), as
+    (segment.Group, mark). The `budget` bounds the search for cuts in the whole picture."""
+    found = [group_items(ink, labels, group, marks, judge, box, budget, alone=len(digits) == 1, first=k == 0)
+             for k, group in enumerate(digits)]
     # A group refused whole, where the rest of the number reads surely, is cut once more (vouched_groups).
     for k in vouched_groups(found, digits, judge):
-        found[k] = group_items(ink, labels, digits[k], marks, judge, box, budget, alone=False, vouched=True)
-    items, cuts, slashes = ([thing for one in found for thing in one[i]] for i in range(3))
-    return items, cuts, slashes
+        found[k] = group_items(ink, labels, digits[k], marks, judge, box, budget, alone=False, vouched=True,
+                               first=k == 0)
+    items, cuts, cut_off = ([thing for one in found for thing in one[i]] for i in range(3))
+    return items, cuts, cut_off
 
 
 def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, marks: list, judge: Judge | None,
-                box: Callable, budget: touching.Budget, alone: bool, vouched: bool = False) -> tuple[list, list, list]:
-    """One group of ink -> its digits, cuts and slashes, as digit_items gives them; `vouched`: cut
-    it even if narrow, another digit of the picture vouching for the 1s in it (vouched_groups)."""
+                box: Callable, budget: touching.Budget, alone: bool, vouched: bool = False, first: bool = False,
+                ) -> tuple[list, list, list]:
+    """One group of ink -> its digits, cuts and marks, as digit_items gives them; `vouched`: cut
+    it even if narrow, another digit of the picture vouching for the 1s in it (vouched_groups);
+    `first`: the line's first group, where a $ or a # may have touched the first digit."""
     pad = 3 + group.height // 4  # room for to_mnist's soft edges and thickening
     top, left = max(0, group.top - pad), max(0, group.left - pad)
     window = ink[top:group.bottom + pad, left:group.right + pad]
@@ -181,7 +186,10 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     pieces, lines = [mask], []
     if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits but 1s
         pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
-                                                vouched)
+                                                vouched, separators.before_a_number if first else None)
+    # A $ or a # that touched the first digit is cut off it (touching.sign_touching), and a mark.
+    sign = separators.before_a_number(pieces[0]) if first and len(pieces) > 1 else None
+    off = [(pieces.pop(0), sign)] if sign else []
     # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
     # leaning as far as a slash is one (shapes.is_slash), as it is where it stands alone.
     leaning = [len(pieces) > 1 and shapes.is_slash(piece) for piece in pieces]
@@ -189,16 +197,13 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
         leaning = [False] * len(pieces)
     # Each piece as the network will read it: a narrow one widened where it reads surer so.
     readable = surer(window, pieces, mnist, judge, always=False, alone=alone)[0]
-    items, slashes = [], []
-    for piece, slash, pixels in zip(pieces, leaning, readable):
-        y0, x0, y1, x1 = bounds(piece)
-        if slash:
-            slashes.append((segment.Group(top + y0, left + x0, top + y1, left + x1, [], 0.0), "/"))
-        else:
-            items.append(Item(pixels, box(top + y0, left + x0, top + y1, left + x1)))
+    placed = lambda piece: [a + b for a, b in zip((top, left, top, left), bounds(piece))]  # noqa: E731 (in ink)
+    items = [Item(pixels, box(*placed(piece))) for piece, slash, pixels in zip(pieces, leaning, readable) if not slash]
+    off += [(piece, "/") for piece, slash in zip(pieces, leaning) if slash]
     cuts = [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
              if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
-    return items, cuts, slashes
+    marks = [(segment.Group(*placed(piece), [], 0.0), mark) for piece, mark in off]
+    return items, cuts, marks
 
 
 def vouched_groups(found: list[tuple[list[Item], list, list]], digits: list[segment.Group], judge: Judge | None,
@@ -291,8 +296,8 @@ def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge 
     budget = touching.Budget()  # one for the whole picture: what bounds its search
     read = []
     for digits, marks in lines:
-        items, cuts, slashes = digit_items(ink, labels, digits, marks, judge, box, budget)
-        read.append((items, placed_separators(items, marks + slashes, box), cuts))
+        items, cuts, cut_off = digit_items(ink, labels, digits, marks, judge, box, budget)
+        read.append((items, placed_separators(items, marks + cut_off, box), cuts))
     read = numbers_among(read, judge) if len(read) > 1 else read
     read.sort(key=lambda line: min((item.box[1] for item in line[0]), default=0))
     items, marks, cuts = [], [], []

@@ -13,6 +13,7 @@ a long bar), so the network, lent by predict.py, decides:
   3. split_touching: straight down, bending around the ink where digits overlap (gap_lines), or
      slanted as handwriting leans (shear, unshear), until one way reads its digits surely, more
      cuts where none parted a wide group, and never more candidate pieces than the picture's budget.
+A $ or a # run into a number's first digit is no digit: sign_touching cuts it off first.
 
 The network was taught that halves of digits and pairs of digits are no digits (nondigits.py), so
 that a wrong cut reads badly and the right one well.
@@ -136,11 +137,29 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     return torch.from_numpy(kept)
 
 
+def sign_touching(mask: torch.Tensor, sign: Callable[[torch.Tensor], str | None],
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """A $ or a # written so close before a number that it touches the first digit: the ink of the
+    sign that `sign` names left of a cut bending around the ink, the cut, and the rest of the group's
+    ink; None where there is none."""
+    top, left, bottom, right = bounds(mask)
+    height = bottom - top
+    # A $ is 0.3 to 0.9 times as wide as it is tall, and may stand taller than the digits: its cut lies
+    # 0.3 to 1.1 of the group's height from its left. A bending cut from every tenth of that height.
+    columns = list(range(left + round(0.3 * height), min(right, left + round(1.1 * height)), max(1, height // 10)))
+    for cut in gap_lines(mask, columns, height) if columns else []:
+        if sign(piece := without_scraps(mask, 0, cut)):
+            return piece, cut, without_scraps(mask, cut, mask.shape[1])
+    return None
+
+
 def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bool = False,
+                   sign: Callable[[torch.Tensor], str | None] | None = None,
                    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """A group of ink that may hold several touching digits -> one mask per digit, left to right,
     and each cut between them as the column it takes in every row of the mask; `vouched`: a digit
-    elsewhere in the picture vouches for the 1s cut from it (see scores).
+    elsewhere in the picture vouches for the 1s cut from it (see scores); `sign`: what names a $ or
+    a # that may touch the first digit (sign_touching), cut off first, the first mask.
 
     The cuts are tried straight down, bending around the ink (gap_lines) and, in a group as wide as
     two digits, slanted (SLANTS), until one way reads its digits surely (GOOD): a slanted cut is a
@@ -154,6 +173,10 @@ def split_touching(mask: torch.Tensor, judge: Judge, budget: Budget, vouched: bo
     confidence, is_digit, _ = judge([mask])
     if is_digit.item() and confidence.item() >= 0.8:
         return [mask], []
+    if sign and (signed := sign_touching(mask, sign)):
+        pieces, cuts = split_touching(signed[2], judge, budget, vouched)
+        if judge(pieces)[1].all():  # the rest reads as digits: it was no digit's stroke taken for a sign
+            return [signed[0]] + pieces, [signed[1]] + cuts
     penalise_ones = not is_digit.item() and not vouched  # see scores
     top, left, bottom, right = bounds(mask)
     wide = right - left >= PAIR_WIDTH * (bottom - top)
