@@ -197,7 +197,7 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
         leaning = [False] * len(pieces)
     # Each piece as the network will read it: a narrow one widened where it reads surer so.
     readable = surer(window, pieces, mnist, judge, always=False, alone=alone)[0]
-    placed = lambda piece: [a + b for a, b in zip((top, left, top, left), bounds(piece))]  # noqa: E731 (in ink)
+    placed = lambda piece: [a + b for a, b in zip((top, left, top, left), bounds(piece))]  # noqa: E731 (box in ink)
     items = [Item(pixels, box(*placed(piece))) for piece, slash, pixels in zip(pieces, leaning, readable) if not slash]
     off += [(piece, "/") for piece, slash in zip(pieces, leaning) if slash]
     cuts = [[box(y, left + x, y, left + x, None)[:2] for y, x in enumerate(line.tolist(), top)
