@@ -11,9 +11,10 @@ them, and specks of dirt and the table around the paper are no digit at all:
      found, each left to right (a line photographed turned is first levelled, by the angle tilt
      finds: levelled).
 
-Which of the small groups are separators, not digits, shapes.py and separators.py say next; a group that may hold
-several touching digits is then cut apart by touching.py. Each step is bounded: a picture of
-thousands of specks or of noise takes no longer than a number.
+Which of the small groups are separators, not digits, shapes.py and separators.py say next (with
+mask_of, a group's ink, and merged and replaced, which join a mark drawn in strokes apart); a
+group that may hold several touching digits is then cut apart by touching.py. Each step is
+bounded: a picture of thousands of specks or of noise takes no longer than a number.
 """
 
 from __future__ import annotations
@@ -233,3 +234,15 @@ def mask_of(labels: np.ndarray, group: Group, pad: int = 0) -> torch.Tensor:
     return torch.from_numpy(np.isin(window, group.parts))
 
 
+def merged(marks: list[Group]) -> Group:
+    """One group of the parts of several."""
+    return Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
+                 max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
+
+
+def replaced(groups: list[Group], specks: list[Group], marks: list[Group], joined: Group,
+            ) -> tuple[list[Group], list[Group]]:
+    """The groups and specks with `joined` in place of the `marks` it was merged from, in the line's order."""
+    apart = {id(g) for g in marks}
+    return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),
+            [g for g in specks if id(g) not in apart])

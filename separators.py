@@ -13,10 +13,10 @@ slash by leaning far over (is_slash) or, in a date or an amount's ending, by whe
 percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
 crossed bars (is_plus, is_times), a $ by its S crossed by a bar and a # by its two bars crossed by
 two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots
-(colons), parentheses by their bows, in pairs (brackets), a comma that touches a digit by hanging
-below the line (hanging_comma); split_separators puts them together, and shown_after says which
-marks after the last digit are shown. A space between groups of digits (12 345) is told by the gap
-alone (spaces).
+(colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a comma
+that touches a digit by hanging below the line (hanging_comma); split_separators puts them
+together, and shown_after says which marks after the last digit are shown. A space between
+groups of digits (12 345) is told by the gap alone (spaces).
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from pixels import enclosed
-from segment import Group, mask_of
+from segment import Group, mask_of, merged, replaced
 from shapes import bow, is_dollar, is_equals, is_hash, is_percent, is_plus, is_slash, is_times, lean
 
 
 BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
+TALLER = 1.05  # a parenthesis is written taller than the digits it closes
 
 
 def separator(group: Group, top: float, bottom: float, pen: float) -> str | None:
@@ -208,14 +209,22 @@ def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tup
 def brackets(labels: np.ndarray, digits: list[Group]) -> list[tuple[Group, str]]:
     """A pair of parentheses around some of the `digits` (in the line's order), as in (12) or a phone
     number's (555) 123-4567: the first group bowed like a ( (shapes.bow), and the first after it bowed
-    like a ) and about as tall, a digit at least between them. A bowed stroke alone is left to the
-    network: a narrow 6 bows like a (, a narrow 7 like a ), and such a pair is far rarer than either."""
-    opening = digits[0]
-    if len(digits) < 3 or bow(mask_of(labels, opening)) < BOW:
+    like a ) and about as tall, a digit at least between them. Or a ) alone after the digits, as a
+    list numbers its lines (1), 12)): bowed so, taller than each of them by TALLER, and no row of it
+    much wider than the others. Any other bowed stroke alone is left to the network: a narrow 6
+    bows like a (, a narrow 7 like a ), but such a 7 has its flat bar and stands no taller than its
+    neighbours, and a pair is far rarer than either."""
+    opening, last = digits[0], digits[-1]
+    if len(digits) >= 3 and bow(mask_of(labels, opening)) >= BOW:
+        closing = next((g for g in digits[2:] if 0.75 < g.height / opening.height < 1.33
+                        and bow(mask_of(labels, g)) <= -BOW), None)
+        if closing:
+            return [(opening, "("), (closing, ")")]
+    if len(digits) < 2 or last.height <= TALLER * max(g.height for g in digits[:-1]):
         return []
-    closing = next((g for g in digits[2:] if 0.75 < g.height / opening.height < 1.33
-                    and bow(mask_of(labels, g)) <= -BOW), None)
-    return [(opening, "("), (closing, ")")] if closing else []
+    mask = mask_of(labels, last)
+    widths = mask.sum(1)[mask.any(1)].float()  # a pen's breadth in each row, wider where it curves
+    return [(last, ")")] if widths.max() <= 2.5 * widths.median() and bow(mask) <= -BOW else []
 
 
 def date_slashes(labels: np.ndarray, digits: list[Group], slashes: list[Group]) -> list[Group]:
@@ -310,20 +319,6 @@ def stacked(marks: list[Group], reach: float) -> list[list[Group]]:
                 pairs.append([upper, lower])
                 taken |= {id(upper), id(lower)}
     return pairs
-
-
-def merged(marks: list[Group]) -> Group:
-    """One group of the parts of several."""
-    return Group(min(g.top for g in marks), min(g.left for g in marks), max(g.bottom for g in marks),
-                 max(g.right for g in marks), [p for g in marks for p in g.parts], sum(g.mass for g in marks))
-
-
-def replaced(groups: list[Group], specks: list[Group], marks: list[Group], joined: Group,
-            ) -> tuple[list[Group], list[Group]]:
-    """The groups and specks with `joined` in place of the `marks` it was merged from, in the line's order."""
-    apart = {id(g) for g in marks}
-    return (sorted([g for g in groups if id(g) not in apart] + [joined], key=lambda g: g.left + g.right),
-            [g for g in specks if id(g) not in apart])
 
 
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:
