@@ -93,8 +93,9 @@ def sign_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> str 
 
 def before_a_number(mask: torch.Tensor) -> str | None:
     """'$' or '#' where a mark is one of the signs written before a number's digits (is_dollar,
-    is_hash), which stand alone too; None for anything else."""
-    return "$" if is_dollar(mask) else "#" if is_hash(mask) else None
+    is_hash), which stand alone too; None for anything else. A # is asked first: its two upright
+    strokes stand out as a $'s two bars do, and its flat bars may pass for an S's arcs."""
+    return "#" if is_hash(mask) else "$" if is_dollar(mask) else None
 
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,

@@ -5,9 +5,9 @@ are marks by where they stand as well. Each function here looks at one group's i
 mask, True where the ink is) and measures a shape people write around digits but that digits seldom
 have: a straight stroke leaning far over (a slash), two flat bars one above the other (an =), two
 bars crossed (a +, or turned, an x), two small rings (a %), one narrow stroke bowed like a
-parenthesis, an S crossed by an upright bar (a $), two bars crossed by two upright strokes (a #).
-Each is a few whole-mask operations: the spread of the ink's pixels, the rows that hold ink, the
-paper its strokes enclose.
+parenthesis, an S crossed by an upright bar or two (a $), two bars crossed by two upright strokes
+(a #). Each is a few whole-mask operations: the spread of the ink's pixels, the rows that hold ink,
+the paper its strokes enclose.
 """
 
 from __future__ import annotations
@@ -114,45 +114,68 @@ def only_the_bar(mask: torch.Tensor, row: float, breadth: int, column: float) ->
 
 
 def is_dollar(mask: torch.Tensor) -> bool:
-    """Whether a mark is a $ sign: an S crossed by an upright bar whose ends stand out above and below
-    it, one over the other. Each end is one narrow stroke, a pen wide, for a twentieth to a third of
-    the mark's height, the longer at most twice the shorter (a 4's or a 9's stem gives a digit one
-    such end, a 6's another, seldom both);
-    between them the S: its top and bottom arcs reach across the bar, and its upper bow lies left of
-    the bar and its lower bow right, each the only ink in a tenth of the rows (a 0 with a tail at
-    both ends has ink on both sides in every row)."""
+    """Whether a mark is a $ sign: an S crossed by an upright bar, or by two side by side, whose ends
+    stand out above and below it (crossed_s)."""
     mask = cropped(mask)
     height, width = mask.shape
     if height < 12 or not 0.3 * height <= width <= 0.9 * height:
         return False
     pen = stroke_width(mask)
-    (top, above), (bottom, below) = bar_end(mask, pen), bar_end(mask.flip(0), pen)
+    (one_top, two_top), (one_bottom, two_bottom) = bar_ends(mask, pen), bar_ends(mask.flip(0), pen)
+    return crossed_s(mask, pen, one_top, one_bottom, 1) or crossed_s(mask, pen, two_top, two_bottom, 2)
+
+
+def crossed_s(mask: torch.Tensor, pen: float, top_end: tuple, bottom_end: tuple, bars: int) -> bool:
+    """Whether a mark cropped to its ink is an S crossed by `bars` upright bars whose ends, as bar_ends
+    finds them, stand out above and below it, one over the other. Each end is narrow strokes, a pen
+    wide, for a twentieth to a third of the mark's height, the longer at most twice the shorter (a 4's
+    or a 9's stem gives a digit one such end, a 6's another, seldom both); between them the S: its
+    top and bottom arcs reach across the bars, and its upper bow lies left of them and its lower bow
+    right, each the only ink in a tenth of the rows (a 0 with a tail at both ends has ink on both
+    sides in every row)."""
+    height, width = mask.shape
+    (top, above, spread), (bottom, below, _) = top_end, bottom_end
     if min(top, bottom) < max(2, 0.05 * height) or max(top, bottom) > min(0.3 * height, 2 * min(top, bottom)):
         return False  # a bar stands out about as far at both ends, a 7's or a 4's stem further than its top
     if not (0.2 * width <= above <= 0.8 * width and 0.2 * width <= below <= 0.8 * width):
         return False
     if abs(above - below) > 0.45 * width:  # a bar leans as far as writing does, not as a 4's arm
         return False
-    # The bar's column in each row of the S, on the line through its two ends (it may lean).
+    # The bars' middle column in each row of the S, on the line through their two ends (they may lean).
     body = mask[top:height - bottom]
     rows = torch.arange(top, height - bottom).float()[:, None]
     bar = above + (below - above) * (rows - top / 2) / (height - (top + bottom) / 2)
-    columns = torch.arange(width).float()
-    left, right = (body & (columns < bar - pen)).any(1), (body & (columns > bar + pen)).any(1)
+    # Left and right of the bars: half a pen beyond one bar's edge, or a pixel beyond the outer edges
+    # of two (the S's arcs reach little further than two bars set apart).
+    columns, reach = torch.arange(width).float(), (pen if bars == 1 else 0.5 * pen + 1) + spread
+    left, right = (body & (columns < bar - reach)).any(1), (body & (columns > bar + reach)).any(1)
     half, fifth = len(body) // 2, max(1, len(body) // 5)
     bows = (left & ~right)[:half].sum() >= 0.1 * len(body) and (right & ~left)[half:].sum() >= 0.1 * len(body)
     return bool(bows and (left & right)[:fifth].any() and (left & right)[-fifth:].any())
 
 
-def bar_end(mask: torch.Tensor, pen: float) -> tuple[int, float]:
+def bar_ends(mask: torch.Tensor, pen: float) -> list[tuple[int, float, float]]:
     """How many rows from the top of a mark hold one narrow stroke alone (no wider than 1.6 times
-    `pen`), and the column of its middle there."""
+    `pen`), the column of its middle there and 0; and how many hold two side by side (as much ink as
+    two such strokes, within 5 pens and 0.75 of the mark's width, and a row or a few of one where one
+    ends higher than the other), the column of their middle and how far each lies from it."""
     columns = torch.arange(mask.shape[1])
     left = torch.where(mask, columns, mask.shape[1]).min(1).values
     right = torch.where(mask, columns, -1).max(1).values
-    narrow = (runs(mask) == 1) & (right - left + 1 <= 1.6 * pen)
-    count = int(narrow.int().cumprod(0).sum())
-    return count, ((left + right)[:count].float().mean().item() / 2 if count else 0.0)
+    crossed = runs(mask)
+    one = (crossed == 1) & (right - left + 1 <= 1.6 * pen)
+    two = (crossed == 2) & (mask.sum(1) <= 3.2 * pen) & (right - left + 1 <= min(5 * pen, 0.75 * mask.shape[1]))
+    ends = []
+    for counted, measured in ((one, one), (one | two, two)):
+        count = int(counted.int().cumprod(0).sum())
+        kept = measured[:count]
+        if kept.sum() < (1 if measured is one else 2):  # two bars: side by side in two rows at least
+            ends.append((0, 0.0, 0.0))
+            continue
+        middle = (left + right)[:count][kept].float().mean().item() / 2
+        apart = (right - left)[:count][kept].float().mean().item() / 2 - 0.5 * pen if measured is two else 0.0
+        ends.append((count, middle, apart))
+    return ends
 
 
 def is_hash(mask: torch.Tensor) -> bool:

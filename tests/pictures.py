@@ -10,6 +10,7 @@ none comes from the code that is tested.
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import torch
@@ -64,6 +65,7 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
         x = draw_separator(canvas, separators[-1], x, baseline, height, pen, rng) + int(0.15 * height)
     for i, crop in enumerate(crops):
         y = baseline - crop.shape[0] + int(rng.uniform(-0.08, 0.08) * height)  # a wobbly baseline
+        y = max(0, y)  # a mark taller than the line's room stands at the picture's top, not cut off there
         region = canvas[y:y + crop.shape[0], x:x + crop.shape[1]]
         np.maximum(region, crop[:region.shape[0], :region.shape[1]], out=region)
         x += crop.shape[1]
@@ -77,12 +79,12 @@ def write(crops: list[np.ndarray], gaps: list[int], height: float, margin: int,
 
 
 def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height: float, pen: int,
-                   rng: np.random.Generator | None = None) -> int:
+                   rng: np.random.Generator | None = None, bars: int = 1) -> int:
     """Draw a separator with a round pen at x on the baseline, or several one after another (a
-    parenthesis bowed as `rng` draws it); returns where it ends."""
+    parenthesis bowed as `rng` draws it, a $ with one upright bar or two); returns where it ends."""
     if len(mark) > 1:
         for one in mark:
-            x = draw_separator(canvas, one, x, baseline, height, pen, rng) + int(0.12 * height)
+            x = draw_separator(canvas, one, x, baseline, height, pen, rng, bars) + int(0.12 * height)
         return x
     image = Image.fromarray((canvas * 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
@@ -134,8 +136,9 @@ def draw_separator(canvas: np.ndarray, mark: str, x: int, baseline: int, height:
         lower = [at(0.5 + 0.5 * np.cos(a), 0.75 - 0.25 * np.sin(a)) for a in np.radians(np.linspace(90, finish, 25))]
         draw.line(upper + lower, fill=255, width=pen, joint="curve")
         ends = [(-out / tall, 0.0), (1.0, 1 + out / tall)] if rng.random() < 0.3 else [(-out / tall, 1 + out / tall)]
-        for start, stop in ends:  # through the S, or standing out above and below it alone
-            draw.line((at(0.5, start), at(0.5, stop)), fill=255, width=pen)
+        apart = max(pen / wide, rng.uniform(0.12, 0.2)) if bars == 2 else 0.0  # two bars, a pen between them
+        for (start, stop), across in itertools.product(ends, [0.5] if bars == 1 else [0.5 - apart, 0.5 + apart]):
+            draw.line((at(across, start), at(across, stop)), fill=255, width=pen)  # through the S, or out of it
         end = x + 2 * pen + wide + max(lean, 0) * tall
     elif mark == " ":  # a space
         end = x + 0.2 * height

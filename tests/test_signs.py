@@ -200,12 +200,18 @@ def test_a_wide_gap_is_shown_as_a_space(test_digits, cnn_checkpoint):
     assert written >= 90
 
 
-def drawn_dollar(rng: np.random.Generator, height: float | None = None) -> torch.Tensor:
-    """The mask of a $ drawn by hand as pictures.py draws it before a price, 40-100 pixels tall."""
+def drawn_dollar(rng: np.random.Generator, height: float | None = None, bars: int = 1) -> torch.Tensor:
+    """The mask of a $ drawn by hand as pictures.py draws it before a price, 40-100 pixels tall, with
+    one upright bar or two."""
     height = height or float(rng.integers(40, 100))
     canvas = np.zeros((int(2.2 * height), int(2 * height)), dtype=np.float32)
-    pictures.draw_separator(canvas, "$", 5, int(1.6 * height), height, max(2, round(0.12 * height)), rng)
+    pictures.draw_separator(canvas, "$", 5, int(1.6 * height), height, max(2, round(0.12 * height)), rng, bars)
     return torch.from_numpy(canvas > 0.5)
+
+
+def dollar(height: float, rng: np.random.Generator, bars: int = 1) -> np.ndarray:
+    """A $ drawn by hand (drawn_dollar) about `height` pixels tall: its darkness, cropped."""
+    return pictures.ink_crop(255 * drawn_dollar(rng, height, bars).numpy().astype(np.uint8)).astype(np.float32) / 255
 
 
 def taken_for(is_sign, sign: str, draw: Callable, alike: str, test_digits, rng: np.random.Generator) -> tuple:
@@ -226,6 +232,11 @@ def test_a_dollar_sign_is_an_s_crossed_by_a_bar(test_digits):
     # out of the S by less than a twentieth of its height.
     assert drawn >= 0.9 and typed >= 0.9
     assert like <= 1
+    # Many write a $ with two bars, which was taken for none (0 of 200). Now 83.0%; the digits as above.
+    rng = np.random.default_rng(3)
+    two = np.mean([shapes.is_dollar(drawn_dollar(rng, bars=2)) for _ in range(200)])
+    print(f"$ signs with two bars taken for one: {two:.1%} of 200 drawn by hand")
+    assert two >= 0.75
 
 
 def after_sign(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator, sign: str,
@@ -247,10 +258,13 @@ def test_a_price_shows_its_dollar_sign(test_digits, cnn_checkpoint, tmp_path):
     # A $ before a number was read as a digit, a 5 or an 8 ($25 as 525 or 825), in every price. Now
     # an S crossed by a bar that stands out above and below it (shapes.is_dollar), before the first
     # digit, is a mark. The AMD EPYC Zen 5's networks of seeds 1-3: drawn by hand 90.0% each, set in
-    # type 100.0/97.5/97.5%, each with its $.
+    # type 100.0/97.5/97.5%, each with its $. With two bars, 7.5% read, none with its $; now (one bar
+    # or two, shapes.bar_ends) 85.0% each, with it (the AMD Zen 4's networks).
     drawn = functools.partial(pictures.signed, sign="$")
+    two_bars = functools.partial(after_sign, sign="$", drawn=functools.partial(dollar, bars=2))
     for seed, write, what in [(47, drawn, "prices after a $ drawn by hand ($5 to $12345)"),
-                              (48, functools.partial(after_sign, sign="$"), "prices after a $ set in type")]:
+                              (48, functools.partial(after_sign, sign="$"), "prices after a $ set in type"),
+                              (59, two_bars, "prices after a $ drawn by hand with two bars")]:
         digits, written = read_with_separators(cnn_checkpoint, test_digits, 40, 1, 5, seed, write, what, "the $")
         assert digits >= 85 and written >= 85
     # One digit after a $ is shown with it on the line printed for a person, as JSON's text has it.
@@ -305,9 +319,6 @@ def test_a_sign_that_touches_the_first_digit_is_cut_off_it(test_digits, cnn_chec
     # Zen 4's networks of seeds 1-3. Now a cut bending around the ink that leaves a $ or a # on its
     # left, the rest reading as digits, cuts it off (touching.sign_touching): 95/100/95/90%,
     # 95/100/95/95% and 95/100/90/95%, each with its sign.
-    def dollar(height: float, rng: np.random.Generator) -> np.ndarray:
-        return pictures.ink_crop(255 * drawn_dollar(rng, height).numpy().astype(np.uint8)).astype(np.float32) / 255
-
     def hash_(height: float, rng: np.random.Generator) -> np.ndarray:
         return drawn_hash(0.9 * height, rng)
 
