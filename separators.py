@@ -11,12 +11,12 @@ digits alone to JSON's `prediction`. Each is told by its size and place in the l
 slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it stands
 (date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
 percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
-crossed bars (is_plus, is_times), a $ by its S crossed by a bar and a # by its two bars crossed by
-two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots
-(colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a comma
-that touches a digit by hanging below the line (hanging_comma); split_separators puts them
-together, and shown_after says which marks after the last digit are shown. A space between
-groups of digits (12 345) is told by the gap alone (spaces).
+crossed bars (is_plus, is_times), a $ by its S crossed by a bar or two and a # by its two bars
+crossed by two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its
+two dots (colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a
+comma that touches a digit by hanging below the line (hanging_comma); split_separators puts them
+together, and shown_after says which marks after the last digit are shown. A space between groups of
+digits (12 345) is told by the gap alone (spaces).
 """
 
 from __future__ import annotations
