@@ -9,7 +9,7 @@ a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of t
 none may turn a number into "not a number"; predict.py prints them where they stood and gives the
 digits alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a
 slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it stands
-(date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent,
+(date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent, ring_apart,
 percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
 crossed bars (is_plus, is_times), a $ by its S crossed by a bar or two and a # by its two bars
 crossed by two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its
@@ -115,7 +115,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         mark = sign(labels, group, mark, full, top, bottom)
         if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
             mark = "/"
-        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=len(group.parts) >= 3):
+        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=ring_apart(labels, group)):
             mark = "%"
         if mark is None and group is leftmost and len(full) > 1:  # a $ before a price, a # before a number
             mark = before_a_number(mask_of(labels, group))
@@ -265,13 +265,16 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
     strokes apart: its small rings, marks of their own beside the last tall stroke of the line,
     joined with it where together they pass is_percent (loosely: strokes apart are no digits)."""
     tall = [g for g in groups if g.height >= 0.6 * tallest]
-    if len(tall) < 2:  # a % follows a number
-        return groups, specks
     last = max(tall, key=lambda g: g.right)
     before = max((g.right for g in tall if g.right <= last.left), default=-1)  # the digit before it
+    if before < 0:  # a % follows a number: a digit stands wholly before its stroke
+        return groups, specks
     reach = 0.5 * last.height
-    rings = [g for g in groups + specks if g.height < 0.6 * tallest and (g.left + g.right) / 2 > before
-             and g.left >= last.left - reach and g.right <= last.right + reach]
+    # A written %'s rings are small; type sets them larger, up to 0.75 of the digits' height, where
+    # only a ring counts (a digit that small, beside the last one, might be read as a part of it).
+    rings = [g for g in groups + specks if g is not last and (g.left + g.right) / 2 > before
+             and g.left >= last.left - reach and g.right <= last.right + reach
+             and (g.height < 0.6 * tallest or g.height < 0.75 * tallest and len(enclosed(mask_of(labels, g))) == 1)]
     if not rings:
         return groups, specks
     marks = [last, *rings]
@@ -279,6 +282,16 @@ def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group],
     if not is_percent(mask_of(labels, joined), loose=True):
         return groups, specks
     return replaced(groups, specks, marks, joined)
+
+
+def ring_apart(labels: np.ndarray, group: Group) -> bool:
+    """Whether a group is strokes apart, as is_percent takes them loosely: three parts or more, or two
+    where one is a small ring alone (type sets a %'s stroke touching one ring and clear of the other)."""
+    if len(group.parts) != 2:
+        return len(group.parts) >= 3
+    masks = [labels[group.top:group.bottom, group.left:group.right] == part for part in group.parts]
+    return any(mask.any(1).sum() < 0.7 * group.height and len(enclosed(torch.from_numpy(mask))) == 1
+               for mask in masks)
 
 
 def joined_equals(groups: list[Group], specks: list[Group], tallest: int) -> tuple[list[Group], list[Group]]:

@@ -61,7 +61,7 @@ def is_percent(mask: torch.Tensor, loose: bool = False) -> bool:
     its height; a faint stroke broken along its length encloses a sliver, not a ring. `loose`: as type
     sets a %, wider, its rings larger and closer; only for strokes apart (digits that touch are one)."""
     height, width = mask.shape
-    if width > (1.2 if loose else 1.1) * height:
+    if width > (1.3 if loose else 1.1) * height:
         return False
     rings = sorted(enclosed(mask))  # the higher one first
     if len(rings) != 2:
