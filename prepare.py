@@ -19,7 +19,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      it reads as digits (numbers_among);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups),
-     and a $ or a # that touches the first digit cut off it (touching.sign_touching);
+     and a $ or a # that touches the first digit cut off it (touching.sign_touching); a word beside
+     a number, a form's label, left out, and the marks and spaces placed among the digits (words.py);
   5. prepare each digit exactly as MNIST did, its pen brought to about MNIST's width (to_mnist), and a
      digit written narrower than MNIST's also widened, where the network reads it surer so (surer).
 
@@ -42,6 +43,7 @@ import separators
 import shapes
 import sizes
 import touching
+import words
 from images import ImageError, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
 from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width
@@ -291,13 +293,14 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
 
 def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge | None, box: Callable,
                ) -> tuple[list[Item], list[tuple[int, str]], list]:
-    """The digits of each line of writing worth reading (numbers_among), top to bottom, with their
-    separators, a line break between lines, and the cuts."""
+    """The digits of each line of writing worth reading (numbers_among), top to bottom, without the
+    words beside a number (words.py), with their separators, a line break between lines, and the cuts."""
     budget = touching.Budget()  # one for the whole picture: what bounds its search
     read = []
     for digits, marks in lines:
         items, cuts, cut_off = digit_items(ink, labels, digits, marks, judge, box, budget)
-        read.append((items, placed_separators(items, marks + cut_off, box), cuts))
+        items = words.without_words(items, judge, words.placed_separators(items, marks + cut_off, box))
+        read.append((items, words.placed_separators(items, marks + cut_off, box), cuts))
     read = numbers_among(read, judge) if len(read) > 1 else read
     read.sort(key=lambda line: min((item.box[1] for item in line[0]), default=0))
     items, marks, cuts = [], [], []
@@ -327,23 +330,6 @@ def numbers_among(lines: list[tuple[list[Item], list, list]], judge: Judge | Non
         if k and bool(is_digit.all()) and bool((digit != 1).any()):
             numbers.append(lines[k])
     return numbers if numbers and len(lines[0][0]) > 1 and shares[0] <= 0.5 else lines[:1] + numbers
-
-
-def placed_separators(items: list[Item], marks: list[tuple[segment.Group, str]], box: Callable,
-                      ) -> list[tuple[int, str]]:
-    """Each mark after how many digits, left to right (`box` takes a mark's group to the picture, where
-    the digits' boxes are). Marks of one kind between the same digits are one (a full stop dotted
-    twice); only marks between digits count, a sign or a parenthesis before the first, and
-    after the last one those that shown_after shows; and a space where the digits stand far apart."""
-    middles = [(item.box[0] + item.box[2]) / 2 for item in items]
-    placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
-                    for x in [box(g.top, g.left, g.bottom, g.right)[0]])
-    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+($#"]
-    gaps = separators.spaces([item.box for item in items], {after for after, _ in between})
-    between = sorted(between + gaps, key=lambda mark: mark[0])
-    last = [mark for after, _, mark in placed if after == len(items)]
-    ending = [(len(items), mark) for mark, shown in zip(last, separators.shown_after(last)) if shown]
-    return list(dict.fromkeys(between + ending))  # in order, each once
 
 
 def moved(found: Found, x: int, y: int) -> Found:

@@ -16,7 +16,7 @@ crossed by two strokes, first in the line or alone (is_dollar, is_hash, sign_alo
 two dots (colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a
 comma that touches a digit by hanging below the line (hanging_comma); split_separators puts them
 together, and shown_after says which marks after the last digit are shown. A space between groups of
-digits (12 345) is told by the gap alone (spaces).
+digits (12 345) is told by the gap alone, in words.py, which also places the marks among the digits.
 """
 
 from __future__ import annotations
@@ -186,25 +186,6 @@ def shown_after(after: list[str]) -> list[bool]:
     (.- ,- /- = /=), a dash or an = last, after a point, a comma or a slash."""
     ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
     return [ending or m in ".%)" for m in after]
-
-
-def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tuple[int, str]]:
-    """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
-    (after how many digits: `marked`), stand as far apart as a digit is tall and far more than the
-    others do: a space, as in 12 345, or between two numbers on one line. Only among three digits or
-    more: two have no other gap to be measured against, and a form's cells set digits apart evenly,
-    however wide."""
-    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
-    tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
-    found = []
-    for after, gap in enumerate(gaps, start=1):
-        others = gaps[:after - 1] + gaps[after:]
-        if not others or after in marked:
-            continue
-        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
-        if gap >= 0.8 * tall and gap >= 2.5 * usual:
-            found.append((after, " "))
-    return found
 
 
 def brackets(labels: np.ndarray, digits: list[Group]) -> list[tuple[Group, str]]:

@@ -1,0 +1,106 @@
+"""A line's words: where its marks and spaces stand among the digits, and which words are the number.
+
+Read this after separators.py, which says what each mark is; prepare.py asks this file, for each
+line of writing, which of its digits to read and after which digit each mark goes. A gap as wide as
+a digit is tall, far wider than the others, parts a line into words (spaces): two groups of one
+number (12 345), or a number and a word beside it. A form prints its labels beside the fields that
+a person writes in (Date, No., Total:), a price tag its currency, a door its Room; photographed with
+the number, their letters are cut and read as digits like everything else on the line, and the
+number becomes "not a number", or grows digits that no one wrote (Total: 486 read as 12 486). So a
+word before or after the writing is left out where it is printed less than half as tall, as a line
+that small is (without_print), or, beside a group that reads wholly as digits, where the network
+has no idea what one of its parts is (NO_IDEA). A word that is neither stays, and the line is read
+whole: a number with one doubtful digit must not lose it and pass for a shorter one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from segment import SMALLER, Group
+from separators import shown_after
+
+# The network answers what it was taught is no digit (nondigits.py) with every class about equally
+# likely, a tenth each: a part whose likeliest class is no likelier than twice that reads as no digit
+# at all, where a doubtful digit stands nearer the bar. One such part makes a group of them a word.
+NO_IDEA = 0.2
+
+
+def without_words(items: list, judge: Callable | None, placed: list[tuple[int, str]]) -> list:
+    """The `items` of a line (each with its 28x28 `pixels` and its `box` in the picture, left to right)
+    without the words written before or after its number: those printed far smaller (without_print),
+    and where a group of digits stands apart, those of which the network has no idea (NO_IDEA).
+    `judge` is the network's, `placed` the line's marks and spaces (placed_separators). Words between
+    two numbers stay: such a line is no number beside a label."""
+    items = without_print(items)
+    # A word's own full stop or colon (No. 5, Total: 12) stands in the space after it; a slash or a
+    # dash joins what it stands between (a date, 12/5).
+    joined = {after for after, mark in placed if mark not in " .,:'"}
+    starts = [0] + [after for after, _ in spaces([item.box for item in items], joined)] + [len(items)]
+    if judge is None or len(starts) == 2:  # one word, read whole
+        return items
+    runs = [range(start, end) for start, end in zip(starts, starts[1:])]
+    confidence, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
+    # A number: digits only, not all 1s (a word's upright strokes read as 1s, as prepare.numbers_among
+    # says of a line).
+    number = [k for k, run in enumerate(runs) if all(is_digit[i] for i in run) and any(digit[i] != 1 for i in run)]
+    beside = [run for k, run in enumerate(runs) if number and not number[0] <= k <= number[-1]]
+    if not beside or not all(any(confidence[i] < NO_IDEA for i in run) for run in beside):
+        return items
+    return [items[i] for run in runs[number[0]:number[-1] + 1] for i in run]
+
+
+def without_print(items: list) -> list:
+    """The `items` without those before or after the line's full-sized ones that are printed less
+    than half as tall (SMALLER, as segment.lines_of leaves out a line) and stand a digit's height
+    apart from them or more: a form's label beside the number written in it."""
+    heights = [item.box[3] - item.box[1] for item in items]
+    full = [k for k, height in enumerate(heights) if height >= SMALLER * max(heights, default=0)]
+    if not full:
+        return items
+    tall = float(np.median([heights[k] for k in full]))
+    first, last = full[0], full[-1]
+    if first > 0 and items[first].box[0] - items[first - 1].box[2] < 0.8 * tall:
+        first = 0
+    if last < len(items) - 1 and items[last + 1].box[0] - items[last].box[2] < 0.8 * tall:
+        last = len(items) - 1
+    return items[first:last + 1]
+
+
+def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tuple[int, str]]:
+    """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
+    (after how many digits: `marked`), stand as far apart as a digit is tall and far more than the
+    others do: a space, as in 12 345, or between two numbers on one line. Only among three digits or
+    more: two have no other gap to be measured against, and a form's cells set digits apart evenly,
+    however wide."""
+    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
+    tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
+    found = []
+    for after, gap in enumerate(gaps, start=1):
+        others = gaps[:after - 1] + gaps[after:]
+        if not others or after in marked:
+            continue
+        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
+        if gap >= 0.8 * tall and gap >= 2.5 * usual:
+            found.append((after, " "))
+    return found
+
+
+def placed_separators(items: list, marks: list[tuple[Group, str]], box: Callable) -> list[tuple[int, str]]:
+    """Each mark after how many of the line's `items` (its digits, left to right), in order (`box`
+    takes a mark's group to the picture, where the digits' boxes are). Marks of one kind between the
+    same digits are one (a full stop dotted twice); only marks between digits count, a sign or a
+    parenthesis before the first, and after the last one those that shown_after shows; and a space
+    where the digits stand far apart."""
+    middles = [(item.box[0] + item.box[2]) / 2 for item in items]
+    placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
+                    for x in [box(g.top, g.left, g.bottom, g.right)[0]])
+    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+($#"]
+    gaps = spaces([item.box for item in items], {after for after, _ in between})
+    between = sorted(between + gaps, key=lambda mark: mark[0])
+    last = [mark for after, _, mark in placed if after == len(items)]
+    ending = [(len(items), mark) for mark, shown in zip(last, shown_after(last)) if shown]
+    return list(dict.fromkeys(between + ending))  # in order, each once
