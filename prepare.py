@@ -299,6 +299,7 @@ def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge 
     read = []
     for digits, marks in lines:
         items, cuts, cut_off = digit_items(ink, labels, digits, marks, judge, box, budget)
+        items = words.without_print(items)  # a form's label beside the number, say
         items = words.without_words(items, judge, words.placed_separators(items, marks + cut_off, box))
         read.append((items, words.placed_separators(items, marks + cut_off, box), cuts))
     read = numbers_among(read, judge) if len(read) > 1 else read

@@ -31,11 +31,10 @@ NO_IDEA = 0.2
 
 def without_words(items: list, judge: Callable | None, placed: list[tuple[int, str]]) -> list:
     """The `items` of a line (each with its 28x28 `pixels` and its `box` in the picture, left to right)
-    without the words written before or after its number: those printed far smaller (without_print),
-    and where a group of digits stands apart, those of which the network has no idea (NO_IDEA).
-    `judge` is the network's, `placed` the line's marks and spaces (placed_separators). Words between
-    two numbers stay: such a line is no number beside a label."""
-    items = without_print(items)
+    without the words written before or after a group of them that reads wholly as digits, where the
+    network has no idea of a part of each (NO_IDEA). `judge` is the network's, `placed` the line's
+    marks and spaces (placed_separators). Words between two numbers stay: such a line is no number
+    beside a label."""
     # A word's own full stop or colon (No. 5, Total: 12) stands in the space after it; a slash or a
     # dash joins what it stands between (a date, 12/5).
     joined = {after for after, mark in placed if mark not in " .,:'"}

@@ -27,7 +27,7 @@ def test_a_word_is_left_out_only_beside_a_number_where_printed_small_or_surely_n
             pixels[0, 0], pixels[0, 1] = confidence, digit
             items.append(prepare.Item(pixels, (left, 60 - height, left + 40, 60)))
         lefts = [left for left, *_ in parts]
-        return [lefts.index(item.box[0]) for item in words.without_words(items, judge, marks)]
+        return [lefts.index(item.box[0]) for item in words.without_words(words.without_print(items), judge, marks)]
 
     def judge(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return pixels[:, 0, 0], pixels[:, 0, 0] >= 0.3, pixels[:, 0, 1].long()  # the bar at 0.3
