@@ -111,14 +111,7 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     digits, marks = [], [(colon, ":") for colon in times]
     leftmost = min(groups, key=lambda g: g.left)
     for group in groups:
-        mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
-        mark = sign(labels, group, mark, full, top, bottom)
-        if mark is None and len(full) > 1 and is_slash(mask_of(labels, group)):
-            mark = "/"
-        if mark is None and len(full) > 1 and is_percent(mask_of(labels, group), loose=ring_apart(labels, group)):
-            mark = "%"
-        if mark is None and group is leftmost and len(full) > 1:  # a $ before a price, a # before a number
-            mark = before_a_number(mask_of(labels, group))
+        mark = mark_of(labels, group, tallest, full, top, bottom, pen, group is leftmost)
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither
@@ -148,6 +141,23 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
     marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
     return digits, shown_marks(marks, first, last, tallest)
+
+
+def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], top: float, bottom: float,
+            pen: float, first: bool) -> str | None:
+    """What one group of a line is: a mark's character, '' for a scrap, or None for a digit (or what the
+    network is to say). Slashes, % signs, $ and # are told by their shapes only beside other digits
+    (`full`); alone, the network says what they are, or sign_alone does."""
+    mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
+    mark = sign(labels, group, mark, full, top, bottom)
+    if mark is not None or len(full) < 2:
+        return mark
+    mask = mask_of(labels, group)
+    if is_slash(mask):
+        return "/"
+    if is_percent(mask, loose=ring_apart(labels, group)):
+        return "%"
+    return before_a_number(mask) if first else None  # a $ before a price, a # before a number
 
 
 def sign(labels: np.ndarray, group: Group, mark: str | None, full: list[Group], top: float, bottom: float,
