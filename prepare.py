@@ -16,7 +16,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, separators.py),
      in reading order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
      each line of writing in turn, top to bottom, one beside the largest digit's only where all of
-     it reads as digits (numbers_among);
+     it reads as digits (words.numbers_among);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
      a group refused whole searched once more where the rest of the number reads surely (vouched_groups),
      and a $ or a # that touches the first digit cut off it (touching.sign_touching); a word beside
@@ -293,7 +293,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
 
 def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge | None, box: Callable,
                ) -> tuple[list[Item], list[tuple[int, str]], list]:
-    """The digits of each line of writing worth reading (numbers_among), top to bottom, without the
+    """The digits of each line of writing worth reading (words.numbers_among), top to bottom, without the
     words beside a number (words.py), with their separators, a line break between lines, and the cuts."""
     budget = touching.Budget()  # one for the whole picture: what bounds its search
     read = []
@@ -302,7 +302,7 @@ def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge 
         items = words.without_print(items)  # a form's label beside the number, say
         items = words.without_words(items, judge, words.placed_separators(items, marks + cut_off, box))
         read.append((items, words.placed_separators(items, marks + cut_off, box), cuts))
-    read = numbers_among(read, judge) if len(read) > 1 else read
+    read = words.numbers_among(read, judge) if len(read) > 1 else read
     read.sort(key=lambda line: min((item.box[1] for item in line[0]), default=0))
     items, marks, cuts = [], [], []
     for its_items, its_marks, its_cuts in read:
@@ -310,27 +310,6 @@ def read_lines(ink: torch.Tensor, labels: np.ndarray, lines: list, judge: Judge 
         marks += [(after + len(items), mark) for after, mark in its_marks]
         items, cuts = items + its_items, cuts + its_cuts
     return items, marks, cuts
-
-
-def numbers_among(lines: list[tuple[list[Item], list, list]], judge: Judge | None) -> list:
-    """Which lines of writing to read (each its items first): the first, the largest digit's, and
-    each other that the network takes wholly for digits, not all 1s. Where the first is a row of
-    shapes (two or more) no more than half of which read as digits, it gives way to those (a word
-    written large above a number); one shape does not (a car's body, its wheels read as 00). Words,
-    scribbles and a face's eyes beside a number are left out so, as a page's margin is; without the
-    network, the first alone."""
-    if judge is None:
-        return lines[:1]
-    shares, numbers = [], []  # how much of each line reads as digits; the other lines that are numbers
-    for k, (items, _, _) in enumerate(lines):
-        if not items:  # marks alone
-            shares.append(0.0)
-            continue
-        _, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
-        shares.append(is_digit.float().mean().item())
-        if k and bool(is_digit.all()) and bool((digit != 1).any()):
-            numbers.append(lines[k])
-    return numbers if numbers and len(lines[0][0]) > 1 and shares[0] <= 0.5 else lines[:1] + numbers
 
 
 def moved(found: Found, x: int, y: int) -> Found:

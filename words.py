@@ -1,4 +1,5 @@
-"""A line's words: where its marks and spaces stand among the digits, and which words are the number.
+"""A line's words: where its marks and spaces stand among the digits, and which words are the number;
+and which lines of a picture's writing are numbers to read (numbers_among).
 
 Read this after separators.py, which says what each mark is; prepare.py asks this file, for each
 line of writing, which of its digits to read and after which digit each mark goes. A gap as wide as
@@ -43,7 +44,7 @@ def without_words(items: list, judge: Callable | None, placed: list[tuple[int, s
         return items
     runs = [range(start, end) for start, end in zip(starts, starts[1:])]
     confidence, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
-    # A number: digits only, not all 1s (a word's upright strokes read as 1s, as prepare.numbers_among
+    # A number: digits only, not all 1s (a word's upright strokes read as 1s, as numbers_among
     # says of a line).
     number = [k for k, run in enumerate(runs) if all(is_digit[i] for i in run) and any(digit[i] != 1 for i in run)]
     beside = [run for k, run in enumerate(runs) if number and not number[0] <= k <= number[-1]]
@@ -103,3 +104,24 @@ def placed_separators(items: list, marks: list[tuple[Group, str]], box: Callable
     last = [mark for after, _, mark in placed if after == len(items)]
     ending = [(len(items), mark) for mark, shown in zip(last, shown_after(last)) if shown]
     return list(dict.fromkeys(between + ending))  # in order, each once
+
+
+def numbers_among(lines: list[tuple[list, list, list]], judge: Callable | None) -> list:
+    """Which lines of writing to read (each its items first): the first, the largest digit's, and
+    each other that the network takes wholly for digits, not all 1s. Where the first is a row of
+    shapes (two or more) no more than half of which read as digits, it gives way to those (a word
+    written large above a number); one shape does not (a car's body, its wheels read as 00). Words,
+    scribbles and a face's eyes beside a number are left out so, as a page's margin is; without the
+    network, the first alone."""
+    if judge is None:
+        return lines[:1]
+    shares, numbers = [], []  # how much of each line reads as digits; the other lines that are numbers
+    for k, (items, _, _) in enumerate(lines):
+        if not items:  # marks alone
+            shares.append(0.0)
+            continue
+        _, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
+        shares.append(is_digit.float().mean().item())
+        if k and bool(is_digit.all()) and bool((digit != 1).any()):
+            numbers.append(lines[k])
+    return numbers if numbers and len(lines[0][0]) > 1 and shares[0] <= 0.5 else lines[:1] + numbers
