@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+import augment
 import common
 import files
 import images
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     # every batch as in training, so that "not a digit" still works afterwards.
     optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, -(-len(learn) // YOURS_PER_BATCH))
     outliers = training.nondigit_images(1000, args.seed, data, args.data_dir) if digits else None
-    recipe = training.Recipe(optimizer, args.epochs, YOURS_PER_BATCH, scheduler, training.augmentation(
+    recipe = training.Recipe(optimizer, args.epochs, YOURS_PER_BATCH, scheduler, augment.augmentation(
         checkpoint["dataset"]), label_smoothing=0.1, outliers=outliers)
     for _ in range(args.epochs):
         training.train_epoch(model, recipe, mixed_batches(x[learn], y[learn], data, args.mnist_share))

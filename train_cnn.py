@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import augment
 import common
 import resume
 import training
@@ -83,9 +84,9 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
     # AdamW and a one-cycle schedule (see training.py), its step fused into one pass over the weights.
     optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, steps_per_epoch, fused=True)
-    # Each batch is freshly moved a little (see training.augmentation), so the network never sees
+    # Each batch is freshly moved a little (see augment.py), so the network never sees
     # the same image twice and learns the digit, not its exact pixels.
-    augment = training.augmentation(args.dataset)
+    moves = augment.augmentation(args.dataset)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
     outliers = training.nondigit_images(5000, args.seed, data, args.data_dir) if args.dataset == "mnist" else None
@@ -93,7 +94,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     # of 100%, so the network stops pushing its logits ever further apart on images it already knows.
     # Mixed precision where the processor computes bfloat16 fast (see common.bf16_pays), or as asked.
     bf16 = args.precision == "bf16" or args.precision == "auto" and common.bf16_pays(data.train_x.device)
-    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing=0.1,
+    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, moves, label_smoothing=0.1,
                            outliers=outliers, mixed_precision=bf16)
 
 

@@ -14,6 +14,7 @@ import functools
 import torch
 from torch import nn
 
+import augment
 import common
 import resume
 import training
@@ -52,7 +53,7 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     if args.dataset == "mnist":
         # A fully connected network has no notion of "the same stroke, one pixel to the left", so small
         # random shifts and rotations of every batch teach it that, and it overfits far less.
-        augment = functools.partial(training.random_affine, degrees=8, shift=1.5, scale=0.08)
+        moves = functools.partial(augment.random_affine, degrees=8, shift=1.5, scale=0.08)
         label_smoothing = 0.0
         # Drawn letters, symbols and scribbles, which the network learns to answer with "no idea"
         # (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
@@ -60,9 +61,9 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     else:
         # Clothes come centred and upright, and moving or mirroring them did not help this network in
         # our trials. What did: label smoothing (see train_cnn.py), against its memorising the images.
-        augment, label_smoothing, outliers = None, 0.1, None
+        moves, label_smoothing, outliers = None, 0.1, None
     # --precision auto keeps float32, in which this recipe was tuned; bf16 may be asked for.
-    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, augment, label_smoothing, outliers,
+    return training.Recipe(optimizer, args.epochs, args.batch_size, scheduler, moves, label_smoothing, outliers,
                            mixed_precision=args.precision == "bf16")
 
 

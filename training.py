@@ -3,8 +3,8 @@
 Read this after common.py, and beside train_cnn.py or train_mlp.py, whose main() shows the run
 itself (the epoch loop) and calls on what is here for the details:
   1. training: the optimiser and schedule, and one epoch (shuffle, forward, loss, backward, step),
-     with augmentation and, for digits, non-digits that teach the model to be unsure of anything
-     else (nondigits.py);
+     with augmentation (augment.py) and, for digits, non-digits that teach the model to be unsure
+     of anything else (nondigits.py);
   2. the bar below which predict.py says "not a digit", set after training;
   3. the options both trainers take, and Run: what is printed and saved around the epoch loop,
      resuming, and the end (testing once, the checkpoint, the report).
@@ -14,7 +14,6 @@ Resuming an interrupted run is in resume.py; the report, pictures and CSV log ar
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import sys
 import time
@@ -68,35 +67,6 @@ def adamw_one_cycle(model: nn.Module, lr: float, epochs: int, steps_per_epoch: i
 
 OUTLIER_SHARE = 0.25  # non-digits brought into every batch, per digit in it
 OUTLIER_WEIGHT = 0.5  # their loss's weight against the digits' (as Hendrycks et al., 2019, found best)
-
-
-def random_affine(images: Tensor, degrees: float, shift: float, scale: float, flip: bool = False) -> Tensor:
-    """Augmentation on a whole batch at once: rotate, scale and shift every image by its own random amount.
-
-    `degrees` is the largest rotation, `shift` the largest shift in pixels, `scale` the largest
-    relative change of size; `flip` mirrors half of them. Digits written by people vary in these
-    ways (except mirroring), so the model learns to ignore them, not to memorise pixel positions.
-    """
-    n, _, height, width = images.shape
-    uniform = lambda *shape: torch.rand(*shape, device=images.device) * 2 - 1  # noqa: E731, in [-1, 1)
-    angle = uniform(n) * math.radians(degrees)
-    zoom = 1 + uniform(n) * scale
-    # affine_grid works in coordinates from -1 to 1, so one pixel is 2 / size.
-    dx, dy = uniform(n) * shift * 2 / width, uniform(n) * shift * 2 / height
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    mirror = torch.where(uniform(n) < 0, -1.0, 1.0) if flip else 1.0  # -1 reverses the x axis
-    theta = torch.stack([torch.stack([cos * mirror, -sin, dx], 1), torch.stack([sin * mirror, cos, dy], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    # MNIST's outer rows and columns are always background, so "border" fills with background.
-    return F.grid_sample(images, grid, padding_mode="border", align_corners=False)
-
-
-def augmentation(dataset: str) -> Callable[[Tensor], Tensor]:
-    """How a batch is moved about: digits rotated (up to 10 degrees), scaled (up to 10%) and shifted
-    (up to 2 pixels); clothes, unlike digits, may be mirrored, and mirroring alone did best on them."""
-    if dataset == "mnist":
-        return functools.partial(random_affine, degrees=10, shift=2, scale=0.1)
-    return functools.partial(random_affine, degrees=0, shift=0, scale=0, flip=True)
 
 
 def shuffled_batches(images: Tensor, labels: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:

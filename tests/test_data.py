@@ -7,9 +7,9 @@ import pytest
 import torch
 import torchvision
 
+import augment
 import common
 import nondigits
-import training
 from conftest import ROOT
 
 
@@ -89,7 +89,7 @@ def test_missing_dataset_without_network_is_a_user_error(tmp_path, monkeypatch):
 def test_random_affine_keeps_shape_background_and_mass(mnist):
     torch.manual_seed(0)
     images = mnist.test_x[:256]
-    moved = training.random_affine(images, degrees=10, shift=2, scale=0.1)
+    moved = augment.random_affine(images, degrees=10, shift=2, scale=0.1)
     assert moved.shape == images.shape and moved.dtype == images.dtype
     assert not torch.equal(moved, images)
     background = -mnist.mean / mnist.std
@@ -101,13 +101,13 @@ def test_random_affine_keeps_shape_background_and_mass(mnist):
 
 def test_random_affine_with_no_change_is_identity(mnist):
     images = mnist.test_x[:16]
-    assert torch.allclose(training.random_affine(images, degrees=0, shift=0, scale=0), images, atol=1e-5)
+    assert torch.allclose(augment.random_affine(images, degrees=0, shift=0, scale=0), images, atol=1e-5)
 
 
 def test_random_affine_flip_mirrors_about_half(mnist):
     torch.manual_seed(0)
     images = mnist.test_x[:200]
-    out = training.random_affine(images, degrees=0, shift=0, scale=0, flip=True)
+    out = augment.random_affine(images, degrees=0, shift=0, scale=0, flip=True)
     same = torch.isclose(out, images, atol=1e-5).flatten(1).all(1)
     mirrored = torch.isclose(out, images.flip(-1), atol=1e-5).flatten(1).all(1)
     assert bool((same | mirrored).all())
