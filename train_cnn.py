@@ -84,8 +84,8 @@ def recipe(model: nn.Module, data: common.Data, args: argparse.Namespace) -> tra
     steps_per_epoch = -(-len(data.train_x) // args.batch_size)  # ceiling division
     # AdamW and a one-cycle schedule (see training.py), its step fused into one pass over the weights.
     optimizer, scheduler = training.adamw_one_cycle(model, args.lr, args.epochs, steps_per_epoch, fused=True)
-    # Each batch is freshly moved a little (see augment.py), so the network never sees
-    # the same image twice and learns the digit, not its exact pixels.
+    # Each batch is freshly moved a little (see augment.py), so the network never sees the same image
+    # twice and learns the digit, not its exact pixels.
     moves = augment.augmentation(args.dataset)
     # Digits only: drawn letters, symbols and scribbles, which the network learns to answer with "no
     # idea" (every class equally likely), so that predict.py can say "not a digit" (see nondigits.py).
