@@ -1,15 +1,14 @@
 """Read the digit or the whole number in any image file, or say that it is not a digit.
 
-Read this file to learn how a trained model is used on real pictures: the model is loaded once
-from its checkpoint, every picture is prepared the way MNIST was made (prepare.py), the digits
-found in many pictures are classified together in one batch (a long list of pictures is prepared
-by worker processes, as a DataLoader prepares training batches), and a digit is named only when
-the model is confident enough.
-The bar it must clear was calibrated after training, on the validation digits, and is stored in
-the checkpoint; the training taught the model to be unsure on drawn letters, symbols and scribbles
-(nondigits.py), so that those fall below it. A number is its digits read left to right, a list
-of numbers one line after another; in a number, one doubtful part among sure digits is read as a
-digit from a lower bar (IN_A_NUMBER).
+Read this file to learn how a trained model is used on real pictures: the model is loaded once from
+its checkpoint, every picture is prepared the way MNIST was made (prepare.py), the digits found in
+many pictures are classified together in one batch (a long list of pictures is prepared by worker
+processes, as a DataLoader prepares training batches), and a digit is named only when the model is
+confident enough. The bar it must clear was calibrated after training, on the validation digits, and
+is stored in the checkpoint; the training taught the model to be unsure on drawn letters, symbols
+and scribbles (nondigits.py), so that those fall below it. A number is its digits read left to
+right, a list of numbers one line after another; in a number, one doubtful part among sure digits is
+read as a digit from a lower bar (IN_A_NUMBER).
 
     python predict.py my-digit.png [more images or folders ...]
     python predict.py --json --save-processed seen/ street-number.jpg

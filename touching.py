@@ -73,8 +73,7 @@ def cut_columns(mask: torch.Tensor, per_height: int = CUTS_PER_HEIGHT) -> list[i
     height of its width at most, the more of them the closer together; and the valleys of its outline."""
     top, left, bottom, right = bounds(mask)
     height = bottom - top
-    profile = mask.sum(0).float()[None, None]
-    profile = F.avg_pool1d(profile, 3, stride=1, padding=1, count_include_pad=False)[0, 0].tolist()
+    profile = F.avg_pool1d(mask.sum(0).float()[None, None], 3, 1, 1, count_include_pad=False)[0, 0].tolist()
     edge = max(1, round(0.15 * height))
     minima = [c for c in range(left + edge, right - edge) if profile[c - 1] >= profile[c] <= profile[c + 1]]
     chosen: list[int] = []
@@ -103,9 +102,8 @@ def outline_valleys(mask: torch.Tensor) -> list[int]:
     reach = max(1, round(0.1 * height))
     valleys = torch.zeros(width, dtype=torch.bool)
     for outline in (depth.float(), rise.float()):
-        around = outline[None, None]
-        highest = F.max_pool1d(around, 2 * reach + 1, stride=1, padding=reach)[0, 0]
-        lowest = -F.max_pool1d(-around, 2 * reach + 1, stride=1, padding=reach)[0, 0]
+        highest = F.max_pool1d(outline[None, None], 2 * reach + 1, stride=1, padding=reach)[0, 0]
+        lowest = -F.max_pool1d(-outline[None, None], 2 * reach + 1, stride=1, padding=reach)[0, 0]
         valleys |= (outline == highest) & (outline >= lowest + 0.05 * height)
     return torch.nonzero(valleys)[:, 0].tolist()
 
@@ -132,9 +130,7 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     scraps = touching_cut & (size < size.sum() / 6)
     if scraps.any() and not scraps.all():
         piece &= ~np.isin(labels, 1 + np.nonzero(scraps)[0])
-    kept = np.zeros(mask.shape, dtype=bool)
-    kept[:, start:end] = piece
-    return torch.from_numpy(kept)
+    return torch.from_numpy(np.pad(piece, ((0, 0), (start, mask.shape[1] - end))))  # the columns outside: no ink
 
 
 def sign_touching(mask: torch.Tensor, sign: Callable[[torch.Tensor], str | None],
@@ -287,8 +283,7 @@ def best_split(mask: torch.Tensor, judge: Judge, budget: Budget, penalise_ones: 
     if len(stretches) > budget.left:
         return -math.inf, [mask], []
     budget.left -= len(stretches)
-    pieces = {(i, j): without_scraps(mask, lines[i], lines[j]) for i, j in stretches}
-    pieces = {stretch: piece for stretch, piece in pieces.items() if piece.sum() >= 8}
+    pieces = {(i, j): piece for i, j in stretches if (piece := without_scraps(mask, lines[i], lines[j])).sum() >= 8}
     if not pieces:
         return -math.inf, [mask], []
     score, ones, others = scores(pieces, judge(list(pieces.values())), cuts, height)
