@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from images import ImageError, full_size, grey_at_working_size, upright
-from pixels import bounds, label_parts, max_filter
+from pixels import bounds, edges, label_parts, max_filter
 from prepare import Found, Item
 
 
@@ -28,7 +28,7 @@ def prepare_clothing(image: Image.Image) -> Found:
     image = upright(image)
     pixels = grey_at_working_size(image)
     # The background is what the picture's outermost pixels show: the item may fill most of it.
-    background = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).median()
+    background = torch.cat(edges(pixels)).median()
     if background > 0.5:  # a light background, as in shop photos: negate, as Fashion-MNIST did
         pixels, background = 1 - pixels, 1 - background
     pixels = ((pixels - background) / (1 - background)).clamp(0, 1)  # the background becomes pure black

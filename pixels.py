@@ -7,7 +7,7 @@ instead of a Python loop over pixels, so that a picture takes milliseconds:
   - filters over squares of pixels: the largest, the smallest and the mean value around each
     pixel (max_filter, min_filter, box_mean), and resizing (resize, shrunk);
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
-    runs of pixels (touching_runs);
+    runs of pixels (touching_runs), and those that touch the picture's edges (edges, reaching_the_edge);
   - a mask's bounding box (bounds), the width of its strokes (stroke_width), and the paper its
     ink encloses (enclosed);
   - the level that splits values into two groups, such as ink and paper (otsu);
@@ -138,11 +138,16 @@ def label_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, boxes
 
 
+def edges(pixels: torch.Tensor | np.ndarray) -> tuple:
+    """The four rows and columns of pixels along the edges of a [H, W] picture (or mask, or labels)."""
+    return pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]
+
+
 def reaching_the_edge(labels: np.ndarray) -> np.ndarray:
     """Of the parts that label_parts numbered [H, W], the pixels of those that touch the picture's edge."""
     # A table of which labels touch it, looked up for every pixel: one step, however many parts.
     touches = np.zeros(int(labels.max()) + 1, dtype=bool)
-    touches[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    touches[np.concatenate(edges(labels))] = True
     touches[0] = False  # the background between the parts
     return touches[labels]
 

@@ -27,7 +27,7 @@ import torch
 
 from around import around_the_writing
 from images import ImageError
-from pixels import grown, label_parts, min_filter, stroke_width, turned
+from pixels import edges, grown, label_parts, min_filter, stroke_width, turned
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and specks
@@ -77,7 +77,7 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
     along = np.zeros(len(mass))
-    for edge in (inside[0], inside[-1], inside[:, 0], inside[:, -1]):
+    for edge in edges(inside):
         along = np.maximum(along, np.bincount(edge, minlength=len(mass) + 1)[1:] / len(edge))
     thin, long = np.sort(boxes[:, 2:] - boxes[:, :2], axis=1).T
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)

@@ -3,7 +3,8 @@
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
 uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
-form's comb field; a cheque's printed security pattern; a board written on in chalk. Like
+note or a card lying on a desk; a form's comb field; a cheque's printed security pattern; a board
+written on in chalk. Like
 pictures.py, none of it comes from the code that is tested.
 """
 
@@ -150,6 +151,39 @@ def on_paper(darkness: np.ndarray, rng: np.random.Generator, paper: str, spacing
     rgb *= lighting((height, width), rng)[..., None]
     rgb += rng.normal(0, 0.015, rgb.shape)
     return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
+
+
+NOTE_COLOURS = [(250, 235, 110), (255, 200, 210), (190, 235, 170), (170, 215, 245), (255, 190, 120), (250, 248, 240)]
+DESK_COLOURS = [(150, 110, 70), (200, 170, 130), (90, 90, 95), (120, 80, 50), (235, 235, 232), (250, 250, 250)]
+
+
+def note_on_a_desk(darkness: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, int]:
+    """Ink written on a square note (a sticky note or a card, of a colour), photographed lying on a
+    desk that shows all around it, the note turned and casting a soft shadow, in uneven light. Returns
+    the picture and which of DESK_COLOURS the desk is."""
+    height, width = darkness.shape
+    side = int(max(height, width) * rng.uniform(1.05, 1.3))
+    note = np.ones((side, side, 3), dtype=np.float32) * np.array(NOTE_COLOURS[rng.integers(len(NOTE_COLOURS))]) / 255
+    ink = np.array(INK_COLOURS[rng.integers(len(INK_COLOURS))], dtype=np.float32) / 255
+    top, left = (side - height) // 2, (side - width) // 2
+    written = note[top:top + height, left:left + width]
+    note[top:top + height, left:left + width] = written * (1 - darkness[..., None]) + ink * darkness[..., None]
+    turned = rng.uniform(-12, 12)
+    note_image = Image.fromarray((note * 255).astype(np.uint8)).rotate(turned, Image.BICUBIC, expand=True)
+    shape = Image.new("L", (side, side), 255).rotate(turned, Image.BICUBIC, expand=True)  # where the note is
+    photo_height, photo_width = int(side * rng.uniform(1.2, 1.8)), int(side * rng.uniform(1.3, 2.2))
+    x = (photo_width - note_image.width) // 2 + int(rng.integers(-photo_width // 10, photo_width // 10 + 1))
+    y = (photo_height - note_image.height) // 2
+    shadow = Image.new("L", (photo_width, photo_height), 0)
+    shadow.paste(shape, (x + int(rng.integers(2, 7)), y + int(rng.integers(2, 7))))
+    shade = np.asarray(shadow.filter(ImageFilter.GaussianBlur(rng.uniform(2, 6))), dtype=np.float32) / 255
+    desk = int(rng.integers(len(DESK_COLOURS)))
+    rgb = np.ones((photo_height, photo_width, 3), dtype=np.float32) * np.array(DESK_COLOURS[desk]) / 255
+    photo = Image.fromarray((rgb * (1 - 0.35 * shade[..., None]) * 255).astype(np.uint8))
+    photo.paste(note_image, (x, y), shape)
+    rgb = np.asarray(photo, dtype=np.float32) / 255 * lighting((photo_height, photo_width), rng)[..., None]
+    rgb += rng.normal(0, 0.015, rgb.shape)
+    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)), desk
 
 
 def form_field(digits: list[np.ndarray], rng: np.random.Generator, print_colour: tuple[int, int, int]) -> Image.Image:
