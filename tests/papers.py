@@ -4,8 +4,7 @@ Each function puts writing (made by pictures.py from MNIST test digits) on paper
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
 uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
 note or a card lying on a desk; a form's comb field; a cheque's printed security pattern; a board
-written on in chalk. Like
-pictures.py, none of it comes from the code that is tested.
+written on in chalk. Like pictures.py, none of it comes from the code that is tested.
 """
 
 from __future__ import annotations
