@@ -254,14 +254,14 @@ def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
     edge = torch.cat(edges(pixels))
     light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
     if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5 or darker_strokes(pixels) \
-            or page_on_a_table(pixels, light):
+            or page_on_a_table(pixels, light, edge.median()):
         return 1 - pixels, ~light, True
     return pixels, light, False
 
 
-def page_on_a_table(pixels: torch.Tensor, light: torch.Tensor) -> bool:
+def page_on_a_table(pixels: torch.Tensor, light: torch.Tensor, edge: torch.Tensor) -> bool:
     """Whether the `light` side of a [H, W] picture is a page (a note, a card) lying on a darker table
-    that fills most of the photo, written on in a pen darker still."""
+    that fills most of the photo, written on in a pen darker still; `edge`: the picture's edges' shade."""
     # Strokes drawn light on dark enclose only the dark around them (a 0's loop), no darker than
     # anywhere else: MNIST's are black inside their loops and along their edges alike. Writing on a
     # page is enclosed by the paper, and is darker than the table that shows along the picture's
@@ -272,7 +272,6 @@ def page_on_a_table(pixels: torch.Tensor, light: torch.Tensor) -> bool:
     enclosed = torch.from_numpy(dark & ~reaching_the_edge(labels))
     if enclosed.sum() < 0.001 * enclosed.numel():
         return False
-    edge = torch.cat(edges(pixels)).median()
     solid = min_filter(light.float(), 2 * max(2, round(0.05 * min(pixels.shape))) + 1).mean() >= 0.05
     return bool(solid and torch.quantile(pixels[enclosed], 0.2) < edge - 0.05)  # the pen's darker part
 

@@ -76,7 +76,8 @@ def test_a_note_on_a_desk(test_digits, cnn_checkpoint):
         desks.append(desk)
     results = read_all(cnn_checkpoint, files)
     right = exact(results, truths)
-    by_desk = {colour: exact(*zip(*[(r, t) for r, t, d in zip(results, truths, desks) if d == k]))
+    on_desk = lambda k, values: [v for v, desk in zip(values, desks) if desk == k]  # noqa: E731
+    by_desk = {colour: exact(on_desk(k, results), on_desk(k, truths))
                for k, colour in enumerate(papers.DESK_COLOURS) if k in desks}
     print(f"\n80 numbers on a note lying on a desk: {right:.1f}% read exactly; by the desk's colour: " +
           ", ".join(f"{colour} {share:.0f}%" for colour, share in by_desk.items()))
