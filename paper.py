@@ -19,7 +19,8 @@ reads digits must never see them:
      dark as the ink, or lighter (a wooden desk under a note) where nothing is written on it, the
      page's own background carried on under it (table_around), as far as no sharp step in shade parts
      it from the picture's edge, with the page's edge and its shadow (beyond_the_page); a small page
-     on a dark desk may leave most of the photo dark, yet the writing on it is darker (page_on_a_table).
+     on a dark desk may leave most of the photo dark, yet the writing on it is darker (page_on_a_table);
+  5. writing on the back of thin paper, showing through: faint blurred marks away from the strokes (show_through).
 
 What is left is scaled so that a typical stroke has brightness one (typical, find_ink). prepare.py
 then finds the digits in it; `--save-processed` shows what was taken for ink and what for paper.
@@ -101,7 +102,7 @@ def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Printed textures
+# 2. Printed textures, and the back of the page
 # ---------------------------------------------------------------------------------------------
 
 def spread(marks: torch.Tensor) -> float:
@@ -109,11 +110,14 @@ def spread(marks: torch.Tensor) -> float:
     return (F.adaptive_avg_pool2d(marks.float()[None, None], 8)[0, 0] > 0.01).float().mean().item()
 
 
+def near_the_strokes(strong: torch.Tensor) -> torch.Tensor:  # where their soft edges may reach
+    return max_filter(strong.float(), 2 * round(stroke_width(strong)) + 9) > 0
+
+
 def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
-    """The level of a printed texture under the writing, or 0 if there is none (all the ink, if there
-    is no writing). A texture is many marks fainter than the pen, spread over the paper far from any
-    stroke; the soft edges of strokes and a camera's noise are faint too, but lie along the strokes
-    or are fainter still."""
+    """The level of a printed texture under the writing, or 0 if there is none (all the ink, if there is no
+    writing). A texture is many marks fainter than the pen, spread over the paper far from any stroke; the
+    soft edges of strokes and a camera's noise are faint too, but lie along the strokes or are fainter still."""
     visible = ink > 0.1 * pen
     if visible.sum() < 20:
         return 0.0
@@ -122,15 +126,36 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     weak = visible & ~strong
     if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
         return 0.0
-    # Spread far from the strokes (beyond a stroke's soft edge), in most cells of an 8 x 8 grid: a
-    # faint digit beside a dark one fills a few cells only.
-    near = max_filter(strong.float(), 2 * round(stroke_width(strong)) + 9) > 0
-    if spread(weak & ~near) >= 0.5:
+    # Spread far from the strokes, in most cells of an 8 x 8 grid (a faint digit beside a dark one fills a few).
+    if spread(weak & ~near_the_strokes(strong)) >= 0.5:
         return level
     # Strong marks in every cell of the picture (inside the `margin` of paper added around it), with
     # faint ones: a printed pattern with nothing written on it. All of it is print.
     inside = (slice(margin, -margin), slice(margin, -margin))
     return float(ink.max()) if spread(strong[inside]) >= 0.98 else 0.0
+
+
+def show_through(ink: torch.Tensor) -> torch.Tensor:
+    """The writing on the back of thin paper that shows through it: a [H, W] mask, empty if there is none."""
+    # Seen through the paper, the writing behind is a faint, blurred, mirrored copy: marks 0.4 as strong
+    # as the pen or less, on the open paper away from the strokes (their soft edges lie along them; what
+    # they enclose may be the inside of a solid thing, a bag's), a tenth as many as the strokes' or more.
+    nothing, half = torch.zeros_like(ink, dtype=torch.bool), ink[::2, ::2]  # a first look, at every other pixel:
+    if not (half > 0.5).any() or \
+            ((half > 0.1) & (half <= 0.5) & ~near_the_strokes(half > 0.5)).sum() < 0.02 * (half > 0.5).sum():
+        return nothing  # a drawing's soft edges all lie near its strokes
+    strong, faint = ink > 0.5, (ink > 0.1) & (ink <= 0.5)
+    far = faint & torch.from_numpy(reaching_the_edge(label_parts((~near_the_strokes(strong)).numpy())[0]))
+    level = torch.quantile(ink[far], 0.95).item() if far.sum() >= 0.1 * strong.sum() else 1.0
+    if level > 0.4:
+        return nothing
+    # Its parts go, up to a little above that level; but a part that rises higher beyond a stroke's soft
+    # edge is writing as faint in places (under a glare), and stays whole.
+    values, strong = ink.numpy(), (ink > 0.5).numpy()
+    labels, _ = label_parts((values > 0.1) & ~grown(strong, 2))
+    kept = np.zeros(labels.max() + 1, dtype=bool)
+    kept[labels[(values > 1.2 * level) & ~grown(strong, round(stroke_width(ink > 0.5) / 2) + 2)]] = True
+    return torch.from_numpy((labels > 0) & ~kept[labels] & (values <= 1.2 * level))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,4 +349,5 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     if floor > 0 or lines.any():  # the typical brightness of a stroke, without the texture or the lines
         peak = typical(ink, lines.any())
     ink = (ink / peak).clamp(max=1)
-    return torch.where(ink > 0.1, ink, 0), removed  # faint noise becomes pure black
+    behind = show_through(ink)
+    return torch.where((ink > 0.1) & ~behind, ink, 0), removed | behind  # faint noise becomes pure black

@@ -3,8 +3,9 @@
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
 uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
-note or a card lying on a desk; a form's comb field; a cheque's printed security pattern; a board
-written on in chalk. Like pictures.py, none of it comes from the code that is tested.
+note or a card lying on a desk; thin paper scanned, the writing on its back showing through; a
+form's comb field; a cheque's printed security pattern; a board written on in chalk. Like
+pictures.py, none of it comes from the code that is tested.
 """
 
 from __future__ import annotations
@@ -101,6 +102,24 @@ def chalk_board(darkness: np.ndarray, rng: np.random.Generator) -> Image.Image:
     rgb = board * (1 - dust[..., None]) + chalk * dust[..., None]
     rgb = rgb * (1 - strength[..., None]) + chalk * strength[..., None]
     rgb = rgb * lighting((height, width), rng)[..., None] + rng.normal(0, 0.015, rgb.shape)
+    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
+
+
+def seen_through(front: np.ndarray, behind: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Writing (darkness in [0, 1]) scanned on thin paper, with `behind` (other writing, any size) on the
+    back of the page showing through: mirrored, spread by the paper into a blur 1-2.5% of the picture's
+    height wide, shifted, and 15-35% as dark as the pen, on a paper a little off white."""
+    height, width = front.shape
+    back = Image.fromarray((behind * 255).astype(np.uint8)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    spread = rng.uniform(0.01, 0.025) * height
+    back = back.resize((width, height), Image.BICUBIC).filter(ImageFilter.GaussianBlur(spread))
+    shift = int(rng.integers(-height // 3, height // 3 + 1)), int(rng.integers(-width // 4, width // 4 + 1))
+    back = np.roll(np.asarray(back, dtype=np.float32) / 255, shift, (0, 1)) * rng.uniform(0.15, 0.35)
+    darkness = 1 - (1 - front) * (1 - back)  # the two darken the paper together where they cross
+    ink = np.array(INK_COLOURS[rng.integers(len(INK_COLOURS))], dtype=np.float32) / 255
+    rgb = np.ones((height, width, 3), dtype=np.float32) * rng.uniform(0.9, 1)
+    rgb = rgb * (1 - darkness[..., None]) + ink * darkness[..., None]
+    rgb += rng.normal(0, 0.01, rgb.shape)
     return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))
 
 

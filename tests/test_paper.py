@@ -227,6 +227,21 @@ def test_a_shadow_as_dark_as_a_ballpoints_ink_leaves_no_band_along_its_edge():
     assert ink[torch.from_numpy((np.abs(x - 200) < 30) & (np.abs(y - 100) > 50))].max() < 0.3
 
 
+def test_the_back_of_the_page_showing_through_is_no_ink_but_faint_writing_alone_is():
+    # A ring written on thin paper, and beside it a ring on the back of the page showing through,
+    # blurred by the paper and 0.3 as dark: the one is ink, the other paper. Written alone, as a
+    # faint pencil, the blurred ring is the ink.
+    y, x = np.mgrid[:160, :320]
+    ring = np.abs(np.hypot(x - 100, y - 80) - 40) < 4
+    behind = np.exp(-((np.hypot(x - 220, y - 80) - 40) / 5) ** 2)
+    ink, removed = paper.find_ink(torch.from_numpy(0.9 - 0.75 * ring - 0.3 * 0.75 * behind).float(), margin=10)
+    inside, far = ink[10:-10, 10:-10], torch.from_numpy(behind > 0.05)
+    assert (inside[torch.from_numpy(ring)] > 0.5).float().mean() > 0.9 and inside[far].max() == 0
+    assert removed[10:-10, 10:-10][torch.from_numpy(behind > 0.5)].all()  # --save-processed shows it as paper
+    alone, _ = paper.find_ink(torch.from_numpy(0.9 - 0.3 * 0.75 * behind).float(), margin=10)
+    assert (alone[10:-10, 10:-10][torch.from_numpy(behind > 0.5)] > 0.5).float().mean() > 0.9
+
+
 def test_the_lines_of_a_page_on_a_table_are_as_long_as_the_page_is_wide():
     # A page whose ruled lines are dashed, on a dark table that fills a third of the photo's width:
     # the lines cover half of the page's width, not 40% of the photo's. They are print all the same.
