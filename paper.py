@@ -140,10 +140,10 @@ def show_through(ink: torch.Tensor) -> torch.Tensor:
     # Seen through the paper, the writing behind is a faint, blurred, mirrored copy: marks 0.4 as strong
     # as the pen or less, on the open paper away from the strokes (their soft edges lie along them; what
     # they enclose may be the inside of a solid thing, a bag's), a tenth as many as the strokes' or more.
-    nothing, half = torch.zeros_like(ink, dtype=torch.bool), ink[::2, ::2]  # a first look, at every other pixel:
+    nothing, half = torch.zeros_like(ink, dtype=torch.bool), ink[::2, ::2]
     if not (half > 0.5).any() or \
             ((half > 0.1) & (half <= 0.5) & ~near_the_strokes(half > 0.5)).sum() < 0.02 * (half > 0.5).sum():
-        return nothing  # a drawing's soft edges all lie near its strokes
+        return nothing  # a first, cheap look at every other pixel: a drawing's soft edges all lie near its strokes
     strong, faint = ink > 0.5, (ink > 0.1) & (ink <= 0.5)
     far = faint & torch.from_numpy(reaching_the_edge(label_parts((~near_the_strokes(strong)).numpy())[0]))
     level = torch.quantile(ink[far], 0.95).item() if far.sum() >= 0.1 * strong.sum() else 1.0

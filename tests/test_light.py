@@ -1,9 +1,10 @@
 """predict.py on photos as phones take them: in dim light, with a shadow across the page, with the
 page lying on a dark table that shows around it, or a note on a desk of any shade (paper.py:
 remove_background, ink_light, table_around), saved small (sizes.too_fine), bent, its lines bowed
-(lines.py: followed), with a glare on it, or out of focus; and chalk on a board, light on dark.
-Every picture is made here, from MNIST's test digits on the notebook paper (or the board, or the
-note) of tests/papers.py. Run with -s to see the figures.
+(lines.py: followed), with a glare on it, or out of focus; chalk on a board, light on dark; and a
+scan of thin paper, the writing on its back showing through (paper.show_through). Every picture is
+made here, from MNIST's test digits on the notebook paper (or the board, the note, the thin paper)
+of tests/papers.py. Run with -s to see the figures.
 """
 
 import io
