@@ -1,6 +1,6 @@
 """predict.py on photos as phones take them: in dim light, with a shadow across the page, with the
 page lying on a dark table that shows around it, or a note on a desk of any shade (paper.py:
-remove_background, ink_light, table_around), saved small (sizes.too_fine), bent, its lines bowed
+remove_background, ink_light; desk.py), saved small (sizes.too_fine), bent, its lines bowed
 (lines.py: followed), with a glare on it, or out of focus; chalk on a board, light on dark; and a
 scan of thin paper, the writing on its back showing through (paper.show_through). Every picture is
 made here, from MNIST's test digits on the notebook paper (or the board, the note, the thin paper)
@@ -54,7 +54,7 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     print(f"\n40 numbers on squared paper in a dim photo: {right[0]:.1f}% read exactly; on a dark table: "
           f"{right[1]:.1f}%; on it, the camera turned by 5-20 degrees: {right[2]:.1f}%")
     # Seeds 1-3: 87.5-92.5% dim (12.5% before the paper was told by Otsu's split), 87.5-92.5% on a
-    # table (80.0-85.0% before the table was taken out before the background, paper.table_around),
+    # table (80.0-85.0% before the table was taken out before the background, desk.table_around),
     # 90.0-92.5% turned on it (35% before the table's solid corners near the picture's edge were
     # dropped, 55.0-57.5% before the faint shade along the page's edge was, 75.0-77.5% before half
     # of the photo on the light side made it paper and lines were measured against the page).
@@ -65,8 +65,8 @@ def test_a_note_on_a_desk(test_digits, cnn_checkpoint):
     # A number on a sticky note or a card, photographed lying on a desk that shows all around it, the
     # note turned and casting a soft shadow. A desk lighter than the pen (wood) was not taken for a
     # table: its edge along the note, and the shadow, were left as ink, joined to the digits or read
-    # as 1s (paper.table_around, beyond_the_page); a note filling less than half of the photo on a
-    # dark desk was taken for the ink, its writing for holes in it (paper.page_on_a_table). Seeds 1-3
+    # as 1s (desk.table_around, beyond_the_page); a note filling less than half of the photo on a
+    # dark desk was taken for the ink, its writing for holes in it (desk.page_on_a_table). Seeds 1-3
     # (Zen 4 networks): 86.2% each (56.2/58.8/57.5% before); what is left is mostly on white
     # desks, lighter than the note: the shadow the note casts, read as a 1 or joined to a digit.
     files, truths, desks = [], [], []
