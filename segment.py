@@ -5,8 +5,8 @@ a 4 in two strokes), a number's digits stand side by side or touch, small marks 
 them, and specks of dirt and the table around the paper are no digit at all:
 
   1. find_parts: the connected parts of the ink;
-  2. off_the_edges: the table dropped, and a box, a ring or a line drawn around the writing
-     (around.py);
+  2. off_the_edges: the table dropped, and the shadow a page casts on a light desk, and a box, a
+     ring or a line drawn around the writing (around.py);
   3. group_parts, lines_of: pieces of one digit grouped, specks set apart, the lines of writing
      found, each left to right (a line photographed turned is first levelled, by the angle tilt
      finds: levelled).
@@ -72,8 +72,9 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     than half of one of the picture's edges (`margin` pixels inside), or a sliver along it (what is
     left of a ruled line that the picture's edge cut), or a solid one near it (a corner of the
     table, where the page lies turned in the photo), or a faint one near it (the shade along the
-    page's edge). A digit that merely touches the edge (a tight crop) is kept. Then what is drawn
-    around the writing goes too (around_the_writing)."""
+    page's edge). A digit that merely touches the edge (a tight crop) is kept. The shadow that a page
+    casts on a light desk goes, wherever it lies (page_shadow), and then what is drawn around the
+    writing (around_the_writing)."""
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
     along = np.zeros(len(mass))
@@ -83,6 +84,8 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
     kept = order[(along[order] <= 0.5) & ~sliver[order] & (mass[order] > 0)]
+    darkness = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)  # mean ink
+    kept = kept[~page_shadow(boxes, mass, darkness, kept)]
     # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
     # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
@@ -92,13 +95,25 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         table = near & (np.bincount(labels[core], minlength=len(mass) + 1)[1:] > 0)
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
-        darkness = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)  # mean ink
         inner = kept[~near[kept]]
         if len(inner):
             table |= near & (darkness < 0.7 * darkness[inner].max())
         kept = kept[~table[kept]] if not table[kept].all() else kept
     kept = np.concatenate([around_the_writing(labels, boxes, mass, kept[:MAX_PARTS]), kept[MAX_PARTS:]])
     return kept if len(kept) else order[:1]
+
+
+def page_shadow(boxes: np.ndarray, mass: np.ndarray, darkness: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Which of the `kept` parts are the shadow a page casts on a desk as light as itself or lighter,
+    inside the picture: a band along the page's edge, far fainter on average (`darkness`) than the
+    strokes of a pen, and twice as long as the tallest of them. A faint stroke of a digit is no
+    longer than the digit."""
+    if len(kept) < 2:
+        return np.zeros(len(kept), dtype=bool)
+    heavy = kept[mass[kept] >= 0.1 * mass[kept].max()]
+    faint = darkness[kept] < 0.7 * darkness[heavy].max()
+    tallest = (boxes[kept[~faint], 2] - boxes[kept[~faint], 0]).max()  # the darkest heavy part is no shadow
+    return faint & ((boxes[kept, 2:] - boxes[kept, :2]).max(1) >= 2 * tallest)
 
 
 def group_parts(parts: np.ndarray, boxes: np.ndarray, mass: np.ndarray, labels_size: int,

@@ -66,9 +66,11 @@ def test_a_note_on_a_desk(test_digits, cnn_checkpoint):
     # note turned and casting a soft shadow. A desk lighter than the pen (wood) was not taken for a
     # table: its edge along the note, and the shadow, were left as ink, joined to the digits or read
     # as 1s (desk.table_around, beyond_the_page); a note filling less than half of the photo on a
-    # dark desk was taken for the ink, its writing for holes in it (desk.page_on_a_table). Seeds 1-3
-    # (Zen 4 networks): 86.2% each (56.2/58.8/57.5% before); what is left is mostly on white
-    # desks, lighter than the note: the shadow the note casts, read as a 1 or joined to a digit.
+    # dark desk was taken for the ink, its writing for holes in it (desk.page_on_a_table). On white
+    # desks, lighter than the note, the shadow the note casts was left as ink, read as a 1, its height
+    # making the digits too small to read; now a faint part twice as long as any digit is dropped
+    # (segment.page_shadow). Seeds 1-3 (Zen 4 networks): 96.2% (86.2% each before that, 56.2/58.8/57.5%
+    # before the desk was taken out).
     files, truths, desks = [], [], []
     for digits, labels, rng in numbers(test_digits, 80, 1, 5, seed=61):
         photo, desk = papers.note_on_a_desk(pictures.separated_number(digits, rng), rng)
@@ -82,7 +84,7 @@ def test_a_note_on_a_desk(test_digits, cnn_checkpoint):
                for k, colour in enumerate(papers.DESK_COLOURS) if k in desks}
     print(f"\n80 numbers on a note lying on a desk: {right:.1f}% read exactly; by the desk's colour: " +
           ", ".join(f"{colour} {share:.0f}%" for colour, share in by_desk.items()))
-    assert right >= 80
+    assert right >= 90
 
 
 def test_writing_on_the_back_of_the_page_showing_through(test_digits, cnn_checkpoint):

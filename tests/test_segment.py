@@ -36,6 +36,25 @@ def test_a_corner_of_the_table_is_dropped_and_a_digit_at_the_edge_kept():
     assert sorted(boxes[k, 1] for k in kept) == [4, 99, 179]
 
 
+def test_the_shadow_of_a_note_on_a_light_desk_is_dropped_and_a_faint_digit_kept():
+    # A note on a white desk, in the middle of the photo: the shadow it casts along its edge is a
+    # soft band, far fainter than the pen, much longer than the digits are tall. It was read as a 1,
+    # and its height made the digits beside it too small for digits.
+    ink = torch.zeros(300, 300)
+    ink[120:170, 100:106] = 1                     # a 1, 50 pixels tall
+    ink[120:170, 130:160] = 0.9                   # a block of ink as heavy as a digit
+    ink[60:240, 220:226] = 0.4                    # the shadow along the note's right edge
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99, 129]
+    ink[60:240, 220:226] = 0.9                    # as dark as the pen: a stroke, kept
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99, 129, 219]
+    ink[60:240, 220:226] = 0
+    ink[110:170, 220:226] = 0.4                   # faint, but no longer than a digit: a faint 1, kept
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99, 129, 219]
+
+
 def test_a_scrap_of_a_line_far_above_a_digit_is_no_part_of_it():
     # What is left of a notebook's line, a third of a digit's height above it, made the digit as
     # tall as that, and the digits beside it too short for digits. A 5's flag as far is its own.
