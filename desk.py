@@ -5,7 +5,8 @@ lying on a table shows the table along the picture's edges; left in, the backgro
 (paper.remove_background) cannot follow the page's sharp edge, and leaves a strip of "ink" along it:
 
   - a dark table, nearly as dark as the ink, with a sharp edge, on the light side of the picture once
-    the ink is turned light on dark (dark_table);
+    the ink is turned light on dark, and nothing written on it (dark_table; a deep shadow across the
+    page is as dark and as sharp, but holds writing: holds_writing);
   - a desk lighter than the pen (a wooden desk under a note), where nothing is written on it, as far as
     no sharp step in shade parts it from the picture's edge, with the page's edge and its shadow
     (table_around, beyond_the_page);
@@ -81,9 +82,32 @@ def dark_table(pixels: torch.Tensor, light: torch.Tensor, paper: torch.Tensor) -
     if level - paper < (0.15 * (pen - paper) if bare else 0.6 * (darkest - paper)) or not outer.any() or \
             pixels[inner].mean() - pixels[outer].mean() < 0.6 * (level - paper):
         return torch.zeros_like(core)
+    depth = shrunk(darkness(pixels), 128)
+    if holds_writing(depth, resize(core.float(), *depth.shape) > 0.5, resize(table.float(), *depth.shape) < 0.5):
+        return torch.zeros_like(core)  # a deep shadow across the page, as dark and as sharp
     if bare:  # light and shade may vary across a lighter table as much as it differs from the page
         table |= beyond_the_page(pixels, pixels > (level + pen) / 2, paper.item(), (level - paper).item() / 4)
     return max_filter(table.float(), 5) > 0  # with the page's blurred edge
+
+
+def darkness(pixels: torch.Tensor, least: float = 0.02) -> torch.Tensor:
+    """How dark each pixel of a picture of dark ink turned light on dark is, as a share of the light
+    it sends back: minus the logarithm of that light (below `least`, a camera tells no shades apart)."""
+    return -torch.log((1 - pixels).clamp(min=least))
+
+
+def holds_writing(depth: torch.Tensor, inside: torch.Tensor, page: torch.Tensor) -> bool:
+    """Whether strokes stand out of the `inside` of a [h, w] picture's `depth` (its darkness) as the
+    writing stands out of the `page` (both masks): a deep shadow across the page holds writing; a
+    table, or something dark photographed on the paper (a shirt), holds none."""
+    # As shares of the light, a stroke in a shadow stands out of it as far as a stroke on the lit paper
+    # does; the grain of a table, or its noise, far less. The strokes are what stands out of its
+    # surroundings in a picture shrunk to 128 pixels: a stroke's width or two.
+    strokes = depth - max_filter(min_filter(depth, 5), 5)
+    inside = min_filter(inside.float(), 5) > 0
+    if not inside.any() or not page.any():
+        return False
+    return bool((strokes[inside] > 0.25 * strokes[page].max()).float().mean() >= 0.01)
 
 
 def beyond_the_page(pixels: torch.Tensor, writing: torch.Tensor, paper: float, step: float) -> torch.Tensor:

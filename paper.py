@@ -8,7 +8,8 @@ reads digits must never see them:
      than any stroke and subtracted, and the ink weighed against the light the paper sends back, so
      that a stroke in a shadow is as strong as one in the light (remove_background); a shadow across
      the page may leave the picture mostly dark, yet the strokes still stand out darker than the
-     paper around them, which tells dark ink from light (ink_light, darker_strokes);
+     paper around them, which tells dark ink from light (ink_light, darker_strokes), and a shadow as
+     dark as the ink from the ink, or from a table (deep_shadow, desk.holds_writing);
   2. ruled lines, squared grids and margin lines: long, thin runs across the page, straight or bowed
      where the page bends, found by their length and straightness (lines.py) and removed where no pen
      stroke crosses them (printed.py);
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from images import ImageError
-from desk import page_on_a_table, table_around
+from desk import darkness, holds_writing, page_on_a_table, table_around
 from pixels import (box_mean, edges, fill_in, grown, label_parts, max_filter, min_filter, otsu, reaching_the_edge,
                     resize, shrunk, stroke_width)
 from printed import lines_to_remove
@@ -73,8 +74,10 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     # logarithms): a shadow takes a share of it (half, say), and ink leaves a fifth of it or less (no
     # darker ink counts as darker here), so that a shadow is far nearer the paper than the ink, even
     # where it is as dark as a ballpoint's blue.
-    level = (lambda v: -torch.log((1 - v).clamp(min=0.2))) if dark_ink else (lambda v: v)  # noqa: E731
+    level = (lambda v: darkness(v, 0.2)) if dark_ink else (lambda v: v)  # noqa: E731
     at_paper = level(short) < level(paper_level) + 0.6 * (level(ink_level) - level(paper_level))
+    if dark_ink:
+        at_paper |= deep_shadow(small, short, at_paper, paper_level, ink_level)
     short = torch.maximum(short, background - 0.05 * (ink_level - paper_level))
     background = torch.where(at_paper, torch.maximum(short, smooth), smooth)
     full = lambda values: resize(values, *pixels.shape) if values.shape != pixels.shape else values  # noqa: E731
@@ -83,15 +86,31 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     return ink if gain is None else ink * full(gain)
 
 
+def deep_shadow(small: torch.Tensor, short: torch.Tensor, at_paper: torch.Tensor, paper_level: torch.Tensor,
+                ink_level: torch.Tensor) -> torch.Tensor:
+    """Where the background (`short`) of dark ink on paper, shrunk to `small`, lies in a shadow that
+    takes more of the light than the ink's usual level leaves (not `at_paper`), and is paper all the
+    same: a mask, empty where there is no such shadow."""
+    # A shadow may take three quarters of the light, as much as a ballpoint's ink on the lit paper; the
+    # ink in it is darker still, by as large a share of the light left. Compared with the ink as dark
+    # as it is, the shadow is paper where it comes in from beyond the picture (a broad stroke lies in
+    # it) and holds writing (a dark shirt photographed holds none).
+    paper, ink = darkness(paper_level), darkness(ink_level)
+    shadow = (~at_paper & (darkness(short) < paper + 0.6 * (ink - paper))).numpy()
+    shadow = torch.from_numpy(reaching_the_edge(label_parts(shadow)[0]) if shadow.any() else shadow)
+    return shadow if shadow.any() and holds_writing(darkness(small), shadow, at_paper) else torch.zeros_like(shadow)
+
+
 def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor | None:
     """How much stronger the ink is made where the page lies in a shadow (the `background` of dark ink
     turned light on dark, where it is the paper), to be as strong as in the light; None where no part
     of the page is in a shadow (most pictures)."""
     # A shadow dims the ink with the paper, and a stroke in it is fainter by as much: weighed against
-    # the light the paper sends back there, it is as strong as one in full light. At most 1.6 times as
-    # strong, though: more also strengthened what the estimate leaves along a shadow's edge.
+    # the light the paper sends back there, it is as strong as one in full light. At most 4 times as
+    # strong (a shadow that leaves a quarter of the light): more also strengthens what the estimate
+    # leaves along a shadow's edge.
     paper_light = (1 - background).clamp(min=0.01)  # black paper: no light to weigh against
-    gain = torch.where(at_paper, torch.quantile(paper_light, 0.95) / paper_light, 1).clamp(1, 1.6)
+    gain = torch.where(at_paper, torch.quantile(paper_light, 0.95) / paper_light, 1).clamp(1, 4)
     # A shadow falls across the page from beyond the picture: a darker patch in the middle, all of it
     # inside the picture, is something dark photographed on the paper (a shirt, a shoe), not a shadow.
     shaded = (gain > 1.1).numpy()
@@ -194,8 +213,11 @@ def darker_strokes(pixels: torch.Tensor) -> bool:
     dark ink on paper, however the light falls. Strokes cover a small share of any neighbourhood, so a
     few pixels are far darker than their surroundings, and many (the paper beside them) a little
     lighter: the contrasts' skewness is clearly negative (below -1/2). A shadow's edge is as dark on
-    one side of it as it is light on the other, and skews nothing."""
-    small = shrunk(pixels, 128).double()
+    one side of it as it is light on the other, and skews nothing. Contrasts are ratios of light
+    (differences of logarithms): a stroke in a deep shadow is as dark beside its paper as in the light.
+    Below a tenth of the light, shades count as one: the faint ringing around the strokes of a small
+    picture read larger would otherwise count for as much as a stroke, on black."""
+    small = shrunk(pixels, 128).double().clamp(min=0.1).log()
     contrast = small - box_mean(small, paper_window(small))
     return bool((contrast ** 3).mean() < -0.5 * (contrast ** 2).mean() ** 1.5)
 

@@ -32,16 +32,17 @@ def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return (light - 0.3 * rng.random() * vignette).clip(0.45, 1)
 
 
-def shadow_across(page: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """The page with a shadow across it, as a phone or a hand held over it casts: the light 35-55% less
-    on one side of a straight edge at any angle, its penumbra (from 10% to 90% of the shade) 2-13% of
-    the picture across."""
+def shadow_across(page: Image.Image, rng: np.random.Generator, taken: tuple[float, float] = (0.35, 0.55),
+                  ) -> Image.Image:
+    """The page with a shadow across it, as a phone or a hand held over it casts: the light less by a
+    share in `taken` (35-55%) on one side of a straight edge at any angle, its penumbra (from 10% to
+    90% of the shade) 2-13% of the picture across."""
     pixels = np.asarray(page).astype(np.float32)
     height, width = pixels.shape[:2]
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * math.pi)
     beyond = (x / width - rng.uniform(0.3, 0.7)) * math.cos(angle) + (y / height - 0.5) * math.sin(angle)
-    light = 1 - rng.uniform(0.35, 0.55) / (1 + np.exp(np.clip(-beyond / rng.uniform(0.005, 0.03), -60, 60)))
+    light = 1 - rng.uniform(*taken) / (1 + np.exp(np.clip(-beyond / rng.uniform(0.005, 0.03), -60, 60)))
     return Image.fromarray((pixels * light[..., None]).clip(0, 255).astype(np.uint8))
 
 
