@@ -84,8 +84,8 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
     kept = order[(along[order] <= 0.5) & ~sliver[order] & (mass[order] > 0)]
-    darkness = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)  # mean ink
-    kept = kept[~page_shadow(boxes, mass, darkness, kept)]
+    mean_ink = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)
+    kept = kept[~page_shadow(boxes, mass, mean_ink, kept)]
     # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
     # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
@@ -97,21 +97,21 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
         inner = kept[~near[kept]]
         if len(inner):
-            table |= near & (darkness < 0.7 * darkness[inner].max())
+            table |= near & (mean_ink < 0.7 * mean_ink[inner].max())
         kept = kept[~table[kept]] if not table[kept].all() else kept
     kept = np.concatenate([around_the_writing(labels, boxes, mass, kept[:MAX_PARTS]), kept[MAX_PARTS:]])
     return kept if len(kept) else order[:1]
 
 
-def page_shadow(boxes: np.ndarray, mass: np.ndarray, darkness: np.ndarray, kept: np.ndarray) -> np.ndarray:
+def page_shadow(boxes: np.ndarray, mass: np.ndarray, mean_ink: np.ndarray, kept: np.ndarray) -> np.ndarray:
     """Which of the `kept` parts are the shadow a page casts on a desk as light as itself or lighter,
-    inside the picture: a band along the page's edge, far fainter on average (`darkness`) than the
+    inside the picture: a band along the page's edge, far fainter on average (`mean_ink`) than the
     strokes of a pen, and twice as long as the tallest of them. A faint stroke of a digit is no
     longer than the digit."""
     if len(kept) < 2:
         return np.zeros(len(kept), dtype=bool)
     heavy = kept[mass[kept] >= 0.1 * mass[kept].max()]
-    faint = darkness[kept] < 0.7 * darkness[heavy].max()
+    faint = mean_ink[kept] < 0.7 * mean_ink[heavy].max()
     tallest = (boxes[kept[~faint], 2] - boxes[kept[~faint], 0]).max()  # the darkest heavy part is no shadow
     return faint & ((boxes[kept, 2:] - boxes[kept, :2]).max(1) >= 2 * tallest)
 
