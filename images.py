@@ -5,7 +5,8 @@ image is refused, in one line (ImageError), if it is no image, broken, animated,
 it would exhaust memory once decoded (a "decompression bomb": a tiny file that decompresses into
 gigabytes), and a pipe or a device is never read (read_image). A large JPEG is decoded smaller than
 it is stored, in a fraction of the time (shrink_while_decoding); a phone photo stored sideways is
-turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), shrunk
+turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), and the
+greys that a 1-bit scan or fax made of black and white dots are greys again (undithered); it is shrunk
 to a working size that holds plenty of detail for a digit (grey_at_working_size), or enlarged
 where a small picture is read again larger (finer). predict.py, draw.py and finetune.py open every
 picture here; prepare.py reads the ink and the digits in it.
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pixels import shrunk
+from pixels import box_mean, shrunk
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -29,6 +30,15 @@ MAX_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned
 WORKING_SIZE = 512  # larger images are first shrunk to this: plenty of detail for a 20-pixel digit
+# A picture of black and white pixels alone may show its greys as scattered dots (dithering: a 1-bit
+# scan or fax, Pillow's convert("1")). Its dots stand alone: a dark pixel among eight white ones, or a
+# white one among eight dark. Where such pixels number at least this share of its dark pixels, its
+# greys are taken to be dots; strokes, even one pixel wide, hardly leave a pixel alone (a scan's specks
+# do, and lose nothing by being averaged away).
+DOTS = 0.02
+# A picture of dots with more pixels than this is shrunk to a quarter of its size or less to be read,
+# which averages its dots; below it, turning them into greys takes a small part of a picture's time.
+MAX_DOTTED = 16 * WORKING_SIZE ** 2
 
 
 class ImageError(Exception):
@@ -115,7 +125,22 @@ def to_grey(image: Image.Image) -> torch.Tensor:
         grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
     except (ValueError, OSError):
         raise ImageError(f"cannot convert its colour mode {image.mode} to grey") from None
-    return torch.from_numpy(grey.copy())
+    return undithered(torch.from_numpy(grey.copy()))
+
+
+def undithered(grey: torch.Tensor) -> torch.Tensor:
+    """A picture of black and white dots, whose greys were made by scattering them (DOTS), with its
+    greys back: each pixel the mean of the dots around it, as the eye sees them from afar. A faint
+    pen or a printed pattern behind the writing, dithered, is otherwise a cloud of black dots, and
+    a grey pen's strokes a sieve. Any other picture comes back as it is."""
+    if grey.numel() > MAX_DOTTED or ((grey > 0.1) & (grey < 0.9)).float().mean() > 0.01:
+        return grey  # greys of its own (or so large that shrinking it averages the dots: grey_at_working_size)
+    dark = (grey < 0.5).float()
+    around = 9 * box_mean(dark, 3)  # dark pixels in each 3x3 square
+    alone = ((dark == 1) & (around < 1.5)) | ((dark == 0) & (around > 7.5))
+    if alone.sum() <= DOTS * dark.sum():  # too few to be dots (a blank page: none at all)
+        return grey
+    return box_mean(box_mean(grey, 3), 3)  # twice: a mean over 5x5 pixels, the nearest weighing most
 
 
 def grey_at_working_size(image: Image.Image) -> torch.Tensor:
