@@ -125,9 +125,11 @@ def hard_pictures(digits: torch.Tensor) -> dict[str, Image.Image]:
         notebook.paste((30, 40, 110), (70 + 100 * i, 130), ink)
     dots = Image.new("L", (512, 512), 255)
     dots_draw = ImageDraw.Draw(dots)
-    for y in range(0, 512, 6):  # 7,000 specks: the most parts a picture can make
+    # 7,000 specks of 2x2 pixels: the most parts a picture can make (specks of one pixel each are
+    # taken for a 1-bit scan's dots and averaged away: images.undithered)
+    for y in range(0, 512, 6):
         for x in range(0, 512, 6):
-            dots_draw.point((x, y), fill=0)
+            dots_draw.rectangle((x, y, x + 1, y + 1), fill=0)
     noise = Image.fromarray(torch.randint(0, 256, (512, 512), dtype=torch.uint8, generator=torch.Generator()
                                           .manual_seed(0)).numpy())
     rings = Image.new("L", (512, 512), 255)
