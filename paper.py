@@ -14,8 +14,9 @@ reads digits must never see them:
      where the page bends, found by their length and straightness (lines.py) and removed where no pen
      stroke crosses them (printed.py);
   3. printed textures behind the writing (the wavy pattern of a cheque, a dotted screen): marks
-     fainter than the pen that cover the paper far away from the strokes, below a level that
-     separates the two (texture_floor);
+     fainter than the pen that cover the paper far away from the strokes; what is no brighter than
+     the brightest of them is print (texture_floor), and what is brighter is kept as it is, so that
+     the strokes of a thin ballpoint, faint across most of their breadth, keep that breadth;
   4. the table around the page, in a photo, taken out first, the page's own background carried on
      under it (desk.py finds it);
   5. writing on the back of thin paper, showing through: faint blurred marks away from the strokes (show_through).
@@ -145,9 +146,12 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
         return 0.0
     # Spread far from the strokes (beyond a stroke's soft edge), in most cells of an 8 x 8 grid: a
-    # faint digit beside a dark one fills a few cells only.
-    if spread(weak & ~near_the_strokes(strong)) >= 0.5:
-        return level
+    # faint digit beside a dark one fills a few cells only. The print's own marks, out there, show
+    # how bright it gets: up to its brightest marks (all but a thousandth), not up to Otsu's split
+    # between print and pen, which a thin ballpoint's strokes, seldom bright across, straddle.
+    far = weak & ~near_the_strokes(strong)
+    if spread(far) >= 0.5:
+        return min(level, torch.quantile(ink[far], 0.999).item())
     # Strong marks in every cell of the picture (inside the `margin` of paper added around it), with
     # faint ones: a printed pattern with nothing written on it. All of it is print.
     inside = (slice(margin, -margin), slice(margin, -margin))
@@ -250,7 +254,9 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     peak = typical(ink, False)  # the print's texture is weighed against the brightest strokes, crossings too
     floor = texture_floor(ink, peak.item(), margin)
     removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor)) | table
-    ink = (ink - floor).clamp(min=0)
+    # What is brighter than the print stays as bright as it is: less the print's level, a thin stroke would
+    # be fainter still, and broken where it is faintest.
+    ink = torch.where(ink > floor, ink, 0)
     # Writing is seldom much fainter than the print it was written on (a pencil may be a little):
     # what is left far fainter than the lines, or than the pattern, is the paper's own grain.
     faintest = max(0.15, 0.6 * float(np.median(values[lines])) if lines.any() else 0.0)

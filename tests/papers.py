@@ -248,10 +248,10 @@ def security_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.nda
 
 
 def amount_on_pattern(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
-                      ) -> tuple[Image.Image, str]:
+                      marks: bool = True) -> tuple[Image.Image, str]:
     """An amount as written on a cheque: 40-60 pixels high, a thousands separator or a decimal point
-    ('.', ',' or "'") and at times a trailing full stop, a grey ballpoint, on a printed pattern.
-    Returns the picture and the text a person reads (with the separators)."""
+    ('.', ',' or "'") and at times a trailing full stop (unless not `marks`), a grey ballpoint, on a
+    printed pattern. Returns the picture and the text a person reads (with the separators)."""
     height = float(rng.integers(40, 61))
     crops = scaled_crops(digits, height, rng)
     n = len(digits)
@@ -259,6 +259,7 @@ def amount_on_pattern(digits: list[np.ndarray], labels: list[int], rng: np.rando
     separators = {n - 4: mark} if n >= 4 else {0: mark} if n >= 2 else {}
     if rng.random() < 0.3:
         separators[n - 1] = "."
+    separators = separators if marks else {}
     gaps = [int(rng.uniform(0.1, 0.4) * height) for _ in crops[1:]]
     darkness = write(crops, gaps, height, int(rng.integers(10, 30)), rng, separators)
     darkness *= rng.uniform(0.65, 0.9)  # a ballpoint, not black

@@ -175,8 +175,8 @@ def test_amounts_on_a_printed_pattern_with_separators(test_digits, cnn_checkpoin
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 150, 2, 6, 22, papers.amount_on_pattern,
                                            "amounts 40-60 pixels high on a wavy or dotted pattern, with separators",
                                            "the separators too")
-    # The aim is 90%. The networks of seeds 1-3 on an AMD processor read 96.0-98.0% of the digits and
-    # 91.3-92.7% with their separators.
+    # The aim is 90%. The networks of seeds 1-3 on an AMD Zen 4 read 96.7-97.3% of the digits and
+    # 88.0-88.7% with their separators (an apostrophe drawn touching its digit is taken into it).
     assert digits >= 88
     assert written >= 84
 
