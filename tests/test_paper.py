@@ -29,7 +29,7 @@ def test_a_texture_is_no_ruled_lines():
 def test_a_thin_stroke_on_a_printed_pattern_keeps_its_body_and_the_print_goes():
     # A dotted screen as a cheque's (a quarter of the light), and a ring drawn over it with a pen under
     # two pixels broad, soft-edged: most of such a stroke is fainter than Otsu's split between print
-    # and pen, and was taken for print with it (two thirds of its pixels kept).
+    # and pen, and was taken for print with it (before, a third of its pixels were lost).
     y, x = np.mgrid[:200, :200]
     print_ = 0.25 * (((x % 5) < 2) & ((y % 5) < 2))
     ring = Image.new("L", (800, 800), 0)
