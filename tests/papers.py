@@ -249,9 +249,9 @@ def security_pattern(shape: tuple[int, int], rng: np.random.Generator) -> np.nda
 
 def amount_on_pattern(digits: list[np.ndarray], labels: list[int], rng: np.random.Generator,
                       marks: bool = True) -> tuple[Image.Image, str]:
-    """An amount as written on a cheque: 40-60 pixels high, a thousands separator or a decimal point
-    ('.', ',' or "'") and at times a trailing full stop (unless not `marks`), a grey ballpoint, on a
-    printed pattern. Returns the picture and the text a person reads (with the separators)."""
+    """An amount as written on a cheque: 40-60 pixels high, a grey ballpoint, on a printed pattern;
+    with `marks`, a thousands separator or a decimal point ('.', ',' or "'") and at times a trailing
+    full stop. Returns the picture and the text a person reads (with the separators)."""
     height = float(rng.integers(40, 61))
     crops = scaled_crops(digits, height, rng)
     n = len(digits)
