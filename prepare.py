@@ -13,7 +13,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
-     separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, separators.py),
+     separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, percent.py, separators.py),
      in reading order, a % sign alone no digit; a photo out of focus given steep edges (edge_width);
      each line of writing in turn, top to bottom, one beside the largest digit's only where all of
      it reads as digits (words.numbers_among);

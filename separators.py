@@ -1,22 +1,22 @@
 """The marks around a number's digits: which of the groups segment.py found are separators, no digits.
 
-Read this after segment.py, which groups the ink into digits and specks, and shapes.py, which
-measures one mark's shape. People write more than digits in a number: thousands separators and
-decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it, a
-full stop after it, a % sign after it in one stroke or three, parentheses around it or a part of it,
-the signs of a sum or a product (12+5=17, 6x7=42), a $ before a price or a # before a number, and on
-a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and
-none may turn a number into "not a number"; predict.py prints them where they stood and gives the
-digits alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a
-slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it stands
-(date_slashes, ending_slash), a % by its two small rings (is_percent, joined_percent, ring_apart,
-percent_alone), an = by its two flat bars (is_equals, joined_equals), a + and an x by their two
-crossed bars (is_plus, is_times), a $ by its S crossed by a bar or two and a # by its two bars
-crossed by two strokes, first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its
-two dots (colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a
-comma that touches a digit by hanging below the line (hanging_comma); split_separators puts them
-together, and shown_after says which marks after the last digit are shown. A space between groups of
-digits (12 345) is told by the gap alone, in words.py, which also places the marks among the digits.
+Read this after segment.py, which groups the ink into digits and specks, shapes.py, which measures
+one mark's shape, and percent.py. People write more than digits in a number: thousands separators
+and decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before
+it, a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part
+of it, the signs of a sum or a product (12+5=17, 6x7=42), a $ before a price or a # before a number,
+and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a
+digit, and none may turn a number into "not a number"; predict.py prints them where they stood and
+gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
+(separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it
+stands (date_slashes, ending_slash), a % by its two small rings (is_percent, percent.py), an = by
+its two flat bars (is_equals, joined_equals), a + and an x by their two crossed bars (is_plus,
+is_times), a $ by its S crossed by a bar or two and a # by its two bars crossed by two strokes,
+first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots (colons),
+parentheses by their bows, in pairs or a tall ) after the digits (brackets), a comma that touches a
+digit by hanging below the line (hanging_comma); split_separators puts them together, and
+shown_after says which marks after the last digit are shown. A space between groups of digits
+(12 345) is told by the gap alone, in words.py, which also places the marks among the digits.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import math
 import numpy as np
 import torch
 
-from pixels import enclosed
+from percent import joined_percent, percent_alone, ring_apart
 from segment import Group, mask_of, merged, replaced
 from shapes import bow, is_dollar, is_equals, is_hash, is_percent, is_plus, is_slash, is_times, lean
 
@@ -60,22 +60,6 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
     if middle < 0.4 * size:  # high: an apostrophe is a short stroke down (or leaning), never a flat bar
         return "'" if not flat else ""
     return "-" if flat else None
-
-
-def percent_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> bool:
-    """Whether the writing is a % sign alone, nothing to read: three parts, two of them rings (not a
-    6's or a 9's loop with its stroke), as is_percent takes them loosely, as a typeset % needs.
-    Looked for before a line is levelled: alone, a % lies on a slant, as a turned line does."""
-    if len(parts) != 3:
-        return False
-    box = boxes[parts]
-    rings = 0
-    for part, (top, left, bottom, right) in zip(parts.tolist(), box.tolist()):
-        inside = enclosed(torch.from_numpy(labels[top:bottom, left:right] == part + 1))
-        rings += len(inside) == 1 and all(bottom - top <= 1.8 * (b - t) and right - left <= 2.2 * (r - l)
-                                          for t, l, b, r in inside)
-    top, left, bottom, right = box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
-    return rings == 2 and is_percent(torch.from_numpy(np.isin(labels[top:bottom, left:right], parts + 1)), loose=True)
 
 
 def sign_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> str | None:
@@ -248,41 +232,6 @@ def ending_slash(labels: np.ndarray, digits: list[Group], marks: list[tuple[Grou
     stroke = max(digits, key=lambda g: g.right)
     after = [m for g, m in marks if g.left >= (stroke.left + stroke.right) / 2]
     return [stroke] if len(digits) > 1 and after in (["-"], ["="]) and lean(mask_of(labels, stroke)) >= 20 else []
-
-
-def joined_percent(labels: np.ndarray, groups: list[Group], specks: list[Group], tallest: int,
-                   ) -> tuple[list[Group], list[Group]]:
-    """The groups and specks, with a % sign after the number made one group where it was drawn in
-    strokes apart: its small rings, marks of their own beside the last tall stroke of the line,
-    joined with it where together they pass is_percent (loosely: strokes apart are no digits)."""
-    tall = [g for g in groups if g.height >= 0.6 * tallest]
-    last = max(tall, key=lambda g: g.right)
-    before = max((g.right for g in tall if g.right <= last.left), default=-1)  # the digit before it
-    if before < 0:  # a % follows a number: a digit stands wholly before its stroke
-        return groups, specks
-    reach = 0.5 * last.height
-    # A written %'s rings are small; type sets them larger, up to 0.75 of the digits' height, where
-    # only a ring counts (a digit that small, beside the last one, might be read as a part of it).
-    rings = [g for g in groups + specks if g is not last and (g.left + g.right) / 2 > before
-             and g.left >= last.left - reach and g.right <= last.right + reach
-             and (g.height < 0.6 * tallest or g.height < 0.75 * tallest and len(enclosed(mask_of(labels, g))) == 1)]
-    if not rings:
-        return groups, specks
-    marks = [last, *rings]
-    joined = merged(marks)
-    if not is_percent(mask_of(labels, joined), loose=True):
-        return groups, specks
-    return replaced(groups, specks, marks, joined)
-
-
-def ring_apart(labels: np.ndarray, group: Group) -> bool:
-    """Whether a group is strokes apart, as is_percent takes them loosely: three parts or more, or two
-    where one is a small ring alone (type sets a %'s stroke touching one ring and clear of the other)."""
-    if len(group.parts) != 2:
-        return len(group.parts) >= 3
-    masks = [labels[group.top:group.bottom, group.left:group.right] == part for part in group.parts]
-    return any(mask.any(1).sum() < 0.7 * group.height and len(enclosed(torch.from_numpy(mask))) == 1
-               for mask in masks)
 
 
 def joined_equals(groups: list[Group], specks: list[Group], tallest: int) -> tuple[list[Group], list[Group]]:

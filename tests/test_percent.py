@@ -1,6 +1,6 @@
 """The % sign: drawn in one stroke or three, alone or after a number, written or set in type. It is
 no digit: a number followed by one is read as its digits, the line printed for a person shows the
-%, and a % alone is "no digit found". First separators.py on marks drawn here pixel by pixel, then
+%, and a % alone is "no digit found". First shapes.py on marks drawn here pixel by pixel, then
 predict.py on whole numbers made from MNIST's test digits (tests/pictures.py) and fonts. Run with
 -s to see the figures.
 """
@@ -49,7 +49,7 @@ def test_a_percent_sign_is_told_from_digits_with_two_loops():
 
 def test_a_percent_sign_in_three_strokes_is_one_mark():
     # A 1 and a 0, then a % whose rings stand clear of its stroke: three marks of their own, which
-    # read as an apostrophe and a full stop before (separators.joined_percent makes them one), or whose
+    # read as an apostrophe and a full stop before (percent.joined_percent makes them one), or whose
     # stroke was taken for a box drawn around the upper ring (around.sides). Dark on white.
     def picture(*shapes: tuple) -> Image.Image:
         image = Image.new("L", (420, 200), 255)
@@ -69,7 +69,7 @@ def test_a_percent_sign_in_three_strokes_is_one_mark():
 def test_a_percent_sign_alone_is_no_digit():
     # Alone, a % lies on a slant and was levelled as a turned line, its rings read as 010; typeset,
     # its rings are larger and closer together than is_percent takes after digits. Now three parts,
-    # two of them rings, passing is_percent loosely, are a % (separators.percent_alone). A 9 whose
+    # two of them rings, passing is_percent loosely, are a % (percent.percent_alone). A 9 whose
     # stroke is broken off beside a 6 makes three parts with two loops, but a 6's loop and stroke
     # are one part, no ring.
     def picture(*shapes: tuple, font: str = "") -> Image.Image:
@@ -121,7 +121,7 @@ def test_a_percent_sign_after_a_number_is_no_digit(test_digits, cnn_checkpoint, 
     # Read as digits, a % drawn after a number whose stroke touches a ring added an 8 or a 96 to it (7%
     # as 78, 51% as 5196); shapes.is_percent tells it by its two small rings, one high on the left
     # and one low on the right. Its stroke was taken for a box around a ring that stood clear of it
-    # (around.sides), and rings clear of the stroke are marks of their own (separators.joined_percent).
+    # (around.sides), and rings clear of the stroke are marks of their own (percent.joined_percent).
     # Seeds 1-3 (Intel networks): 98.3/98.3% each, apart 95.0/95.0% (before: 95.0/71.7%, apart 60.0/53.3%).
     what = "numbers followed by a % sign" + (" in three strokes" if apart else "")
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 1, 4, 45,
