@@ -188,7 +188,7 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     top, left = max(0, group.top - pad), max(0, group.left - pad)
     window = ink[top:group.bottom + pad, left:group.right + pad]
     mask = segment.mask_of(labels, group, pad)
-    for mark, _ in marks:  # a comma that touches the digit (separators.hanging_comma) is no part of it
+    for mark, _ in marks:  # a comma or an apostrophe touching the digit (separators.py) is no part of it
         if not mark.parts:
             mask[max(0, mark.top - top):max(0, mark.bottom - top),
                  max(0, mark.left - left):max(0, mark.right - left)] = False

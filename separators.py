@@ -14,9 +14,10 @@ its two flat bars (is_equals, joined_equals), a + and an x by their two crossed 
 is_times), a $ by its S crossed by a bar or two and a # by its two bars crossed by two strokes,
 first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots (colons),
 parentheses by their bows, in pairs or a tall ) after the digits (brackets), a comma that touches a
-digit by hanging below the line (hanging_comma); split_separators puts them together, and
-shown_after says which marks after the last digit are shown. A space between groups of digits
-(12 345) is told by the gap alone, in words.py, which also places the marks among the digits.
+digit by hanging below the line (hanging_comma), an apostrophe by standing beside it (mark_beside);
+split_separators puts them together, and shown_after says which marks after the last digit are
+shown. A space between groups of digits (12 345) is told by the gap alone, in words.py, which also
+places the marks among the digits.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from percent import joined_percent, percent_alone, ring_apart
+from pixels import label_parts
 from segment import Group, mask_of, merged, replaced
 from shapes import bow, is_dollar, is_equals, is_hash, is_percent, is_plus, is_slash, is_times, lean
 
@@ -122,8 +124,10 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     digits = [g for g in digits if id(g) not in {id(s) for s in slashes}]
     marks += [(g, "/") for g in slashes]
     first, last = min(g.left for g in digits), max(g.right for g in digits)
-    commas = [hanging_comma(labels, g, top, bottom) for g in digits if g.height >= 0.6 * tallest and len(full) > 1]
-    marks += [(comma, ",") for comma in commas if comma and first < comma.left and comma.right < last]
+    for g in [g for g in digits if g.height >= 0.6 * tallest and len(full) > 1]:  # marks that touch a digit
+        comma, apostrophe = hanging_comma(labels, g, top, bottom), mark_beside(labels, g, top, bottom, pen)
+        marks += [(comma, ",")] if comma and first < comma.left and comma.right < last else []
+        marks += [(apostrophe, "'")] if apostrophe else []
     return digits, shown_marks(marks, first, last, tallest)
 
 
@@ -273,6 +277,24 @@ def stacked(marks: list[Group], reach: float) -> list[list[Group]]:
                 pairs.append([upper, lower])
                 taken |= {id(upper), id(lower)}
     return pairs
+
+
+def mark_beside(labels: np.ndarray, digit: Group, top: float, bottom: float, pen: float) -> Group | None:
+    """The box of an apostrophe written so close beside a digit that the two count as one part, or None:
+    a piece of the digit's ink apart from the rest (parts are found on ink grown by a pixel, which joins
+    them), at its left or right, whose box holds none of the rest, a stroke down (taller than wide, two
+    pens or more) that separator() calls an apostrophe. The tip of a 7's bar, broken off, is no taller
+    than wide. The box holds no part: prepare.py takes the apostrophe out of the digit."""
+    labelled, boxes = label_parts(mask_of(labels, digit).numpy())
+    for k, (y0, x0, y1, x1) in enumerate(boxes.tolist() if len(boxes) > 1 else []):
+        rest = (labelled != 0) & (labelled != k + 1)
+        piece = Group(digit.top + y0, digit.left + x0, digit.top + y1, digit.left + x1, [], 0.0)
+        columns = rest.any(0).nonzero()[0]
+        beside = x1 <= columns[0] or x0 > columns[-1]
+        stroke = piece.height > piece.width and piece.height >= 2 * pen
+        if beside and stroke and not rest[y0:y1, x0:x1].any() and separator(piece, top, bottom, pen) == "'":
+            return piece
+    return None
 
 
 def hanging_comma(labels: np.ndarray, digit: Group, top: float, bottom: float) -> Group | None:
