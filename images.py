@@ -7,9 +7,10 @@ gigabytes), and a pipe or a device is never read (read_image). A large JPEG is d
 it is stored, in a fraction of the time (shrink_while_decoding); a phone photo stored sideways is
 turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), and the
 greys that a 1-bit scan or fax made of black and white dots are greys again (undithered); it is shrunk
-to a working size that holds plenty of detail for a digit (grey_at_working_size), or enlarged
-where a small picture is read again larger (finer). predict.py, draw.py and finetune.py open every
-picture here; prepare.py reads the ink and the digits in it.
+to a working size that holds plenty of detail for a digit, and smoothed where a photo taken in dim
+light is grainy (grain, grey_at_working_size), or enlarged where a small picture is read again
+larger (finer). predict.py, draw.py and finetune.py open every picture here; prepare.py reads the
+ink and the digits in it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ DOTS = 0.02
 # A picture of dots with more pixels than this is shrunk to a quarter of its size or less to be read,
 # which averages its dots; below it, turning them into greys takes a small part of a picture's time.
 MAX_DOTTED = 16 * WORKING_SIZE ** 2
+# A photo taken in dim light is grainy: each pixel off by a random amount, the camera's noise, in which
+# the thin lines of a page and the soft edges of strokes are lost. Where the noise is more than this
+# share of the picture's contrast (grain), each pixel is averaged with its eight neighbours. Photos in
+# good light, scans and drawings measure far less; a fine printed pattern may measure as much, and
+# loses little by being smoothed.
+GRAINY = 0.05
 
 
 class ImageError(Exception):
@@ -143,14 +150,35 @@ def undithered(grey: torch.Tensor) -> torch.Tensor:
     return box_mean(box_mean(grey, 3), 3)  # twice: a mean over 5x5 pixels, the nearest weighing most
 
 
+def grain(grey: torch.Tensor) -> float:
+    """How grainy a [H, W] picture is: its noise as a share of how far its ink stands from its paper.
+
+    The noise is measured where the picture's own shapes cancel: in each square of 2x2 pixels, the
+    two on one diagonal less the two on the other (halved), which is nothing across paper, across a
+    stroke, and nearly nothing across the edge of one, straight or slanted, but keeps all of the
+    noise, pixel by pixel independent. Most squares lie on paper or inside strokes, so the median of
+    these tells the noise (0.6745 of its standard deviation, for noise as cameras make it). The ink is
+    the picture's darkest (or lightest) half percent, the paper its median."""
+    if min(grey.shape) < 8:
+        return 0.0
+    g = grey[:grey.shape[0] // 2 * 2, :grey.shape[1] // 2 * 2]
+    noise = ((g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2).abs().median().item() / 0.6745
+    shades = g[0::2, 0::2].flatten().numpy()  # every other pixel: plenty to tell the paper and the ink
+    at = [round(q * (len(shades) - 1)) for q in (0.5, 0.005, 0.995)]
+    paper, low, high = np.partition(shades, at)[at].tolist()
+    return noise / max(paper - low, high - paper, 1e-6)
+
+
 def grey_at_working_size(image: Image.Image) -> torch.Tensor:
-    """The image in grey, shrunk to WORKING_SIZE if larger: a phone photo's millions of pixels only cost time."""
+    """The image in grey, shrunk to WORKING_SIZE if larger (a phone photo's millions of pixels only cost
+    time), and smoothed if it is grainy (GRAINY)."""
     # A big picture is first shrunk by a whole factor in its own colours (Pillow's reduce averages
     # blocks of pixels), so that the conversions below handle a few million values, not fifty.
     factor = max(image.size) // (2 * WORKING_SIZE)
     if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
         image = image.reduce(factor)
-    return shrunk(to_grey(image), WORKING_SIZE)
+    grey = shrunk(to_grey(image), WORKING_SIZE)  # shrinking averages the grain of a large photo, if any
+    return box_mean(grey, 3) if grain(grey) > GRAINY else grey
 
 
 def finer(image: Image.Image, times: float) -> Image.Image:

@@ -84,6 +84,15 @@ def small(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     return page.resize((max(1, round(page.width / times)), max(1, round(page.height / times))), Image.BILINEAR)
 
 
+def grainy(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page photographed in dim light by a camera that does not smooth its noise away: the light a
+    quarter to half of what it was, and each pixel's colours off by a random amount (a standard
+    deviation of 3-6% of white), about a tenth of the contrast left between ink and paper."""
+    dim = np.asarray(page, dtype=np.float32) / 255 * rng.uniform(0.25, 0.45)
+    noisy = dim + rng.normal(0, rng.uniform(0.03, 0.06), dim.shape)
+    return Image.fromarray((noisy.clip(0, 1) * 255).astype(np.uint8))
+
+
 def out_of_focus(page: Image.Image, spread: float) -> Image.Image:
     """The page photographed out of focus: each point of it spread into a blur `spread` pixels wide
     (the standard deviation of a Gaussian), as a lens that focused behind the page spreads it."""
