@@ -154,15 +154,16 @@ def grain(grey: torch.Tensor) -> float:
     """How grainy a [H, W] picture is: its noise as a share of how far its ink stands from its paper.
 
     The noise is measured where the picture's own shapes cancel: in each square of 2x2 pixels, the
-    two on one diagonal less the two on the other (halved), which is nothing across paper, across a
-    stroke, and nearly nothing across the edge of one, straight or slanted, but keeps all of the
-    noise, pixel by pixel independent. Most squares lie on paper or inside strokes, so the median of
-    these tells the noise (0.6745 of its standard deviation, for noise as cameras make it). The ink is
-    the picture's darkest (or lightest) half percent, the paper its median."""
+    two on one diagonal less the two on the other (halved), which is nothing on paper or inside a
+    stroke, and little across a stroke's edge, but keeps all of the noise, each pixel's its own. Most
+    squares lie on paper or inside strokes, so the median of these tells the noise: 0.6745 of its
+    standard deviation, for noise spread as a bell curve. The ink is the picture's darkest (or
+    lightest) half percent, the paper its median."""
     if min(grey.shape) < 8:
         return 0.0
     g = grey[:grey.shape[0] // 2 * 2, :grey.shape[1] // 2 * 2]
-    noise = ((g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2).abs().median().item() / 0.6745
+    diagonals = (g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2
+    noise = diagonals.abs().median().item() / 0.6745
     shades = g[0::2, 0::2].flatten().numpy()  # every other pixel: plenty to tell the paper and the ink
     at = [round(q * (len(shades) - 1)) for q in (0.5, 0.005, 0.995)]
     paper, low, high = np.partition(shades, at)[at].tolist()
