@@ -159,7 +159,7 @@ def grain(grey: torch.Tensor) -> float:
     squares lie on paper or inside strokes, so the median of these tells the noise: 0.6745 of its
     standard deviation, for noise spread as a bell curve. The ink is the picture's darkest (or
     lightest) half percent, the paper its median."""
-    if min(grey.shape) < 8:
+    if min(grey.shape) < 8:  # too few squares to tell noise from the strokes
         return 0.0
     g = grey[:grey.shape[0] // 2 * 2, :grey.shape[1] // 2 * 2]
     diagonals = (g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2

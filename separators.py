@@ -286,7 +286,9 @@ def mark_beside(labels: np.ndarray, digit: Group, top: float, bottom: float, pen
     pens or more) that separator() calls an apostrophe. The tip of a 7's bar, broken off, is no taller
     than wide. The box holds no part: prepare.py takes the apostrophe out of the digit."""
     labelled, boxes = label_parts(mask_of(labels, digit).numpy())
-    for k, (y0, x0, y1, x1) in enumerate(boxes.tolist() if len(boxes) > 1 else []):
+    if len(boxes) < 2:  # one piece of ink: nothing stands beside it
+        return None
+    for k, (y0, x0, y1, x1) in enumerate(boxes.tolist()):
         rest = (labelled != 0) & (labelled != k + 1)
         piece = Group(digit.top + y0, digit.left + x0, digit.top + y1, digit.left + x1, [], 0.0)
         columns = rest.any(0).nonzero()[0]
