@@ -6,11 +6,12 @@ it would exhaust memory once decoded (a "decompression bomb": a tiny file that d
 gigabytes), and a pipe or a device is never read (read_image). A large JPEG is decoded smaller than
 it is stored, in a fraction of the time (shrink_while_decoding); a phone photo stored sideways is
 turned upright (upright); colour, transparency and 16-bit greys become one grey (to_grey), and the
-greys that a 1-bit scan or fax made of black and white dots are greys again (undithered); it is shrunk
-to a working size that holds plenty of detail for a digit, and smoothed where a photo taken in dim
-light is grainy (grain, grey_at_working_size), or enlarged where a small picture is read again
-larger (finer). predict.py, draw.py and finetune.py open every picture here; prepare.py reads the
-ink and the digits in it.
+greys that a 1-bit scan or fax made of black and white dots are greys again (undithered); the
+colour of a highlighter over the writing is taken out (untinted); it is shrunk to a working size
+that holds plenty of detail for a digit, and smoothed where a photo taken in dim light is grainy
+(grain, grey_at_working_size), or enlarged where a small picture is read again larger (finer).
+predict.py, draw.py and finetune.py open every picture here; prepare.py reads the ink and the
+digits in it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
-from pixels import box_mean, shrunk
+from pixels import box_mean, grown, label_parts, resize, shrunk
 
 # Pillow warns above this many pixels and refuses twice as many; we refuse anything above it, unread,
 # so that a tiny file that decompresses into gigabytes (a "decompression bomb") cannot exhaust memory.
@@ -46,6 +47,15 @@ MAX_DOTTED = 16 * WORKING_SIZE ** 2
 # good light, scans and drawings measure far less; a fine printed pattern may measure as much, and
 # loses little by being smoothed.
 GRAINY = 0.05
+# A highlighter, or a form's tinted field, lays a transparent colour over paper and writing. White,
+# grey and black paper are as bright as their brightest colour (of red, green and blue); a tint makes
+# the paper darker than its brightest colour (by a share: its brightness over it, 0.75 for a pink
+# highlighter, 0.9 for a yellow one), a red pen or a margin line far darker than that. Paper whose
+# share, against that of the picture's usual paper, lies in this range is tinted.
+TINTED = (0.65, 0.93)
+ONE_TINT = 0.1  # a dye is one colour all over: the share of the tinted paper varies by less (10th to 90th percentile)
+BAND = 0.1  # of the picture: a highlighter's band across the writing covers as much or more
+DARK_UNDER = 0.06  # ink darker than the tint, beside it or in it, per pixel of it: a band over writing has as much
 
 
 class ImageError(Exception):
@@ -116,6 +126,14 @@ def upright(image: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
+def on_white(image: Image.Image) -> Image.Image:
+    """A picture with a transparent background on white paper, as it is shown; any other as it is."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image
+
+
 def to_grey(image: Image.Image) -> torch.Tensor:
     """Any upright Pillow image -> a [H, W] float tensor in [0, 1], as a person sees its brightness."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: scale by the 16-bit range
@@ -123,11 +141,7 @@ def to_grey(image: Image.Image) -> torch.Tensor:
         return torch.from_numpy(pixels / (65535 if pixels.max() > 255 else 255)).clamp(0, 1)
     if image.mode == "F":
         raise ImageError("32-bit floating-point image; save it as an 8-bit or 16-bit PNG")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # A transparent background counts as white paper: composite the drawing onto white.
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
+    image = on_white(image)
     try:
         grey = np.asarray(image.convert("L"), dtype=np.float32) / 255
     except (ValueError, OSError):
@@ -170,22 +184,80 @@ def grain(grey: torch.Tensor) -> float:
     return noise / max(paper - low, high - paper, 1e-6)
 
 
-def grey_at_working_size(image: Image.Image) -> torch.Tensor:
+def tinted_paper(image: Image.Image, grey: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where a picture's paper is tinted (TINTED), in broad stretches, and where it is plain (two
+    [H, W] masks at the size of its grey, to_grey at any size), and each pixel's share of its
+    brightest colour; None where there is no tint."""
+    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"):
+        return None  # no colours
+    try:
+        red, green, blue = on_white(image).convert("RGB").split()
+    except (ValueError, OSError):  # a mode Pillow cannot turn into colours: read in grey
+        return None
+    brightest = np.asarray(ImageChops.lighter(ImageChops.lighter(red, green), blue), dtype=np.float32) / 255
+    brightest = torch.from_numpy(brightest)
+    brightest = resize(brightest, *grey.shape) if brightest.shape != grey.shape else brightest
+    if (brightest - grey).max() < 0.05:  # white, greys and black alone: most pictures
+        return None
+    tint = grey / brightest.clamp(min=0.01)
+    paper = brightest > 0.6 * torch.quantile(brightest[::2, ::2].flatten(), 0.95)  # plain or tinted: not ink
+    usual = tint[::2, ::2][paper[::2, ::2]].median() if paper[::2, ::2].any() else torch.tensor(1.0)
+    tinted = (paper & (tint > TINTED[0] * usual) & (tint < TINTED[1] * usual)).numpy()
+    broad = grown(~grown(~tinted, 2), 2)  # what squares of 5x5 pixels tinted cover: no stroke, no line
+    return (broad, paper.numpy() & ~tinted, tint.numpy()) if broad.any() else None
+
+
+def untinted(image: Image.Image, grey: torch.Tensor) -> torch.Tensor:
+    """A picture's grey [H, W] (to_grey, at any size) with the transparent colour of a highlighter, or
+    of a form's tinted field, taken out where it lies over writing; as it is where there is none."""
+    if (found := tinted_paper(image, grey)) is None:
+        return grey
+    broad, plain, tint = found
+    # Stretches of tint, each parted only by the strokes and lines on it, of one colour all over, as a
+    # dye is (the halo of a coloured pen's stroke out of focus shades from the pen's colour to the
+    # paper's), and together as a highlighter's band across the writing is: a tenth of the picture or
+    # more, with ink darker than the tint among them (DARK_UNDER). The strokes of a light pen, each a
+    # stretch of one colour, cover less, and have only the printed lines' crossings darker than them.
+    regions, _ = label_parts(grown(broad, 4))
+    dark = (grey < 0.4 * torch.quantile(grey[::2, ::2].flatten(), 0.95)).numpy()
+    count = lambda mask: np.bincount(regions[mask], minlength=regions.max() + 1)  # noqa: E731 (pixels per region)
+    tinted, darker = count(broad), count(dark)
+    uniform = [k for k in np.nonzero(tinted[1:] >= (max(grey.shape) / 16) ** 2)[0] + 1
+               if np.subtract(*np.percentile(tint[(regions == k) & broad], [90, 10])) < ONE_TINT]
+    if sum(tinted[uniform]) < BAND * grey.numel() or sum(darker[uniform]) < DARK_UNDER * sum(tinted[uniform]):
+        return grey
+    # A tint lets through a share of the light: what lies under it (the paper, the pen, a printed line)
+    # is that much darker than it would be, as much as the tinted paper is darker than the plain paper
+    # around it. Divided by that share, it is as it would be without the tint.
+    through = torch.ones_like(grey)
+    for region in uniform:
+        under = regions == region
+        around = plain & grown(under, 6) & ~under
+        if around.any():
+            share = grey[torch.from_numpy(under & broad)].median() / grey[torch.from_numpy(around)].median()
+            through[torch.from_numpy(under & ~plain)] = share.clamp(max=1).item()
+    return (grey / through).clamp(max=1)
+
+
+def grey_at_working_size(image: Image.Image, tints: bool = False) -> torch.Tensor:
     """The image in grey, shrunk to WORKING_SIZE if larger (a phone photo's millions of pixels only cost
-    time), and smoothed if it is grainy (GRAINY)."""
+    time), a highlighter's colour over writing taken out if `tints` (digits are read so, not clothes),
+    and smoothed if it is grainy (GRAINY)."""
     # A big picture is first shrunk by a whole factor in its own colours (Pillow's reduce averages
     # blocks of pixels), so that the conversions below handle a few million values, not fifty.
     factor = max(image.size) // (2 * WORKING_SIZE)
     if factor >= 2 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
         image = image.reduce(factor)
     grey = shrunk(to_grey(image), WORKING_SIZE)  # shrinking averages the grain of a large photo, if any
+    grey = untinted(image, grey) if tints else grey
     return box_mean(grey, 3) if grain(grey) > GRAINY else grey
 
 
 def finer(image: Image.Image, times: float) -> Image.Image:
-    """`image` enlarged `times` times, in grey (all that is read of it): bicubic, which keeps thin
-    strokes and lines sharper than bilinear does. Its info says how much larger than its file it is."""
-    grey = Image.fromarray((to_grey(image) * 255).round().to(torch.uint8).numpy())
+    """`image` enlarged `times` times, in grey (all that is read of it), a highlighter's colour taken
+    out: bicubic, which keeps thin strokes and lines sharper than bilinear does. Its info says how
+    much larger than its file it is."""
+    grey = Image.fromarray((untinted(image, to_grey(image)) * 255).round().to(torch.uint8).numpy())
     larger = grey.resize((round(image.width * times), round(image.height * times)), Image.Resampling.BICUBIC)
     larger.info[DECODED_AT] = decoded_scale(image) * larger.width / image.width
     return larger

@@ -6,9 +6,9 @@ centre of mass in a 28x28 image. A digit drawn in a paint program or photographe
 on light, large, off-centre, often in colour, on lined paper or on a transparent background;
 squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps, each a function:
 
-  1. read the file, a large JPEG decoded smaller, and turn it into grey (images.py); writing found
-     small in a large picture (steps 2-3) is read again from a crop around it, larger, and so is a
-     small picture of printed paper; a close-up of a page is read smaller (sizes.py);
+  1. read the file, a large JPEG decoded smaller, and turn it into grey, a highlighter's colour taken
+     out (images.py); writing small in a large picture (steps 2-3) is read again from a crop around
+     it, larger, and so is a small picture of paper; a close-up of a page is read smaller (sizes.py);
   2. find the ink, and tell it from the paper: light, printed patterns, the page's back (paper.py), a desk (desk.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
@@ -282,7 +282,7 @@ def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = 
     """Any picture of a digit or a number -> one MNIST-like Item per digit, left to right, and the
     separators between them. With `judge`, digits that touch are cut apart where it reads them best."""
     image = upright(image)
-    pixels = grey_at_working_size(image)
+    pixels = grey_at_working_size(image, tints=True)
     margin = max(2, round(0.1 * max(pixels.shape)))
     # Writing small on a large page is a few faint pixels here: let less count, and read it again larger.
     ink, paper = find_ink(pixels, margin, least=5 if zoom and image.width >= sizes.CLOSER * pixels.shape[1] else 20)

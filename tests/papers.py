@@ -2,10 +2,10 @@
 
 Each function puts writing (made by pictures.py from MNIST test digits) on paper as a phone or a
 scanner sees it: ruled or squared notebook paper with lines of a printed colour, photographed in
-uneven light, turned or at a slant, bent, a shadow or a glare on it, out of focus, saved small; a
-note or a card lying on a desk; thin paper scanned, the writing on its back showing through; a
-form's comb field; a cheque's printed security pattern; a board written on in chalk. Like
-pictures.py, none of it comes from the code that is tested.
+uneven light, turned or at a slant, bent, a shadow or a glare on it, a highlighter across the
+writing, out of focus, saved small; a note or a card lying on a desk; thin paper scanned, the
+writing on its back showing through; a form's comb field; a cheque's printed security pattern; a
+board written on in chalk. Like pictures.py, none of it comes from the code that is tested.
 """
 
 from __future__ import annotations
@@ -91,6 +91,27 @@ def grainy(page: Image.Image, rng: np.random.Generator) -> Image.Image:
     dim = np.asarray(page, dtype=np.float32) / 255 * rng.uniform(0.25, 0.45)
     noisy = dim + rng.normal(0, rng.uniform(0.03, 0.06), dim.shape)
     return Image.fromarray((noisy.clip(0, 1) * 255).astype(np.uint8))
+
+
+HIGHLIGHTERS = [(255, 245, 90), (255, 160, 205), (165, 250, 130), (140, 225, 255), (255, 190, 90)]
+
+
+def highlighted(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page with a highlighter's band across the writing: its transparent colour (yellow, pink,
+    green, blue or orange) over 30-60% of the height, its edges a little slanted and soft, its ink
+    laid down a little unevenly along the stroke; the paper, the lines and the pen under it dimmed by it."""
+    pixels = np.asarray(page, dtype=np.float32) / 255
+    height, width = pixels.shape[:2]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    top = rng.uniform(0.1, 0.4) * height + rng.uniform(-0.03, 0.03) * (x - width / 2)
+    bottom = top + rng.uniform(0.3, 0.6) * height
+    left, right = rng.uniform(0, 0.2) * width, rng.uniform(0.8, 1) * width
+    soft = lambda d: 1 / (1 + np.exp(np.clip(-d / 0.7, -50, 50)))  # noqa: E731 (an edge about two pixels wide)
+    band = soft(y - top) * soft(bottom - y) * soft(x - left) * soft(right - x)
+    band *= 1 - 0.15 * rng.random() * (0.5 + 0.5 * np.sin(2 * math.pi * x / rng.uniform(30, 80)))  # streaks
+    colour = np.array(HIGHLIGHTERS[rng.integers(len(HIGHLIGHTERS))], dtype=np.float32) / 255
+    pixels = pixels * (1 - band[..., None] * (1 - colour))
+    return Image.fromarray((pixels.clip(0, 1) * 255).astype(np.uint8))
 
 
 def out_of_focus(page: Image.Image, spread: float) -> Image.Image:
