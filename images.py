@@ -47,13 +47,13 @@ MAX_DOTTED = 16 * WORKING_SIZE ** 2
 # good light, scans and drawings measure far less; a fine printed pattern may measure as much, and
 # loses little by being smoothed.
 GRAINY = 0.05
-# A highlighter, or a form's tinted field, lays a transparent colour over paper and writing. White,
-# grey and black paper are as bright as their brightest colour (of red, green and blue); a tint makes
-# the paper darker than its brightest colour (by a share: its brightness over it, 0.75 for a pink
-# highlighter, 0.9 for a yellow one), a red pen or a margin line far darker than that. Paper whose
-# share, against that of the picture's usual paper, lies in this range is tinted.
+# A highlighter lays a transparent colour over paper and writing. White, grey and black paper are as
+# bright as their brightest colour (of red, green and blue); a tint makes the paper darker than its
+# brightest colour (by a share: its brightness over it, 0.75 for a pink highlighter, 0.9 for a yellow
+# one), a red pen or a margin line far darker than that. Paper whose share, against that of the
+# picture's usual paper, lies in this range is tinted.
 TINTED = (0.65, 0.93)
-ONE_TINT = 0.1  # a dye is one colour all over: the share of the tinted paper varies by less (10th to 90th percentile)
+ONE_TINT = 0.06  # a dye is one colour all over: the share of the tinted paper varies by less (25th to 75th percentile)
 BAND = 0.1  # of the picture: a highlighter's band across the writing covers as much or more
 DARK_UNDER = 0.06  # ink darker than the tint, beside it or in it, per pixel of it: a band over writing has as much
 
@@ -208,8 +208,8 @@ def tinted_paper(image: Image.Image, grey: torch.Tensor) -> tuple[np.ndarray, np
 
 
 def untinted(image: Image.Image, grey: torch.Tensor) -> torch.Tensor:
-    """A picture's grey [H, W] (to_grey, at any size) with the transparent colour of a highlighter, or
-    of a form's tinted field, taken out where it lies over writing; as it is where there is none."""
+    """A picture's grey [H, W] (to_grey, at any size) with the transparent colour of a highlighter
+    taken out where it lies over writing; as it is where there is none."""
     if (found := tinted_paper(image, grey)) is None:
         return grey
     broad, plain, tint = found
@@ -223,7 +223,7 @@ def untinted(image: Image.Image, grey: torch.Tensor) -> torch.Tensor:
     count = lambda mask: np.bincount(regions[mask], minlength=regions.max() + 1)  # noqa: E731 (pixels per region)
     tinted, darker = count(broad), count(dark)
     uniform = [k for k in np.nonzero(tinted[1:] >= (max(grey.shape) / 16) ** 2)[0] + 1
-               if np.subtract(*np.percentile(tint[(regions == k) & broad], [90, 10])) < ONE_TINT]
+               if np.subtract(*np.percentile(tint[(regions == k) & broad], [75, 25])) < ONE_TINT]
     if sum(tinted[uniform]) < BAND * grey.numel() or sum(darker[uniform]) < DARK_UNDER * sum(tinted[uniform]):
         return grey
     # A tint lets through a share of the light: what lies under it (the paper, the pen, a printed line)
