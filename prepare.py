@@ -8,7 +8,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
 
   1. read the file, a large JPEG decoded smaller, and turn it into grey, a highlighter's colour taken
      out (images.py); writing small in a large picture (steps 2-3) is read again from a crop around
-     it, larger, and so is a small picture of paper; a close-up of a page is read smaller (sizes.py);
+     it, larger, and so is a small picture of printed paper; a close-up of a page is read smaller (sizes.py);
   2. find the ink, and tell it from the paper: light, printed patterns, the page's back (paper.py), a desk (desk.py),
      lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
