@@ -221,10 +221,11 @@ def untinted(image: Image.Image, grey: torch.Tensor) -> torch.Tensor:
     regions, _ = label_parts(grown(broad, 4))
     dark = (grey < 0.4 * torch.quantile(grey[::2, ::2].flatten(), 0.95)).numpy()
     count = lambda mask: np.bincount(regions[mask], minlength=regions.max() + 1)  # noqa: E731 (pixels per region)
-    tinted, darker = count(broad), count(dark)
-    uniform = [k for k in np.nonzero(tinted[1:] >= (max(grey.shape) / 16) ** 2)[0] + 1
+    tinted_pixels, dark_pixels = count(broad), count(dark)
+    uniform = [k for k in np.nonzero(tinted_pixels[1:] >= (max(grey.shape) / 16) ** 2)[0] + 1
                if np.subtract(*np.percentile(tint[(regions == k) & broad], [75, 25])) < ONE_TINT]
-    if sum(tinted[uniform]) < BAND * grey.numel() or sum(darker[uniform]) < DARK_UNDER * sum(tinted[uniform]):
+    band = sum(tinted_pixels[uniform])
+    if band < BAND * grey.numel() or sum(dark_pixels[uniform]) < DARK_UNDER * band:
         return grey
     # A tint lets through a share of the light: what lies under it (the paper, the pen, a printed line)
     # is that much darker than it would be, as much as the tinted paper is darker than the plain paper
