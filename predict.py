@@ -63,9 +63,10 @@ class Reader:
 
     def judge(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For candidate digits [N, 28, 28]: the best class's probability, whether it clears the bar,
-        and the digit that class is."""
+        and the digit that class is (-1 where its name is none: a checkpoint trained on other labels)."""
         best = probabilities(self, [Item(p, (0, 0, 28, 28)) for p in pixels]).max(1)
-        digits = torch.tensor([int(self.classes[k]) for k in best.indices.tolist()], dtype=torch.long)
+        names = [self.classes[k] for k in best.indices.tolist()]
+        digits = torch.tensor([int(name) if name.isdecimal() else -1 for name in names], dtype=torch.long)
         return best.values, best.values >= (self.threshold or 0.0), digits
 
 

@@ -18,7 +18,7 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      each line of writing in turn, top to bottom, one beside the largest digit's only where all of
      it reads as digits (words.numbers_among);
   4. cut digits that touch, straight, slanted or bending, where the network reads the pieces best (touching.py),
-     two neighbouring groups that are one digit with a broken stroke joined (broken_apart), a group
+     a digit with a broken stroke read whole, in two groups or one (broken.py), a group
      refused whole searched once more where the rest of the number reads surely (vouched_groups),
      and a $ or a # that touches the first digit cut off it (touching.sign_touching); a word beside
      a number, a form's label, left out, and the marks and spaces placed among the digits (words.py);
@@ -39,6 +39,7 @@ import torch
 from PIL import Image
 
 import around
+import broken
 import segment
 import separators
 import shapes
@@ -49,8 +50,6 @@ from images import ImageError, finer, full_size, grey_at_working_size, upright
 from paper import find_ink
 from pixels import bounds, edge_width, grown, max_filter, min_filter, resize, sharpened, stroke_width
 
-BROKEN = 0.2  # of a digit's height: a gap narrower than this between two groups may be a broken stroke
-APART = 0.8  # two neighbours each read at least this surely are two digits, never one broken apart
 WIDE = 0.6  # a group of ink wider than this many times its height may hold digits that touch (a 1 run into a 6)
 SOFT = 0.08  # of the digits' height: ink whose edges are this wide is a photo out of focus (sharpened)
 # Many people write narrower than MNIST's writers did, and a digit squeezed sideways reads unsurely. A
@@ -164,9 +163,10 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
     found = [group_items(ink, labels, group, marks, judge, box, budget, alone=len(digits) == 1, first=k == 0)
              for k, group in enumerate(digits)]
     # Two neighbours that are one digit broken apart (a pen that skipped) are joined (broken_apart).
-    for k, confidence in reversed(broken_apart(found, digits, judge)):
+    for k, confidence in reversed(broken.broken_apart(found, digits, judge)):
         joined = segment.merged(digits[k:k + 2])
         one = group_items(ink, labels, joined, marks, None, box, budget, alone=False)  # read whole, not cut
+        one[0][0].pixels = broken.mended([one[0][0].pixels], judge)[0]  # its gap closed, if that reads surely
         union, is_digit, _ = judge(one[0][0].pixels[None])
         if is_digit.item() and union.item() >= max(touching.SURE, confidence):
             digits, found = digits[:k] + [joined] + digits[k + 2:], found[:k] + [one] + found[k + 2:]
@@ -174,6 +174,11 @@ def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Grou
     for k in vouched_groups(found, digits, judge):
         found[k] = group_items(ink, labels, digits[k], marks, judge, box, budget, alone=False, vouched=True,
                                first=k == 0)
+    # A group read whole and refused, a gap in its stroke, is read with the gap closed where that reads surely
+    # (broken.mended); not a piece cut off a group: the search for cuts has judged those as they are.
+    whole = [one[0][0] for one in found if len(one[0]) == 1]
+    for item, pixels in zip(whole, broken.mended([item.pixels for item in whole], judge)):
+        item.pixels = pixels
     items, cuts, cut_off = ([thing for one in found for thing in one[i]] for i in range(3))
     return items, cuts, cut_off
 
@@ -216,26 +221,6 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
              if group.top <= y < group.bottom] for line in lines]  # each cut's point in every row of the group
     marks = [(segment.Group(*placed(piece), [], 0.0), mark) for piece, mark in off]
     return items, cuts, marks
-
-
-def broken_apart(found: list[tuple[list[Item], list, list]], digits: list[segment.Group], judge: Judge | None,
-                 ) -> list[tuple[int, float]]:
-    """Which neighbouring groups (k and k + 1, by index) may be one digit broken in two, with how surely
-    the network reads the surer of them (0 if refused): each read as one item, not both surely (APART),
-    less than BROKEN of a digit's height apart or overlapping, together no wider than one digit may be."""
-    near = [k for k, (a, b) in enumerate(zip(digits, digits[1:])) if len(found[k][0]) == len(found[k + 1][0]) == 1
-            and b.left - a.right < BROKEN * max(a.height, b.height)
-            and (union := segment.merged([a, b])).width <= 1.2 * union.height]
-    if not judge or not near:  # the network is asked only where the shapes allow it
-        return []
-    ones = sorted({i for k in near for i in (k, k + 1)})
-    confidence, is_digit, _ = judge(torch.stack([found[i][0][0].pixels for i in ones]))
-    sure = dict(zip(ones, torch.where(is_digit, confidence, 0.0).tolist()))
-    pairs: list[tuple[int, float]] = []
-    for k in near:
-        if min(sure[k], sure[k + 1]) < APART and (not pairs or pairs[-1][0] != k - 1):
-            pairs.append((k, max(sure[k], sure[k + 1])))
-    return pairs
 
 
 def vouched_groups(found: list[tuple[list[Item], list, list]], digits: list[segment.Group], judge: Judge | None,
