@@ -37,8 +37,8 @@ MENDED = 0.7
 # reads it so: a 1 must be read surer than other digits to be taken as mended.
 MENDED_ONE = 0.85
 
-# What the network says of candidate digits [N, 28, 28] (prepare.Judge): each one's best probability,
-# whether it clears the "not a digit" bar, and the digit it is.
+# What the network says of candidate digits [N, 28, 28] (predict.Reader.judge, lent by prepare.py): each
+# one's best probability, whether it clears the "not a digit" bar, and the digit it is.
 Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 

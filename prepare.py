@@ -148,9 +148,9 @@ def fit_and_centre(digit: torch.Tensor) -> torch.Tensor:
 # 2. A whole picture: its digits, left to right
 # ---------------------------------------------------------------------------------------------
 
-# What the network says of candidate digits [N, 28, 28]: each one's best probability, whether it
-# clears the "not a digit" bar, and the digit it is (predict.Reader.judge).
-Judge = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+# What the network says of candidate digits [N, 28, 28] (predict.Reader.judge): each one's best
+# probability, whether it clears the "not a digit" bar, and the digit it is.
+Judge = broken.Judge
 
 
 def digit_items(ink: torch.Tensor, labels: np.ndarray, digits: list[segment.Group], marks: list,

@@ -128,7 +128,7 @@ def test_a_refused_digit_is_read_with_its_narrow_gaps_closed_where_that_adds_lit
     assert broken.mended([one_gap], judge_with(0.8, digit=1))[0] is one_gap
     assert torch.equal(broken.mended([one_gap], judge_with(0.9, digit=1))[0], strokes(8, gap=0))
     assert torch.equal(broken.mended([one_gap], judge_with(0.8, digit=7))[0], strokes(8, gap=0))
-    # A stroke a pixel beside it: closing the gap fills the slit between them as well, far more than GAP.
+    # A stroke a pixel beside it: closing the gap fills the slit between them as well, more than GAP.
     slit = strokes(8, 12)
     assert broken.mended([slit], sure)[0] is slit
     whole = strokes(8, gap=0)
