@@ -65,8 +65,7 @@ class Reader:
         """For candidate digits [N, 28, 28]: the best class's probability, whether it clears the bar,
         and the digit that class is (-1 where its name is none: a checkpoint trained on other labels)."""
         best = probabilities(self, [Item(p, (0, 0, 28, 28)) for p in pixels]).max(1)
-        names = [self.classes[k] for k in best.indices.tolist()]
-        digits = torch.tensor([int(name) if name.isdecimal() else -1 for name in names], dtype=torch.long)
+        digits = torch.tensor([int(self.classes[k]) if self.classes[k].isdecimal() else -1 for k in best.indices])
         return best.values, best.values >= (self.threshold or 0.0), digits
 
 
