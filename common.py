@@ -43,6 +43,9 @@ class WriteError(Exception):
 
 def run(main: Callable[[], None]) -> None:
     """Run a script's main(), turning user errors and Ctrl-C into one line on stderr and an exit code."""
+    for stream in (sys.stdout, sys.stderr):  # what the terminal cannot show (a €, a file's name) is escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         main()
     except (UserError, WriteError) as error:
@@ -62,8 +65,7 @@ def run(main: Callable[[], None]) -> None:
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
+    if (value := int(text)) <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
@@ -82,8 +84,7 @@ def seed_number(text: str) -> int:
 
 
 def validation_size(text: str) -> int:
-    value = int(text)
-    if not 0 <= value < TRAIN_SIZE:
+    if not 0 <= (value := int(text)) < TRAIN_SIZE:
         raise argparse.ArgumentTypeError(
             f"must be from 0 to {TRAIN_SIZE - 1} (the training set has {TRAIN_SIZE} images), got {text}")
     return value

@@ -203,9 +203,9 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     pieces, lines = [mask], []
     if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits but 1s
         pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
-                                                vouched, separators.before_a_number if first else None)
+                                                vouched, separators.dollar_or_hash if first else None)
     # A $ or a # that touched the first digit is cut off it (touching.sign_touching), and a mark.
-    sign = separators.before_a_number(pieces[0]) if first and len(pieces) > 1 else None
+    sign = separators.dollar_or_hash(pieces[0]) if first and len(pieces) > 1 else None
     off = [(pieces.pop(0), sign)] if sign else []
     # A date's slash that touched a digit is cut off with it, and reads as a 1 at times: a piece
     # leaning as far as a slash is one (shapes.is_slash), as it is where it stands alone.

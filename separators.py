@@ -4,17 +4,19 @@ Read this after segment.py, which groups the ink into digits and specks, shapes.
 one mark's shape, and percent.py. People write more than digits in a number: thousands separators
 and decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before
 it, a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part
-of it, the signs of a sum or a product (12+5=17, 6x7=42), a $ before a price or a # before a number,
-and on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a
-digit, and none may turn a number into "not a number"; predict.py prints them where they stood and
-gives the digits alone to JSON's `prediction`. Each is told by its size and place in the line
-(separator), a slash by leaning far over (is_slash) or, in a date or an amount's ending, by where it
-stands (date_slashes, ending_slash), a % by its two small rings (is_percent, percent.py), an = by
-its two flat bars (is_equals, joined_equals), a + and an x by their two crossed bars (is_plus,
-is_times), a $ by its S crossed by a bar or two and a # by its two bars crossed by two strokes,
-first in the line or alone (is_dollar, is_hash, sign_alone), a colon by its two dots (colons),
-parentheses by their bows, in pairs or a tall ) after the digits (brackets), a comma that touches a
-digit by hanging below the line (hanging_comma), an apostrophe by standing beside it (mark_beside);
+of it, the signs of a sum or a product (12+5=17, 6x7=42), a $, a € or a £ before a price or after
+it, a # before a number, and on a cheque an ending that nothing can be added to (1200.- 1200/-
+1200=). None of them is a digit, and none may turn a number into "not a number"; predict.py prints
+them where they stood and gives the digits alone to JSON's `prediction`. Each is told by its size
+and place in the line (separator), a slash by leaning far over (is_slash) or, in a date or an
+amount's ending, by where it stands (date_slashes, ending_slash), a % by its two small rings
+(is_percent, percent.py), an = by its two flat bars (is_equals, joined_equals), a + and an x by
+their two crossed bars (is_plus, is_times), a $ by its S crossed by a bar or two, a € by its C
+crossed by two bars, a £ by its stem between a hook, a bar and a base, and a # by its two bars
+crossed by two strokes, first in the line, a currency sign last too, and a $ or a # alone
+(is_dollar, is_euro, is_pound, is_hash, sign_alone), a colon by its two dots (colons), parentheses
+by their bows, in pairs or a tall ) after the digits (brackets), a comma that touches a digit by
+hanging below the line (hanging_comma), an apostrophe by standing beside it (mark_beside);
 split_separators puts them together, and shown_after says which marks after the last digit are
 shown. A space between groups of digits (12 345) is told by the gap alone, in words.py, which also
 places the marks among the digits.
@@ -31,7 +33,8 @@ import torch
 from percent import joined_percent, percent_alone, ring_apart
 from pixels import label_parts
 from segment import Group, mask_of, merged, replaced
-from shapes import bow, is_dollar, is_equals, is_hash, is_percent, is_plus, is_slash, is_times, lean
+from shapes import (bow, is_dollar, is_equals, is_euro, is_hash, is_percent, is_plus, is_pound, is_slash, is_times,
+                    lean)
 
 
 BOW = 0.1  # a parenthesis bows by a tenth of its height or more (shapes.bow)
@@ -74,14 +77,34 @@ def sign_alone(labels: np.ndarray, boxes: np.ndarray, parts: np.ndarray) -> str 
     if len(parts) == 0 or (heights >= 0.2 * heights.max()).sum() != 1:
         return None
     top, left, bottom, right = boxes[parts[heights.argmax()]].tolist()
-    return before_a_number(torch.from_numpy(labels[top:bottom, left:right] == parts[heights.argmax()] + 1))
+    return dollar_or_hash(torch.from_numpy(labels[top:bottom, left:right] == parts[heights.argmax()] + 1))
 
 
 def before_a_number(mask: torch.Tensor) -> str | None:
-    """'$' or '#' where a mark is one of the signs written before a number's digits (is_dollar,
-    is_hash), which stand alone too; None for anything else. A # is asked first: its two upright
-    strokes stand out as a $'s two bars do, and its flat bars may pass for an S's arcs."""
+    """'$', '€', '£' or '#' where a mark is one of the signs written before a number's digits
+    (is_dollar, is_euro, is_pound, is_hash); None for anything else."""
+    return dollar_or_hash(mask) or currency(mask)
+
+
+def dollar_or_hash(mask: torch.Tensor) -> str | None:
+    """'$' or '#' where a mark is one of these signs, which are also looked for where a cut may part a
+    sign from the first digit it touches (touching.sign_touching), and alone (sign_alone). A # is asked
+    first: its two upright strokes stand out as a $'s two bars do, and its flat bars may pass for an
+    S's arcs. A € or a £ is looked for in neither: the left of a 0 cut apart is a C, and a blot of ink
+    on its side may pass for the bars; and alone, it would cost every picture of one digit the time."""
     return "#" if is_hash(mask) else "$" if is_dollar(mask) else None
+
+
+def after_a_number(mask: torch.Tensor) -> str | None:
+    """'€', '£' or '$' where a mark is a currency sign written after a price's digits, as much of the
+    world writes it (12,50 €); None for anything else."""
+    return currency(mask) or ("$" if is_dollar(mask) else None)
+
+
+def currency(mask: torch.Tensor) -> str | None:
+    """'€' or '£' where a mark is one of these currency signs (is_euro, is_pound); None for anything
+    else (a $ is asked for with a #, in dollar_or_hash)."""
+    return "€" if is_euro(mask) else "£" if is_pound(mask) else None
 
 
 def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group], pen: float,
@@ -95,9 +118,9 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     groups, specks, times = colons(groups, specks, top, bottom)
     digits, marks = [], [(colon, ":") for colon in times]
-    leftmost = min(groups, key=lambda g: g.left)
+    leftmost, rightmost = min(groups, key=lambda g: g.left), max(groups, key=lambda g: g.right)
     for group in groups:
-        mark = mark_of(labels, group, tallest, full, top, bottom, pen, group is leftmost)
+        mark = mark_of(labels, group, tallest, full, top, bottom, pen, group is leftmost, group is rightmost)
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither
@@ -132,10 +155,11 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 
 
 def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], top: float, bottom: float,
-            pen: float, first: bool) -> str | None:
+            pen: float, first: bool, last: bool) -> str | None:
     """What one group of a line is: a mark's character, '' for a scrap, or None for a digit (or what the
-    network is to say). Slashes, % signs, $ and # are told by their shapes only beside other digits
-    (`full`); alone, the network says what they are, or sign_alone does."""
+    network is to say). Slashes, % signs, $, € and # are told by their shapes only beside other digits
+    (`full`), a currency sign only `first` or `last` in the line; alone, the network says what they
+    are, or sign_alone does."""
     mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
     mark = sign(labels, group, mark, full, top, bottom)
     if mark is not None or len(full) < 2:
@@ -145,7 +169,9 @@ def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], t
         return "/"
     if is_percent(mask, loose=ring_apart(labels, group)):
         return "%"
-    return before_a_number(mask) if first else None  # a $ before a price, a # before a number
+    if first:  # a $, a € or a £ before a price, a # before a number
+        return before_a_number(mask)
+    return after_a_number(mask) if last else None  # a € after a price (12,50 €)
 
 
 def sign(labels: np.ndarray, group: Group, mark: str | None, full: list[Group], top: float, bottom: float,
@@ -167,9 +193,9 @@ def sign(labels: np.ndarray, group: Group, mark: str | None, full: list[Group], 
 def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: float) -> list[tuple[Group, str]]:
     """Which `marks` go with a number whose digits span the columns from `first` to `last`: those
     between its digits, and after them those that shown_after shows; before them an opening
-    parenthesis, a $ or a #, and a minus or a plus sign that begins less than `reach` before the first
-    digit (-5)."""
-    opening = [(g, m) for g, m in marks if m in "($#"]  # found first in the line (brackets, split_separators)
+    parenthesis, a currency sign or a #, and a minus or a plus sign that begins less than `reach` before the
+    first digit (-5)."""
+    opening = [(g, m) for g, m in marks if m in "($€£#" and g.left < first]  # first in the line (brackets, mark_of)
     minus = sorted(((g, m) for g, m in marks if m in "-+" and first - reach < g.left and g.right <= first),
                    key=lambda mark: mark[0].left)
     between = [(g, m) for g, m in marks if first < g.left and g.right <= last]
@@ -180,10 +206,10 @@ def shown_marks(marks: list[tuple[Group, str]], first: int, last: int, reach: fl
 
 def shown_after(after: list[str]) -> list[bool]:
     """Which of the marks after a number's last digit, left to right, are shown with it: a full stop,
-    a % sign and a closing parenthesis; and all of them where they end as an amount on a cheque may
-    (.- ,- /- = /=), a dash or an = last, after a point, a comma or a slash."""
+    a % sign, a closing parenthesis and a currency sign; and all of them where they end as an amount on
+    a cheque may (.- ,- /- = /=), a dash or an = last, after a point, a comma or a slash."""
     ending = bool(after) and after[-1] in "-=" and all(m in ".,/" for m in after[:-1])
-    return [ending or m in ".%)" for m in after]
+    return [ending or m in ".%)$€£" for m in after]
 
 
 def brackets(labels: np.ndarray, digits: list[Group]) -> list[tuple[Group, str]]:

@@ -5,9 +5,10 @@ are marks by where they stand as well. Each function here looks at one group's i
 mask, True where the ink is) and measures a shape people write around digits but that digits seldom
 have: a straight stroke leaning far over (a slash), two flat bars one above the other (an =), two
 bars crossed (a +, or turned, an x), two small rings (a %), one narrow stroke bowed like a
-parenthesis, an S crossed by an upright bar or two (a $), two bars crossed by two upright strokes
-(a #). Each is a few whole-mask operations: the spread of the ink's pixels, the rows that hold ink,
-the paper its strokes enclose.
+parenthesis, an S crossed by an upright bar or two (a $), a C crossed by two flat bars (a €), a stem
+with a hook, a bar and a base (a £), two bars crossed by two upright strokes (a #). Each is a few
+whole-mask operations: the spread of the ink's pixels, the rows that hold ink, the paper its strokes
+enclose.
 """
 
 from __future__ import annotations
@@ -178,6 +179,94 @@ def bar_ends(mask: torch.Tensor, pen: float) -> list[tuple[int, float, float]]:
     return ends
 
 
+def is_euro(mask: torch.Tensor) -> bool:
+    """Whether a mark is a euro sign: a C, open on the right, crossed by two flat bars that stand out
+    of its left side, as it is written before or after a price. Looked at upright (upright), as it
+    would be written without a slant. No digit is a C: a 6, a 0 or an 8 encloses paper; a 5's or a
+    3's strokes lie right of the middle in some row; and a 4's one bar, a crossed 7's top or a 2's
+    base is not two bars standing out of a side about the mark's middle."""
+    mask = cropped(upright(cropped(mask)))
+    height, width = mask.shape
+    if height < 12 or not 0.45 * height <= width <= 1.2 * height or enclosed(mask):
+        return False
+    pen, rows, columns = stroke_width(mask), torch.arange(height), torch.arange(width)
+    left = torch.where(mask, columns, width).min(1).values
+    right = torch.where(mask, columns, -1).max(1).values
+    # The bars: the two bands of rows whose ink begins furthest left, each a pen's stroke or so, flat
+    # (a long run of ink from its left end), about the middle of the mark.
+    furthest = (left <= left.min() + max(1, 0.03 * width)).int()
+    edges = furthest.diff(prepend=furthest[:1] * 0, append=furthest[:1] * 0)
+    bands = list(zip((edges == 1).nonzero()[:, 0].tolist(), (edges == -1).nonzero()[:, 0].tolist()))
+    if len(bands) != 2 or any(stop - start > max(2 * pen, 0.15 * height) for start, stop in bands):
+        return False
+    from_left = [sorted(int(mask[row, left[row]:].int().cumprod(0).sum()) for row in range(*band)) for band in bands]
+    if any(lengths[len(lengths) // 2] < max(0.4 * width, 2 * pen) for lengths in from_left):  # most of its rows
+        return False
+    upper, lower = (sum(band) / 2 for band in bands)
+    if upper < 0.25 * height or lower > 0.8 * height or lower - upper < pen:
+        return False
+    # Away from the bars, the C's side begins further right (they stand out of it), between them too.
+    bars = torch.zeros(height, dtype=torch.bool)
+    for start, stop in bands:
+        bars |= (rows >= start - pen / 2) & (rows < stop + pen / 2)
+    side = left.min() + max(2, 0.04 * width)
+    between = (rows > upper) & (rows < lower)
+    if (left[~bars] < side).any() or not (left[between] >= side).any():
+        return False
+    # A C: its side runs down the left; about its middle, away from the bars, nothing lies far right
+    # but a bar's own ink (a 6 whose loop is broken open has its loop there); its two ends reach out there.
+    if (left[(rows >= 0.15 * height) & (rows < 0.85 * height)] > 0.45 * width).any():
+        return False
+    gap = torch.where(~mask & (columns >= left[:, None]), columns, width).min(1).values  # where a row's first run ends
+    beyond = mask & (columns >= gap[:, None]) & (columns >= 0.8 * width)  # far right, and not a bar's own ink
+    if beyond[(rows >= 0.35 * height) & (rows < 0.65 * height) & ~bars].any():
+        return False
+    ends = [(right[rows < 0.25 * height] >= 0.67 * width).any(), (right[rows >= 0.75 * height] >= 0.67 * width).any()]
+    return bool(all(ends))
+
+
+def is_pound(mask: torch.Tensor) -> bool:
+    """Whether a mark is a pound sign: an upright stem with a hook at its top that turns to the right,
+    a flat base under it that reaches further right, and a bar across the stem a little below its
+    middle that stands out of it on the left; under the bar, the stem alone down to the base. Looked
+    at upright (upright). A 2's base has a hook above it, but its stroke runs down to the left and no
+    bar crosses it; a 6's loop and a 4's arm lie where a £ has its stem alone; a 1's foot has no bar."""
+    mask = cropped(upright(cropped(mask)))
+    height, width = mask.shape
+    loops = enclosed(mask)  # none but a small one low down, where a £'s foot may close one
+    if height < 12 or not 0.4 * height <= width <= 1.1 * height or \
+            any(bottom - top > 0.2 * height or top < 0.6 * height for top, _, bottom, _ in loops):
+        return False
+    pen, rows, columns = stroke_width(mask), torch.arange(height), torch.arange(width)
+    left = torch.where(mask, columns, width).min(1).values
+    right = torch.where(mask, columns, -1).max(1).values
+    if pen > 0.18 * height:  # strokes as broad as a blot's: a digit written heavily (or a £ in bold type)
+        return False
+    first = torch.where(~mask & (columns >= left[:, None]), columns, width).min(1).values - left  # a row's first run
+    base = (rows >= 0.8 * height) & (runs(mask) == 1) & (right - left + 1 >= 0.65 * width)
+    # The bar: the one band of rows about the middle whose first run crosses more than the stem.
+    middle = (rows >= 0.32 * height) & (rows < 0.75 * height)
+    wide = (middle & (first > 2 * pen)).int()
+    edges = wide.diff(prepend=wide[:1] * 0, append=wide[:1] * 0)
+    bars = list(zip((edges == 1).nonzero()[:, 0].tolist(), (edges == -1).nonzero()[:, 0].tolist()))
+    if not base.any() or len(bars) != 1 or bars[0][1] - bars[0][0] > max(2 * pen, 0.15 * height):
+        return False
+    start, stop = bars[0]
+    stem = middle & ~((rows >= start - pen / 4) & (rows < stop + pen / 4))
+    below = (rows >= stop + pen / 4) & (rows < 0.75 * height)
+    if not 0.35 * height <= (start + stop) / 2 <= 0.75 * height or stem.sum() < 0.15 * height or not below.any() \
+            or (runs(mask[below]) != 1).float().mean() > 0.1 or (right - left + 1)[below].max() > 2 * pen:
+        return False
+    middles = (left + first / 2)[stem]  # the stem's middle in each of its rows: upright, not a 2's stroke
+    if middles.max() - middles.min() > 1.5 * pen:
+        return False
+    centre = middles.median().item()
+    stands_out = left[start:stop].min() <= left[stem].float().median() - max(2, 0.04 * width)
+    crosses = (left + first)[start:stop].max() >= (left + first)[stem].float().median() + pen / 2
+    hook = (right[rows < 0.3 * height] >= centre + 0.2 * width).any()
+    return bool(centre <= 0.6 * width and stands_out and crosses and hook and right[base].max() >= centre + 0.3 * width)
+
+
 def is_hash(mask: torch.Tensor) -> bool:
     """Whether a mark is a # sign: two flat bars, one in each half of it, each one stroke across most
     of its width, crossed by two upright strokes (often leaning) that stand out above the upper bar
@@ -224,6 +313,21 @@ def bow(mask: torch.Tensor) -> float:
     if (powers @ fit - x).square().mean().sqrt() > 0.04:  # not one smooth curve: a digit's turns
         return 0.0
     return fit[2].item()
+
+
+def upright(mask: torch.Tensor) -> torch.Tensor:
+    """A mark sheared so that its ink no longer slants: each row moved sideways by as much as the
+    ink's columns lean with its rows (the slope of a least-squares line through them)."""
+    y, x = mask.nonzero().T
+    if len(y) < 2:
+        return mask
+    dy = y.float() - y.float().mean()
+    slope = ((x.float() - x.float().mean()) @ dy / (dy @ dy).clamp(min=1)).item()
+    shifts = torch.round(-slope * (torch.arange(mask.shape[0]) - y.float().mean())).long()
+    shifts -= shifts.min()
+    sheared = torch.zeros(mask.shape[0], mask.shape[1] + int(shifts.max()), dtype=torch.bool)
+    sheared[y, x + shifts[y]] = True
+    return sheared
 
 
 def runs(mask: torch.Tensor) -> torch.Tensor:

@@ -98,7 +98,8 @@ def placed_separators(items: list, marks: list[tuple[Group, str]], box: Callable
     middles = [(item.box[0] + item.box[2]) / 2 for item in items]
     placed = sorted((sum(m < x for m in middles), x, mark) for g, mark in marks
                     for x in [box(g.top, g.left, g.bottom, g.right)[0]])
-    between = [(after, mark) for after, _, mark in placed if 0 < after < len(items) or after == 0 and mark in "-+($#"]
+    between = [(after, mark) for after, _, mark in placed
+               if 0 < after < len(items) or after == 0 and mark in "-+($€£#"]
     gaps = spaces([item.box for item in items], {after for after, _ in between})
     between = sorted(between + gaps, key=lambda mark: mark[0])
     last = [mark for after, _, mark in placed if after == len(items)]
