@@ -317,12 +317,13 @@ def bow(mask: torch.Tensor) -> float:
 
 def upright(mask: torch.Tensor) -> torch.Tensor:
     """A mark sheared so that its ink no longer slants: each row moved sideways by as much as the
-    ink's columns lean with its rows (the slope of a least-squares line through them)."""
+    ink's columns lean with its rows (the slope of a least-squares line through them), 45 degrees at
+    most: writing leans less, and so the mask grows by its height at most."""
     y, x = mask.nonzero().T
     if len(y) < 2:
         return mask
     dy = y.float() - y.float().mean()
-    slope = ((x.float() - x.float().mean()) @ dy / (dy @ dy).clamp(min=1)).item()
+    slope = min(1.0, max(-1.0, ((x.float() - x.float().mean()) @ dy / (dy @ dy).clamp(min=1)).item()))
     shifts = torch.round(-slope * (torch.arange(mask.shape[0]) - y.float().mean())).long()
     shifts -= shifts.min()
     sheared = torch.zeros(mask.shape[0], mask.shape[1] + int(shifts.max()), dtype=torch.bool)

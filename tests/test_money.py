@@ -92,6 +92,9 @@ def test_upright_takes_the_slant_out_of_a_mark():
     leaning = torch.from_numpy(np.asarray(image) > 127)
     assert shapes.lean(leaning) > 15 and shapes.lean(shapes.upright(leaning)) < 2
     assert shapes.upright(leaning).sum() == leaning.sum()  # each row moved whole: no ink lost or added
+    flat = torch.zeros(3, 400, dtype=torch.bool)
+    flat[0], flat[2, 399] = True, True  # a least-squares slope of hundreds: sheared by 45 degrees at most
+    assert shapes.upright(flat).shape[1] <= 400 + 3
 
 
 def test_a_pound_sign_is_a_stem_with_a_hook_a_bar_and_a_base(test_digits):
