@@ -71,8 +71,7 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and math.isfinite(value)):  # also refuses nan and inf
+    if not ((value := float(text)) > 0 and math.isfinite(value)):  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
