@@ -54,6 +54,24 @@ def test_lines_that_converge_in_a_slanted_photo_are_all_found():
     assert (found.strength > 0).sum() == 5 and (found.labels[mask] > 0).all()
 
 
+def test_a_stroke_beside_a_grid_line_is_no_line_but_a_short_line_in_the_grids_step_is():
+    # A thin stroke written just right of a grid line and along it (a 6's back, a 1) lies at the
+    # ruling's tilt, and is as long as a ruled line that the picture's edge cuts short: it was taken
+    # for one and removed (6777 on squared paper read 777). A short line stands a whole step of the
+    # ruling from the others, or runs out of the picture (a slanted page's lines converge, so that
+    # one beyond those at its tilt may stand anywhere); the stroke, a fraction of a step away, does not.
+    ink = np.zeros((300, 400))
+    ink[:, 60:62] = ink[:, 160:162] = ink[:, 260:262] = 0.4  # the grid's lines down the page
+    ink[:80, 360:362] = 0.4  # the next one, cut short by the picture's edge
+    ink[:70, 110:112] = 0.4  # one cut short, half a step from the others
+    ink[100:170, 167:169] = 0.4  # the stroke, 6 pixels from a line
+    y, x = np.mgrid[:300, :400]
+    ink[np.abs(np.hypot((x - 215) / 0.6, y - 135) - 30) < 3] = 0.8  # a 0 in the pen's full ink
+    removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
+    assert removed[5:295, 160:162].all() and removed[5:80, 360:362].all() and removed[5:70, 110:112].all()
+    assert not removed[100:170, 167:169].any()
+
+
 def test_the_lines_of_a_page_that_bends_are_taken_away_to_their_ends():
     # A page bent in a photo bows its lines, here by up to 8% of the picture's height. A straight
     # search finds their straightest part, or none; the rest would stay as ink, glued to the digits
