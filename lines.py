@@ -164,17 +164,9 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     position = np.bincount(line, weights=offset(rows, cols, slope), minlength=count + 1) / np.maximum(pixels, 1)
     gaps = np.diff(np.sort(position[is_line & (columns >= span)]))  # between the full-length lines
     ruled = len(gaps) >= 2 and bool(np.all(np.abs(gaps - np.median(gaps)) <= 0.2 * np.median(gaps)))
-    if ruled:  # then shorter pieces at the same tilt are ruled lines too: one that runs out of the picture
-        # (as far as any of its ink), or one where the ruling puts a line, a whole number of gaps from the
-        # nearest full-length line. A digit's straight stroke written along a line lies a fraction of a gap off.
-        full = position[is_line & (columns >= span)]
-        apart = np.abs(position[:, None] - full[None, :]).min(1) / np.median(gaps)
-        in_step = (apart >= 0.8) & (np.abs(apart - np.round(apart)) <= 0.2)
-        first, last = np.full(count + 1, width), np.zeros(count + 1, dtype=int)
-        np.minimum.at(first, line, cols)
-        np.maximum.at(last, line, cols)
-        at_edge = (first <= cols.min() + 3) | (last >= cols.max() - 3)
-        is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0) & (in_step | at_edge)
+    if ruled:  # then shorter pieces at the same tilt may be ruled lines too
+        is_line |= (columns >= span / 4) & (np.arange(count + 1) > 0) & \
+            in_the_ruling(position, position[is_line & (columns >= span)], line, cols)
     # Every pixel of the mask on a line or one pixel beside it, a crossing stroke's too, is labelled.
     all_rows, all_cols = coordinates(mask)
     at = offset(all_rows, all_cols, slope)
@@ -183,6 +175,21 @@ def lines_at_one_tilt(ink: np.ndarray, mask: np.ndarray, thin_mask: np.ndarray, 
     labels[all_rows, all_cols] = np.where(is_line[which], which, 0)
     return Lines(np.where(is_line, strength, 0), pixels / np.maximum(columns, 1), labels, np.full(count + 1, ruled),
                  columns)
+
+
+def in_the_ruling(position: np.ndarray, full: np.ndarray, line: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each line at one tilt (its mean `position` across it), whether a piece of it may be one of
+    a ruled page's lines, whose `full`-length ones stand evenly apart: it runs out of the picture (as
+    far as any ink does, `cols` of each thin pixel on `line`), cut short by the photo's edge; or it
+    stands where the ruling puts a line, a whole number of steps from the nearest full-length one. A
+    digit's straight stroke written along a line lies a fraction of a step from it."""
+    step = np.median(np.diff(np.sort(full)))
+    apart = np.abs(position[:, None] - full[None, :]).min(1) / step
+    in_step = (apart >= 0.8) & (np.abs(apart - np.round(apart)) <= 0.2)
+    first, last = np.full(len(position), cols.max() + 1), np.zeros(len(position), dtype=int)
+    np.minimum.at(first, line, cols)
+    np.maximum.at(last, line, cols)
+    return in_step | (first <= cols.min() + 3) | (last >= cols.max() - 3)
 
 
 def ends(labels: np.ndarray, thin_mask: np.ndarray, count: int, first: int, reach: int = 20,
