@@ -126,7 +126,7 @@ def test_a_shadow_across_the_page(test_digits, cnn_checkpoint):
     # before the strokes' skew told dark ink, 70.0/70.0/68.8% before the shorter smoothing of the
     # paper's estimate, 88.8/88.8/90.0% before the ink was weighed against the paper's light,
     # paper.shade_gain, 96.2% each before deep shadows were told from the ink, the next test, 97.5%
-    # each before a 6's back written along a grid line was kept, lines.lines_at_one_tilt).
+    # each before a 6's back written along a grid line was kept, lines.in_the_ruling).
     right = read_on_notebook_paper(test_digits, cnn_checkpoint, 6, papers.shadow_across)
     print(f"\n80 numbers on notebook paper, a shadow across the page: {right:.1f}% read exactly")
     assert right >= 91
