@@ -84,15 +84,22 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
     kept = order[(along[order] <= 0.5) & ~sliver[order] & (mass[order] > 0)]
-    mean_ink = mass / np.maximum(np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:], 1)
+    size = np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:]  # pixels
+    mean_ink = mass / np.maximum(size, 1)
     kept = kept[~page_shadow(boxes, mass, mean_ink, kept)]
     # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
     # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
+    # Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs them, a few
+    # pixels of a digit are left too: the table is solid, filling half its box or more, or leaving
+    # as much as two squares a stroke wide; a digit cropped by the edge does neither.
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
     if near[kept].any():
         ink = torch.from_numpy(np.isin(labels, kept + 1))
-        core = min_filter(ink.float(), 4 * round(stroke_width(ink) / 2) + 1).bool().numpy()
-        table = near & (np.bincount(labels[core], minlength=len(mass) + 1)[1:] > 0)
+        pen = stroke_width(ink)
+        core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
+                           minlength=len(mass) + 1)[1:]
+        fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
+        table = near & (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2))
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
         inner = kept[~near[kept]]

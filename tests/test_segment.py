@@ -36,6 +36,23 @@ def test_a_corner_of_the_table_is_dropped_and_a_digit_at_the_edge_kept():
     assert sorted(boxes[k, 1] for k in kept) == [4, 99, 179]
 
 
+def test_a_bold_digit_cropped_to_the_edge_is_no_table():
+    # A 0 written boldly, its top on the picture's edge, where the pen paused and left a blot: worn
+    # away by a stroke's width, something of the blot is left, as of a table's corner. But a 0
+    # fills little of its box and the blot is small: it is kept, beside a 1 in the middle.
+    ink = torch.zeros(120, 200)
+    y, x = torch.meshgrid(torch.arange(120), torch.arange(200), indexing="ij")
+    ring = (y - 45) ** 2 + (x - 60) ** 2
+    ink[(ring < 25 ** 2) & (ring >= 20 ** 2)] = 1   # the 0, its top at the margin's edge
+    ink[(y - 45) ** 2 + (x - 37) ** 2 < 6 ** 2] = 1  # the blot on its left side
+    ink[30:70, 120:125] = 1                          # a 1 in the middle
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [31, 119]
+    ink[20:45, 20:70] = 1                            # a solid corner of the table there instead is dropped
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [119]
+
+
 def test_the_shadow_of_a_note_on_a_light_desk_is_dropped_and_a_faint_digit_kept():
     # A note on a white desk, in the middle of the photo: the shadow it casts along its edge is a
     # soft band, far fainter than the pen, much longer than the digits are tall. It was read as a 1,
