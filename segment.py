@@ -77,9 +77,10 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     writing (around_the_writing)."""
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
-    along = np.zeros(len(mass))
+    along, contact = np.zeros(len(mass)), np.zeros(len(mass))  # of an edge's length, and in pixels
     for edge in edges(inside):
-        along = np.maximum(along, np.bincount(edge, minlength=len(mass) + 1)[1:] / len(edge))
+        pixels = np.bincount(edge, minlength=len(mass) + 1)[1:]
+        along, contact = np.maximum(along, pixels / len(edge)), np.maximum(contact, pixels)
     thin, long = np.sort(boxes[:, 2:] - boxes[:, :2], axis=1).T
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
@@ -89,9 +90,10 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     kept = kept[~page_shadow(boxes, mass, mean_ink, kept)]
     # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
     # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
-    # Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs them, a few
-    # pixels of a digit are left too: the table is solid, filling half its box or more, or leaving
-    # as much as two squares a stroke wide; a digit cropped by the edge does neither.
+    # Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs them, something
+    # of a digit is left too. The table is solid, filling half its box or more or leaving as much
+    # as two squares a stroke wide, and the picture's edge cuts it across: it meets the edge over two
+    # strokes' width or more, where a digit cropped by the edge meets it with a stroke's end or a curve.
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
     if near[kept].any():
         ink = torch.from_numpy(np.isin(labels, kept + 1))
@@ -99,7 +101,7 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
                            minlength=len(mass) + 1)[1:]
         fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
-        table = near & (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2))
+        table = near & (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2)) & (contact >= 2 * pen)
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
         inner = kept[~near[kept]]
