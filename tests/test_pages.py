@@ -174,9 +174,9 @@ def test_numbers_and_digits_on_notebook_paper_photographed_close(test_digits, cn
 
 
 def cropped_to_ink(darkness: np.ndarray, page: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """`page` cut to the ink that `darkness` [H, W] marks, as a person crops a photo to the number:
-    at the ink's last row and column (cutting them off) or up to 3 pixels beyond, then shrunk so that
-    the digits are 25-60 pixels tall."""
+    """`page` cut to the ink that `darkness` [H, W] marks, as a person crops a photo to the number
+    (0-3 pixels of paper left above and to the left; below and to the right, the ink's last row and
+    column cut off or up to 2 pixels beyond them), then shrunk so that the digits are 25-60 pixels tall."""
     rows, cols = np.nonzero(darkness > 0.5)
     spare = int(rng.integers(0, 4))
     page = page.crop((max(0, cols.min() - spare), max(0, rows.min() - spare), cols.max() + spare, rows.max() + spare))
