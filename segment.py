@@ -88,20 +88,9 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     size = np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:]  # pixels
     mean_ink = mass / np.maximum(size, 1)
     kept = kept[~page_shadow(boxes, mass, mean_ink, kept)]
-    # A corner of a dark table is solid: wear the ink away by a stroke's width from every side, and
-    # strokes vanish while something of it is left. (Only near the edge: a blot may be a digit.)
-    # Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs them, something
-    # of a digit is left too. The table is solid, filling half its box or more or leaving as much
-    # as two squares a stroke wide, and the picture's edge cuts it across: it meets the edge over two
-    # strokes' width or more, where a digit cropped by the edge meets it with a stroke's end or a curve.
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
     if near[kept].any():
-        ink = torch.from_numpy(np.isin(labels, kept + 1))
-        pen = stroke_width(ink)
-        core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
-                           minlength=len(mass) + 1)[1:]
-        fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
-        table = near & (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2)) & (contact >= 2 * pen)
+        table = near & solid(labels, boxes, size, kept, contact)
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
         inner = kept[~near[kept]]
@@ -110,6 +99,36 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         kept = kept[~table[kept]] if not table[kept].all() else kept
     kept = np.concatenate([around_the_writing(labels, boxes, mass, kept[:MAX_PARTS]), kept[MAX_PARTS:]])
     return kept if len(kept) else order[:1]
+
+
+def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndarray, contact: np.ndarray,
+          ) -> np.ndarray:
+    """Which parts are solid, as a corner of a dark table is: of the parts whose ink `size` and `contact`
+    with the picture's edge (both in pixels) off_the_edges measured, weighed against the `kept` ones."""
+    # Wear the ink away by a stroke's width from every side: strokes vanish, something of a solid
+    # part is left. Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs
+    # them, something of a digit is left too. The table is solid, filling half its box or more or
+    # leaving as much as two squares a stroke wide, and the picture's edge cuts it across: it meets
+    # the edge over two strokes' width or more, where a digit cropped by the edge meets it with a
+    # stroke's end or a curve.
+    ink = torch.from_numpy(np.isin(labels, kept + 1))
+    pen = stroke_width(ink)
+    core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
+                       minlength=len(size) + 1)[1:]
+    fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
+    solid = (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2)) & (contact >= 2 * pen)
+    # But a picture cropped tight to a number cuts a bold digit's flat stroke (a 2's base) along the
+    # edge, and it may fill half its box or leave a few squares: it stands in the line of the other
+    # digits, about as tall as one of them and beside it. A table's corner or a shadow in that place
+    # is as solid only where it fills half its box and leaves two squares, or leaves five.
+    doubtful = np.nonzero(solid & ((fills < 0.5) | (core < 2 * pen ** 2)) & (core < 5 * pen ** 2))[0]
+    others = kept[~solid[kept]][:MAX_PARTS]  # the heaviest: a picture of a thousand specks costs no more
+    heights = boxes[:, 2] - boxes[:, 0]
+    ratio = heights[doubtful, None] / np.maximum(heights[others], 1)
+    shared = np.minimum(boxes[doubtful, 2:3], boxes[others, 2]) - np.maximum(boxes[doubtful, :1], boxes[others, 0])
+    beside = shared >= 0.5 * np.minimum(heights[doubtful, None], heights[others])
+    solid[doubtful[((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)]] = False
+    return solid
 
 
 def page_shadow(boxes: np.ndarray, mass: np.ndarray, mean_ink: np.ndarray, kept: np.ndarray) -> np.ndarray:

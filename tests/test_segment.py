@@ -55,6 +55,25 @@ def test_a_bold_digit_cropped_to_the_edge_is_no_table():
     assert sorted(boxes[k, 1] for k in kept) == [119]
 
 
+
+def test_a_bold_digit_in_line_with_others_in_a_tight_crop_is_no_table():
+    # A number cropped tight to its ink: a 2 written with a broad pen, its base along the picture's
+    # bottom edge, fills half its box, and where the pen paused at its corner it leaves a few pixels
+    # when worn away, as a table's corner would. It stands beside a 1 as tall, on the same rows: a
+    # digit, kept. A solid block there, as tall, is the table still.
+    ink = torch.zeros(100, 200)
+    y, x = torch.meshgrid(torch.arange(100), torch.arange(200), indexing="ij")
+    ink[20:32, 20:60] = 1                                                  # the 2's top bar
+    ink[(y >= 20) & (y < 80) & ((x + 0.6 * (y - 20) - 54).abs() < 6)] = 1  # its stroke down to the left
+    ink[68:80, 20:60] = 1                                                  # its base, on the bottom edge
+    ink[(y - 66) ** 2 + (x - 34) ** 2 < 14 ** 2] = 1                       # the blot at its corner
+    ink[20:80, 100:112] = 1                                                # a 1 beside it
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [12, 99]  # the 2's stroke reaches out to column 13
+    ink[20:80, 20:60] = 1                                                  # a solid block instead
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [99]
+
 def test_the_shadow_of_a_note_on_a_light_desk_is_dropped_and_a_faint_digit_kept():
     # A note on a white desk, in the middle of the photo: the shadow it casts along its edge is a
     # soft band, far fainter than the pen, much longer than the digits are tall. It was read as a 1,
