@@ -10,7 +10,8 @@ squeezed to 28x28 as it is, it looks like nothing the model has seen. The steps,
      out (images.py); writing small in a large picture (steps 2-3) is read again from a crop around
      it, larger, and so is a small picture of printed paper; a close-up of a page is read smaller (sizes.py);
   2. find the ink, and tell it from the paper: light, printed patterns, the page's back (paper.py), a desk (desk.py),
-     lines (lines.py; a form's ticks too: printed.py), a line or a box drawn under or around the number (around.py);
+     lines (lines.py; a form's ticks, a box cropped along: printed.py), a line or a box drawn under or
+     around the number (around.py);
   3. find the digits: connected parts of ink, pieces of one digit grouped together, specks and the
      table around the paper dropped, a line of writing photographed turned levelled (segment.py),
      separators (. , ' : - /), a %, parentheses and a sum's signs told apart (shapes.py, percent.py, separators.py),

@@ -5,8 +5,9 @@ printed line is fainter or thinner than the pen, or one of the page's evenly rul
 longer than the writing (a form's line to write on, a margin line darker than a pencil): it is
 removed, keeping every pixel where a pen stroke crosses it, a pixel darker than the line's own
 print or one with pen strokes on both sides of the line (remove_lines). The short ticks that a form
-prints on its line between the boxes for digits go with it (ticks). paper.py calls
-lines_to_remove; prepare.py reads what is left.
+prints on its line between the boxes for digits go with it (ticks), and so does a box printed around
+the writing where the picture was cropped along it, a thin line along the picture's edge
+(along_the_edges). paper.py calls lines_to_remove; prepare.py reads what is left.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from pixels import coordinates, label_parts, max_filter, stroke_width
 def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None = None,
                     ) -> np.ndarray:
     """The pixels of ruled lines, grid lines and margin lines in `ink` [H, W], to be set to paper;
-    `page` is the paper's (height, width) where it does not fill the picture (a page on a table)."""
+    `page` is the paper's (height, width) where it does not fill the picture (a page on a table). First
+    a box's side where the picture was cropped to the box, which may be too short to be found as a line
+    and would join the digits that touch it to the page's edge."""
+    box = along_the_edges(mask, margin)
+    return box | ruled_and_printed(ink, mask & ~box, margin, page)
+
+
+def ruled_and_printed(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[int, int] | None,
+                      ) -> np.ndarray:
+    """The pixels of the lines that lines.py finds in `ink` [H, W] (where `mask` is set) that are print."""
     height, width = mask.shape
     page_height, page_width = page or (height - 2 * margin, width - 2 * margin)
     # A line crosses much of the page, and is longer than a digit could be drawn in a small one.
@@ -42,6 +52,36 @@ def lines_to_remove(ink: np.ndarray, mask: np.ndarray, margin: int, page: tuple[
     lines = remove_lines(ink, across, others, pen, pen_width, ruled, width - 2 * margin) | \
         remove_lines(ink.T.copy(), down, others.T.copy(), pen, pen_width, ruled, height - 2 * margin).T
     return lines | ticks(ink, mask & ~lines, lines, pen, pen_width)
+
+
+def along_the_edges(mask: np.ndarray, margin: int) -> np.ndarray:
+    """The pixels of thin lines printed along the picture's edges, in a mask [H, W] with `margin` pixels
+    of paper added around: the box printed around a form's field or a cheque's amount, which the crop
+    cut along. In a picture no taller than the writing its sides are no longer than a digit is tall,
+    and are not found as lines; a digit that touches one is joined to it, and runs along the edge.
+    Such a line is rows (or columns) inked along nine tenths of the picture or more, in from its edge by
+    two at most, with the rows on either side inked along less than half, no thicker than half a pen
+    stroke: a stroke written along the edge of a picture cropped tight (a 1) is as thick as the pen.
+    Where a stroke crosses the line, with ink on both sides, its pixels stay."""
+    inside = mask[margin:mask.shape[0] - margin, margin:mask.shape[1] - margin]
+    found = np.zeros_like(mask)
+    if inside.size == 0 or ((inside.mean(1) < 0.9).all() and (inside.mean(0) < 0.9).all()):
+        return found  # no row or column inked right across, as in most pictures
+    thinnest = max(1, int(stroke_width(torch.from_numpy(inside)) / 2))
+    out = found[margin:mask.shape[0] - margin, margin:mask.shape[1] - margin]  # a view: lines land in `found`
+    for turn in (0, 1):  # rows, then columns turned into rows
+        rows, lines = np.rot90(inside, turn), np.rot90(out, turn)
+        inked = np.concatenate([[0.0], rows.mean(1), [0.0]])  # beyond the picture: paper
+        full = inked >= 0.9
+        starts, stops = np.nonzero(full[1:] & ~full[:-1])[0] + 1, np.nonzero(full[:-1] & ~full[1:])[0] + 1
+        for start, stop in zip(starts, stops):  # in `inked`, one row more at the top than in `rows`
+            near = start <= 3 or stop >= len(inked) - 3
+            if near and stop - start <= thinnest and inked[start - 1] < 0.5 and inked[stop] < 0.5:
+                # (a stroke that crosses it aslant has ink on both sides within a few rows of it)
+                above = rows[max(0, start - 3 - thinnest):start - 1].any(0)
+                below = rows[stop - 1:stop + 1 + thinnest].any(0)
+                lines[start - 1:stop - 1] = rows[start - 1:stop - 1] & ~(above & below)
+    return found
 
 
 def remove_lines(ink: np.ndarray, lines: Lines, others: np.ndarray, pen: float, pen_width: float,

@@ -299,3 +299,30 @@ def amount_on_pattern(digits: list[np.ndarray], labels: list[int], rng: np.rando
     rgb = rgb * (1 - darkness[..., None]) + np.array([0.1, 0.12, 0.3]) * darkness[..., None]
     text = "".join(str(label) + separators.get(i, "") for i, label in enumerate(labels))
     return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)), text
+
+
+def boxed_amount(digits: list[np.ndarray], rng: np.random.Generator) -> Image.Image:
+    """An amount as a scanner crops it from a cheque: 40-60 pixels high, a grey ballpoint on the
+    printed pattern, digits written apart or touching, the picture cut 0-4 pixels beyond the ink,
+    and the box printed around the amount cut along: a line 1-2 pixels thin along one or two edges,
+    0-2 pixels in, in grey or in the pattern's colour."""
+    height = float(rng.integers(40, 61))
+    crops = scaled_crops(digits, height, rng)
+    touching = rng.random() < 0.5
+    gaps = [int(-rng.uniform(0, 0.2) * min(a.shape[1], b.shape[1]) if touching else rng.uniform(0.05, 0.3) * height)
+            for a, b in zip(crops, crops[1:])]
+    darkness = write(crops, gaps, height, 20, rng) * rng.uniform(0.65, 0.9)
+    pattern = security_pattern(darkness.shape, rng)
+    colour = np.array([0.55, 0.7, 0.85]) if rng.random() < 0.5 else np.array([0.75, 0.6, 0.5])
+    rgb = (1 - pattern[..., None]) + colour * pattern[..., None]
+    rgb = rgb * (1 - darkness[..., None]) + np.array([0.1, 0.12, 0.3]) * darkness[..., None]
+    rows, cols = np.nonzero(darkness > 0.3)
+    spare = rng.integers(0, 5, 4)
+    rgb = rgb[max(0, rows.min() - spare[0]):rows.max() + 1 + spare[1],
+              max(0, cols.min() - spare[2]):cols.max() + 1 + spare[3]]
+    tone, width = (np.array([0.3, 0.3, 0.35]) if rng.random() < 0.5 else 0.7 * colour), int(rng.integers(1, 3))
+    for side in rng.choice(4, int(rng.integers(1, 3)), replace=False):  # top, bottom, left, right
+        turned = np.rot90(rgb, (0, 2, 3, 1)[side])  # a view: that side on top
+        inset = int(rng.integers(0, 3))
+        turned[inset:inset + width] = np.minimum(turned[inset:inset + width], tone)
+    return Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8))

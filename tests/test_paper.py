@@ -166,6 +166,24 @@ def test_a_margin_line_that_a_turned_photo_cuts_at_both_ends_is_print():
     assert removed[line].all() and not removed[70:120, 50:54].any() and not removed[zero].any()
 
 
+def test_a_box_printed_around_a_number_cropped_along_it_is_print_and_a_1_at_the_edge_ink():
+    # A cheque's amount cropped to the box printed around it: its side, two pixels thin, along the
+    # picture's right edge or a pixel or two in from it, is no longer than the digits are tall and is
+    # found as no line. A 7's bar reaches it, or crosses it to the edge and stays whole; a 1 that runs
+    # along the left edge, as long, is as thick as the pen: ink. (The 7's stroke down is left out.)
+    y, x = np.mgrid[:46, :100]
+    zero = np.abs(np.hypot((x - 40) / 0.7, y - 23) - 15) < 3
+    for inset, bar_end in ((0, 92), (1, 92), (2, 95)):
+        ink = np.zeros((46, 100))
+        side = np.zeros((46, 100), dtype=bool)
+        side[5:41, 93 - inset:95 - inset] = True  # 36 pixels long, inside the margin of 5
+        ink[side] = 0.6
+        ink[5:41, 5:11] = ink[zero] = 0.8
+        ink[8:13, 66:bar_end] = 0.8  # a 7's bar
+        removed = printed.lines_to_remove(ink, ink > 0.1, margin=5)
+        assert removed[side & (ink < 0.7)].all() and not removed[ink == 0.8].any()
+
+
 def test_a_page_on_a_dark_table_is_the_paper_even_where_the_table_fills_half_the_photo():
     # A page photographed on a dark table, the table nearly half of the photo: the page is the paper,
     # and the ring written on it is the ink. (A digit drawn light on black leaves far less light.)

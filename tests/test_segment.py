@@ -55,7 +55,6 @@ def test_a_bold_digit_cropped_to_the_edge_is_no_table():
     assert sorted(boxes[k, 1] for k in kept) == [119]
 
 
-
 def test_a_bold_digit_in_line_with_others_in_a_tight_crop_is_no_table():
     # A number cropped tight to its ink: a 2 written with a broad pen, its base along the picture's
     # bottom edge, fills half its box, and where the pen paused at its corner it leaves a few pixels
