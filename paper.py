@@ -153,9 +153,15 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     if spread(far) >= 0.5:
         return min(level, torch.quantile(ink[far], 0.999).item())
     # Strong marks in every cell of the picture (inside the `margin` of paper added around it), with
-    # faint ones: a printed pattern with nothing written on it. All of it is print.
-    inside = (slice(margin, -margin), slice(margin, -margin))
-    return float(ink.max()) if spread(strong[inside]) >= 0.98 else 0.0
+    # faint ones: a printed pattern with nothing written on it, all of it print; or a number cropped so
+    # tight that its strokes reach every cell. A pen's strokes are as broad as a tenth of a digit's
+    # height, and the picture is hardly taller; a pattern's marks are fine, and no broader in a small
+    # picture. Then Otsu's split lies between the print and the pen.
+    strong = strong[margin:-margin, margin:-margin]
+    if spread(strong) < 0.98:
+        return 0.0
+    broad = stroke_width(strong)
+    return float(level) if broad > 2.5 and broad >= strong.shape[0] / 14 else float(ink.max())
 
 
 def show_through(ink: torch.Tensor) -> torch.Tensor:

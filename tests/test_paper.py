@@ -43,6 +43,23 @@ def test_a_thin_stroke_on_a_printed_pattern_keeps_its_body_and_the_print_goes():
     assert not (ink[far] > 0).any()
 
 
+def test_a_number_cropped_so_tight_that_its_strokes_fill_the_picture_is_no_pattern():
+    # Writing cropped to its ink, on a dotted screen: strokes 5 pixels broad, up and down the picture
+    # every 16 pixels, reach every part of it, as only a printed pattern's marks did (a pattern alone,
+    # with nothing written on it, is all print), and were taken for print. But they are as broad as a
+    # tenth of a digit's height, where a pattern's marks are fine at any size: ink; the dots are print.
+    y, x = np.mgrid[:50, :170]
+    dots = Image.fromarray(((x % 5 < 2) & (y % 5 < 2)).astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.6))
+    print_ = 0.3 * np.asarray(dots, dtype=np.float32) / 255
+    pen = Image.new("L", (170, 50), 0)
+    ImageDraw.Draw(pen).line([(2 + 16 * k, 2 if k % 2 == 0 else 47) for k in range(12)], fill=255, width=5)
+    pen = np.asarray(pen.filter(ImageFilter.GaussianBlur(0.6)), dtype=np.float32) / 255
+    ink = paper.find_ink(torch.from_numpy(1 - np.maximum(0.8 * pen, print_)), margin=10)[0][10:-10, 10:-10].numpy()
+    assert (ink[pen > 0.5] > 0).all() and not (ink[(pen < 0.05) & (print_ > 0.1)] > 0).any()
+    with pytest.raises(images.ImageError, match="only paper"):
+        paper.find_ink(torch.from_numpy(1 - print_), margin=10)
+
+
 def test_lines_that_converge_in_a_slanted_photo_are_all_found():
     # A page photographed at a slant: its lines converge, each at a tilt of its own. A line missed
     # would stay as ink, glued to every digit written across it.
