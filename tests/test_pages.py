@@ -223,4 +223,3 @@ def test_an_amount_cropped_to_the_box_printed_around_it_is_read(test_digits, cnn
     # The networks of seeds 1-3 on an AMD processor read 95.0/90.0/95.0%; 89.0/85.0/90.0% while the box's
     # line stayed as ink, and 88.0/84.0/89.0% while the bold digits beside it were taken for the table too.
     assert right >= 88
-

@@ -187,7 +187,8 @@ def test_a_box_printed_around_a_number_cropped_along_it_is_print_and_a_1_at_the_
     # A cheque's amount cropped to the box printed around it: its side, two pixels thin, along the
     # picture's right edge or a pixel or two in from it, is no longer than the digits are tall and is
     # found as no line. A 7's bar reaches it, or crosses it to the edge and stays whole; a 1 that runs
-    # along the left edge, as long, is as thick as the pen: ink. (The 7's stroke down is left out.)
+    # along the left edge, as long, is as thick as the pen, and a 0 stands between: ink. (The 7's
+    # stroke down is left out.)
     y, x = np.mgrid[:46, :100]
     zero = np.abs(np.hypot((x - 40) / 0.7, y - 23) - 15) < 3
     for inset, bar_end in ((0, 92), (1, 92), (2, 95)):
