@@ -157,11 +157,11 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     # tight that its strokes reach every cell. A pen's strokes are as broad as a tenth of a digit's
     # height, and the picture is hardly taller; a pattern's marks are fine, and no broader in a small
     # picture. Then Otsu's split lies between the print and the pen.
-    strong = strong[margin:-margin, margin:-margin]
-    if spread(strong) < 0.98:
+    inside = strong[margin:-margin, margin:-margin]
+    if spread(inside) < 0.98:
         return 0.0
-    broad = stroke_width(strong)
-    return float(level) if broad > 2.5 and broad >= strong.shape[0] / 14 else float(ink.max())
+    broad = stroke_width(inside)
+    return float(level) if broad > 2.5 and broad >= inside.shape[0] / 14 else float(ink.max())
 
 
 def show_through(ink: torch.Tensor) -> torch.Tensor:

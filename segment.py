@@ -116,19 +116,19 @@ def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndar
     core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
                        minlength=len(size) + 1)[1:]
     fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
-    solid = (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2)) & (contact >= 2 * pen)
+    table_like = (core > 0) & ((fills >= 0.5) | (core >= 2 * pen ** 2)) & (contact >= 2 * pen)
     # But a picture cropped tight to a number cuts a bold digit's flat stroke (a 2's base) along the
     # edge, and it may fill half its box or leave a few squares: it stands in the line of the other
     # digits, about as tall as one of them and beside it. A table's corner or a shadow in that place
     # is as solid only where it fills half its box and leaves two squares, or leaves five.
-    doubtful = np.nonzero(solid & ((fills < 0.5) | (core < 2 * pen ** 2)) & (core < 5 * pen ** 2))[0]
-    others = kept[~solid[kept]][:MAX_PARTS]  # the heaviest: a picture of a thousand specks costs no more
+    doubtful = np.nonzero(table_like & ((fills < 0.5) | (core < 2 * pen ** 2)) & (core < 5 * pen ** 2))[0]
+    others = kept[~table_like[kept]][:MAX_PARTS]  # the heaviest: a picture of a thousand specks costs no more
     heights = boxes[:, 2] - boxes[:, 0]
     ratio = heights[doubtful, None] / np.maximum(heights[others], 1)
     shared = np.minimum(boxes[doubtful, 2:3], boxes[others, 2]) - np.maximum(boxes[doubtful, :1], boxes[others, 0])
     beside = shared >= 0.5 * np.minimum(heights[doubtful, None], heights[others])
-    solid[doubtful[((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)]] = False
-    return solid
+    table_like[doubtful[((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)]] = False
+    return table_like
 
 
 def page_shadow(boxes: np.ndarray, mass: np.ndarray, mean_ink: np.ndarray, kept: np.ndarray) -> np.ndarray:
