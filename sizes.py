@@ -34,6 +34,7 @@ MAY_BE_TWO = 0.75
 CLOSER = 1.5  # how much larger the crop must show the writing: less is not worth a second reading
 LINE = 2  # pixels: how broad a page's printed lines are read best; a close-up is read smaller (too_coarse)
 MOST_SHRUNK = 100  # pixels: but never smaller than this
+PRINTED = 0.8  # a close-up's lines are at most this share of its pen strokes' width (too_coarse)
 
 
 def zoomed(image: Image.Image, working: tuple[int, int], margin: int, where: list[int], tallest: int,
@@ -73,9 +74,10 @@ def too_fine(pixels: torch.Tensor, ink: torch.Tensor, paper: torch.Tensor) -> bo
 
 def too_coarse(ink: torch.Tensor, margin: int) -> float:
     """How much smaller a close-up of ruled or squared paper is read (1: as it is). Lines that cross
-    the picture from edge to edge and are still in the ink were missed by lines.py, which looks for
-    lines no broader than a page photographed from further away shows them; read smaller, a close-up
-    is read as well as such a page, since every measure of lines and strokes there is in pixels."""
+    the picture from edge to edge, finer than the pen's strokes (PRINTED), and are still in the ink
+    were missed by lines.py, which looks for lines no broader than a page photographed from further
+    away shows them; read smaller, a close-up is read as well as such a page, since every measure of
+    lines and strokes there is in pixels."""
     inside = (ink > 0.3).numpy()[margin:-margin, margin:-margin]
     broad = []
     for mask in (inside, inside.T.copy()):  # lines across, then lines down
@@ -84,6 +86,11 @@ def too_coarse(ink: torch.Tensor, margin: int) -> float:
             found = lines_at_one_tilt(mask.astype(np.float32), mask, thin(mask, 4 * BROADEST), int(0.6 * mask.shape[1]))
             # Measured here, at a third of a stroke's brightness, a line a little broader than LINE
             # pixels is as broad as lines.BROADEST where lines.py measures it (fainter), and is missed.
-            broad += found.thickness[(found.strength > 0) & (found.thickness > 1.25 * LINE)].tolist()
+            lines = (found.strength > 0) & (found.thickness > 1.25 * LINE)
+            # A line as broad as the pen is a stroke: in a number cropped to its ink, a 1 crosses the
+            # picture from edge to edge too. A printed line is finer than the pen that wrote on it.
+            if lines.any():
+                lines &= found.thickness < PRINTED * stroke_width(torch.from_numpy(mask & (found.labels == 0)))
+            broad += found.thickness[lines].tolist()
     # Their median, not the broadest: where a stroke runs along a line, the line seems broader.
     return max(LINE / float(np.median(broad)), MOST_SHRUNK / max(inside.shape)) if broad else 1.0
