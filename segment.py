@@ -69,12 +69,13 @@ def find_parts(ink: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margin: int) -> np.ndarray:
     """The parts, heaviest first, without the table or the page's edge: a part that runs along more
-    than half of one of the picture's edges (`margin` pixels inside), or a sliver along it (what is
-    left of a ruled line that the picture's edge cut), or a solid one near it (a corner of the
-    table, where the page lies turned in the photo), or a faint one near it (the shade along the
-    page's edge). A digit that merely touches the edge (a tight crop) is kept. The shadow that a page
-    casts on a light desk goes, wherever it lies (page_shadow), and then what is drawn around the
-    writing (around_the_writing)."""
+    than half of one of the picture's edges (`margin` pixels inside), unless it stands in line with
+    the writing (a digit at the side of a tight crop), or a sliver along it (what is left of a ruled
+    line that the picture's edge cut), or a solid one near it (a corner of the table, where the page
+    lies turned in the photo), or a faint one near it (the shade along the page's edge). A digit
+    that merely touches the edge (a tight crop) is kept. The shadow that a page casts on a light desk
+    goes, wherever it lies (page_shadow), and then what is drawn around the writing
+    (around_the_writing)."""
     height, width = labels.shape
     inside = labels[margin:height - margin, margin:width - margin]
     along, contact = np.zeros(len(mass)), np.zeros(len(mass))  # of an edge's length, and in pixels
@@ -85,12 +86,18 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
     kept = order[(along[order] <= 0.5) & ~sliver[order] & (mass[order] > 0)]
+    # But in a picture cropped tight to a number, a digit at its side runs along most of that edge (a
+    # 1, a 4's stem): one in line with a digit kept (in_line) is one too, unless it is solid or faint.
+    beside = np.nonzero((along > 0.5) & ~sliver & (mass > 0))[0]
+    beside = beside[in_line(boxes, beside, kept[:MAX_PARTS])] if len(kept) else beside[:0]
     size = np.bincount(labels.ravel(), minlength=len(mass) + 1)[1:]  # pixels
     mean_ink = mass / np.maximum(size, 1)
     kept = kept[~page_shadow(boxes, mass, mean_ink, kept)]
     near = (boxes[:, :2].min(1) <= margin) | (boxes[:, 2] >= height - margin) | (boxes[:, 3] >= width - margin)
-    if near[kept].any():
-        table = near & solid(labels, boxes, size, kept, contact)
+    if near[kept].any() or len(beside):
+        pen = stroke_width(torch.from_numpy(np.isin(labels, kept + 1)))  # the writing's, without what runs along
+        kept = order[np.isin(order, np.concatenate([kept, beside]))]
+        table = near & solid(labels, boxes, size, kept, contact, pen)
         # The shade at the table's edge is a soft band, far fainter on average than the strokes of
         # the digits away from the edge: the ink of a pen is as dark near the edge as elsewhere.
         inner = kept[~near[kept]]
@@ -102,9 +109,10 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
 
 
 def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndarray, contact: np.ndarray,
-          ) -> np.ndarray:
+          pen: float) -> np.ndarray:
     """Which parts are solid, as a corner of a dark table is: of the parts whose ink `size` and `contact`
-    with the picture's edge (both in pixels) off_the_edges measured, weighed against the `kept` ones."""
+    with the picture's edge (both in pixels) off_the_edges measured, weighed against the `kept` ones
+    and the breadth of the `pen` that wrote them."""
     # Wear the ink away by a stroke's width from every side: strokes vanish, something of a solid
     # part is left. Where a bold pen's strokes cross or overlap, or a small picture's JPEG blurs
     # them, something of a digit is left too. The table is solid, filling half its box or more or
@@ -112,7 +120,6 @@ def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndar
     # the edge over two strokes' width or more, where a digit cropped by the edge meets it with a
     # stroke's end or a curve.
     ink = torch.from_numpy(np.isin(labels, kept + 1))
-    pen = stroke_width(ink)
     core = np.bincount(labels[min_filter(ink.float(), 4 * round(pen / 2) + 1).bool().numpy()],
                        minlength=len(size) + 1)[1:]
     fills = size / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1)
@@ -123,12 +130,18 @@ def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndar
     # is as solid only where it fills half its box and leaves two squares, or leaves five.
     doubtful = np.nonzero(table_like & ((fills < 0.5) | (core < 2 * pen ** 2)) & (core < 5 * pen ** 2))[0]
     others = kept[~table_like[kept]][:MAX_PARTS]  # the heaviest: a picture of a thousand specks costs no more
-    heights = boxes[:, 2] - boxes[:, 0]
-    ratio = heights[doubtful, None] / np.maximum(heights[others], 1)
-    shared = np.minimum(boxes[doubtful, 2:3], boxes[others, 2]) - np.maximum(boxes[doubtful, :1], boxes[others, 0])
-    beside = shared >= 0.5 * np.minimum(heights[doubtful, None], heights[others])
-    table_like[doubtful[((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)]] = False
+    table_like[doubtful[in_line(boxes, doubtful, others)]] = False
     return table_like
+
+
+def in_line(boxes: np.ndarray, parts: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Which of `parts` stand in the line of the writing, as a digit does beside another: 0.75 to 1.33
+    times as tall as one of the `others`, sharing half the rows of the shorter of the two."""
+    heights = boxes[:, 2] - boxes[:, 0]
+    ratio = heights[parts, None] / np.maximum(heights[others], 1)
+    shared = np.minimum(boxes[parts, 2:3], boxes[others, 2]) - np.maximum(boxes[parts, :1], boxes[others, 0])
+    beside = shared >= 0.5 * np.minimum(heights[parts, None], heights[others])
+    return ((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)
 
 
 def page_shadow(boxes: np.ndarray, mass: np.ndarray, mean_ink: np.ndarray, kept: np.ndarray) -> np.ndarray:

@@ -73,6 +73,31 @@ def test_a_bold_digit_in_line_with_others_in_a_tight_crop_is_no_table():
     labels, boxes, mass, kept = parts_of(ink)
     assert sorted(boxes[k, 1] for k in kept) == [99]
 
+
+def test_a_digit_along_the_side_of_a_tight_crop_is_no_page_edge():
+    # A number cropped tight to its ink: its first digit, a 1, runs down the whole of the left edge,
+    # and the last one's stem down the right edge, as the page's edge would. Each stands in line with
+    # the 0 between them, as tall and on the same rows: digits, kept. Where the writing is half as
+    # tall as the picture, a band down its edge is the page's edge still.
+    def number(top: int, height: int) -> torch.Tensor:
+        ink = torch.zeros(height, 200)
+        y, x = torch.meshgrid(torch.arange(height), torch.arange(200), indexing="ij")
+        ink[top:top + 60, 20:28] = 1                                      # the 1, down the left edge
+        ring = ((y - top - 30) / 30) ** 2 + ((x - 100) / 22) ** 2
+        ink[(ring < 1) & (ring > 0.55)] = 1                               # the 0
+        ink[top:top + 38, 140:148] = 1                                    # the 4's left stroke
+        ink[top + 30:top + 38, 140:180] = 1                               # its bar
+        ink[top:top + 60, 172:180] = 1                                    # its stem, down the right edge
+        return ink
+    labels, boxes, mass, kept = parts_of(number(20, 100))
+    assert sorted(boxes[k, 1] for k in kept) == [19, 78, 139]
+    ink = number(70, 200)
+    ink[:, 20:28] = 0
+    ink[20:180, 20:28] = 1                                                # the page's edge instead of the 1
+    labels, boxes, mass, kept = parts_of(ink)
+    assert sorted(boxes[k, 1] for k in kept) == [78, 139]
+
+
 def test_the_shadow_of_a_note_on_a_light_desk_is_dropped_and_a_faint_digit_kept():
     # A note on a white desk, in the middle of the photo: the shadow it casts along its edge is a
     # soft band, far fainter than the pen, much longer than the digits are tall. It was read as a 1,
