@@ -6,7 +6,8 @@ lying on a table shows the table along the picture's edges; left in, the backgro
 
   - a dark table, nearly as dark as the ink, with a sharp edge, on the light side of the picture once
     the ink is turned light on dark, and nothing written on it (dark_table; a deep shadow across the
-    page is as dark and as sharp, but holds writing: holds_writing);
+    page is as dark and as sharp, but holds writing: holds_writing; a bold 1 down the side of a
+    number cropped tight is too, but stands in line with the digits beside it);
   - a desk lighter than the pen (a wooden desk under a note), where nothing is written on it, as far as
     no sharp step in shade parts it from the picture's edge, with the page's edge and its shadow
     (table_around, beyond_the_page);
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pixels import (bounds, edges, grown, label_parts, max_filter, min_filter, reaching_the_edge, resize,
+from pixels import (bounds, edges, grown, in_line, label_parts, max_filter, min_filter, reaching_the_edge, resize,
                     shrunk)
 
 
@@ -64,9 +65,13 @@ def dark_table(pixels: torch.Tensor, light: torch.Tensor, paper: torch.Tensor) -
     # The light side worn away by 2% of the picture's size from every side: what runs along more than
     # half of one of the picture's edges then is the table (or the page's shade), grown back.
     r = max(2, round(0.02 * min(light.shape)))
-    labels, _ = label_parts(min_filter(light.float(), 2 * r + 1).bool().numpy())
-    along = [np.bincount(edge, minlength=labels.max() + 1)[1:] > len(edge) / 2 for edge in edges(labels)]
-    core = torch.from_numpy(np.isin(labels, 1 + np.flatnonzero(np.any(along, 0))))
+    labels, boxes = label_parts(min_filter(light.float(), 2 * r + 1).bool().numpy())
+    along = np.flatnonzero(np.any([np.bincount(edge, minlength=len(boxes) + 1)[1:] > len(edge) / 2
+                                   for edge in edges(labels)], 0))
+    # But in a picture cropped tight to a number, a bold digit at its side (a 1) runs along that edge
+    # too: one in line with another part left (a bold digit beside it, in_line) is no table.
+    along = along[~in_line(boxes, along, np.setdiff1d(np.arange(len(boxes)), along))]
+    core = torch.from_numpy(np.isin(labels, 1 + along))
     if not core.any():
         return core
     level = pixels[core].median()

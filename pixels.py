@@ -9,7 +9,7 @@ instead of a Python loop over pixels, so that a picture takes milliseconds:
   - the connected parts of a mask, numbered, with their boxes (label_parts), found by joining
     runs of pixels (touching_runs), and those that touch the picture's edges (edges, reaching_the_edge);
   - a mask's bounding box (bounds), the width of its strokes (stroke_width), and the paper its
-    ink encloses (enclosed);
+    ink encloses (enclosed); which parts stand in the line of the writing, by their boxes (in_line);
   - the level that splits values into two groups, such as ink and paper (otsu);
   - how soft the ink's edges are, as in a photo out of focus (edge_width), and steep again (sharpened);
   - an image turned by an angle, on a canvas that holds all of it (turned).
@@ -194,6 +194,16 @@ def stroke_width(mask: torch.Tensor) -> float:
         for dx in range(3):
             inside &= marked[dy:dy + height, dx:dx + width]
     return 2 * int(ink.sum()) / max(int((ink & ~inside).sum()), 1)
+
+
+def in_line(boxes: np.ndarray, parts: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Which of `parts` stand in the line of the writing, as a digit does beside another: 0.75 to 1.33
+    times as tall as one of the `others`, sharing half the rows of the shorter of the two."""
+    heights = boxes[:, 2] - boxes[:, 0]
+    ratio = heights[parts, None] / np.maximum(heights[others], 1)
+    shared = np.minimum(boxes[parts, 2:3], boxes[others, 2]) - np.maximum(boxes[parts, :1], boxes[others, 0])
+    beside = shared >= 0.5 * np.minimum(heights[parts, None], heights[others])
+    return ((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)
 
 
 def coordinates(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import torch
 
 from around import around_the_writing
 from images import ImageError
-from pixels import edges, grown, label_parts, min_filter, stroke_width, turned
+from pixels import edges, grown, in_line, label_parts, min_filter, stroke_width, turned
 
 # ---------------------------------------------------------------------------------------------
 # Parts, digits and specks
@@ -132,16 +132,6 @@ def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndar
     others = kept[~table_like[kept]][:MAX_PARTS]  # the heaviest: a picture of a thousand specks costs no more
     table_like[doubtful[in_line(boxes, doubtful, others)]] = False
     return table_like
-
-
-def in_line(boxes: np.ndarray, parts: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Which of `parts` stand in the line of the writing, as a digit does beside another: 0.75 to 1.33
-    times as tall as one of the `others`, sharing half the rows of the shorter of the two."""
-    heights = boxes[:, 2] - boxes[:, 0]
-    ratio = heights[parts, None] / np.maximum(heights[others], 1)
-    shared = np.minimum(boxes[parts, 2:3], boxes[others, 2]) - np.maximum(boxes[parts, :1], boxes[others, 0])
-    beside = shared >= 0.5 * np.minimum(heights[parts, None], heights[others])
-    return ((ratio >= 0.75) & (ratio <= 1.33) & beside).any(1)
 
 
 def page_shadow(boxes: np.ndarray, mass: np.ndarray, mean_ink: np.ndarray, kept: np.ndarray) -> np.ndarray:

@@ -62,6 +62,25 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
     assert right[0] >= 75 and right[1] >= 78 and right[2] >= 75
 
 
+def test_a_bold_1_down_the_side_of_a_tight_crop_is_no_table():
+    # A number cropped to its ink: its first digit, a 1 written boldly, cut by the picture's left
+    # edge, runs down the whole of it, as dark and as sharp as a table beside the page, and was
+    # taken for one (a bold 173 read 73). It stands in line with the bold digits beside it, which
+    # no table does in a picture taller than the writing.
+    def number(height: int, top: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+        picture = Image.new("L", (150, height), 235)
+        draw = ImageDraw.Draw(picture)
+        draw.line((6, top, 4, top + 63), fill=25, width=11)                          # the 1
+        draw.line((28, top + 6, 68, top + 6, 44, top + 63), fill=25, width=10)       # a 7
+        draw.ellipse((84, top + 3, 146, top + 61), outline=25, width=10)             # a 0
+        return picture, draw
+    picture, _ = number(64, 0)
+    assert not prepare.prepare_digits(picture).paper.any()  # nothing taken for the table or the paper
+    picture, draw = number(160, 48)
+    draw.rectangle((0, 0, 10, 159), fill=25)                                         # a table instead
+    assert prepare.prepare_digits(picture).paper.any()
+
+
 def test_a_note_on_a_desk(test_digits, cnn_checkpoint):
     # A number on a sticky note or a card, photographed lying on a desk that shows all around it, the
     # note turned and casting a soft shadow. A desk lighter than the pen (wood) was not taken for a
