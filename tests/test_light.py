@@ -65,7 +65,7 @@ def test_a_dim_photo_and_a_page_on_a_dark_table(test_digits, cnn_checkpoint):
 def test_a_bold_1_down_the_side_of_a_tight_crop_is_no_table():
     # A number cropped to its ink: its first digit, a 1 written boldly, cut by the picture's left
     # edge, runs down the whole of it, as dark and as sharp as a table beside the page, and was
-    # taken for one (a bold 173 read 73). It stands in line with the bold digits beside it, which
+    # taken out as one (a bold 173 read 73). It stands in line with the bold digits beside it, as
     # no table does in a picture taller than the writing.
     def number(height: int, top: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
         picture = Image.new("L", (150, height), 235)

@@ -219,12 +219,12 @@ def test_a_number_cropped_to_its_ink_is_read(test_digits, cnn_checkpoint):
     # The networks of seeds 1-3 on an AMD processor read 98.0/96.0/96.0% on white and 95.0/95.0/94.0% on
     # notebook paper (97.0/95.0/95.0% on white while a bold 1 down the picture's side was a table,
     # desk.dark_table; 96.0/94.0/94.0% and 92.0/92.0/91.0% while a digit down the picture's side was
-    # the page's edge, segment.off_the_edges; 95.0/93.0/93.0% and 91.0/91.0/90.0% while a 1 from edge to
-    # edge was a close-up's line, sizes.too_coarse; 92.0/90.0/90.0% on white while a bold digit in line
-    # with the others was taken
-    # for the table, segment.solid; 90.0/90.0/89.0% on notebook paper while a line the crop cut along
-    # was ink, printed.along_the_edges); 78.0/76.0/76.0% and 73.0/73.0/73.0% while a part near the edge was
-    # the table wherever something of it was left worn away by a stroke's width (a small digit's loops).
+    # the page's edge, segment.off_the_edges; 95.0/93.0/93.0% and 91.0/91.0/90.0% while a 1 from edge
+    # to edge was a close-up's line, sizes.too_coarse; 92.0/90.0/90.0% on white while a bold digit in
+    # line with the others was taken for the table, segment.solid; 90.0/90.0/89.0% on notebook paper
+    # while a line the crop cut along was ink, printed.along_the_edges); 78.0/76.0/76.0% and
+    # 73.0/73.0/73.0% while a part near the edge was the table wherever something of it was left worn
+    # away by a stroke's width (a small digit's loops).
     assert min(right.values()) >= 85
 
 
