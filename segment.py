@@ -77,11 +77,7 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
     goes, wherever it lies (page_shadow), and then what is drawn around the writing
     (around_the_writing)."""
     height, width = labels.shape
-    inside = labels[margin:height - margin, margin:width - margin]
-    along, contact = np.zeros(len(mass)), np.zeros(len(mass))  # of an edge's length, and in pixels
-    for edge in edges(inside):
-        pixels = np.bincount(edge, minlength=len(mass) + 1)[1:]
-        along, contact = np.maximum(along, pixels / len(edge)), np.maximum(contact, pixels)
+    along, contact = edge_contact(labels[margin:height - margin, margin:width - margin], len(mass))
     thin, long = np.sort(boxes[:, 2:] - boxes[:, :2], axis=1).T
     sliver = (along > 0) & (thin <= 3) & (long >= 10 * thin)
     order = np.argsort(-mass)
@@ -106,6 +102,16 @@ def off_the_edges(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray, margi
         kept = kept[~table[kept]] if not table[kept].all() else kept
     kept = np.concatenate([around_the_writing(labels, boxes, mass, kept[:MAX_PARTS]), kept[MAX_PARTS:]])
     return kept if len(kept) else order[:1]
+
+
+def edge_contact(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """How far each of `count` labelled parts runs along the picture's edges, along the one it meets
+    most: as a share of that edge's length, and in pixels."""
+    along, contact = np.zeros(count), np.zeros(count)
+    for edge in edges(labels):
+        pixels = np.bincount(edge, minlength=count + 1)[1:]
+        along, contact = np.maximum(along, pixels / len(edge)), np.maximum(contact, pixels)
+    return along, contact
 
 
 def solid(labels: np.ndarray, boxes: np.ndarray, size: np.ndarray, kept: np.ndarray, contact: np.ndarray,
