@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from images import ImageError
 from desk import darkness, holds_writing, page_on_a_table, table_around
-from pixels import (box_mean, edges, fill_in, grown, label_parts, max_filter, min_filter, otsu, reaching_the_edge,
-                    resize, shrunk, stroke_width)
+from pixels import (box_mean, edges, fill_in, grown, label_parts, linear_quantile, max_filter, min_filter, otsu,
+                    quantile, reaching_the_edge, resize, shrunk, stroke_width)
 from printed import lines_to_remove
 
 
@@ -70,7 +70,8 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     # strokes wider than the filter (a tightly cropped digit's), and is smoothed over the whole width,
     # which spreads them thin.
     smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
-    paper_level, ink_level = torch.quantile(smooth.flatten(), 0.05), torch.quantile(small.flatten(), 0.99)
+    paper_level, ink_level = (torch.tensor(linear_quantile(values.numpy().ravel(), q)) for values, q in
+                              ((smooth, 0.05), (small, 0.99)))
     # For dark ink on paper, levels are compared as ratios of the light the paper sends back (their
     # logarithms): a shadow takes a share of it (half, say), and ink leaves a fifth of it or less (no
     # darker ink counts as darker here), so that a shadow is far nearer the paper than the ink, even
@@ -111,7 +112,7 @@ def shade_gain(background: torch.Tensor, at_paper: torch.Tensor) -> torch.Tensor
     # strong (a shadow that leaves a quarter of the light): more also strengthens what the estimate
     # leaves along a shadow's edge.
     paper_light = (1 - background).clamp(min=0.01)  # black paper: no light to weigh against
-    gain = torch.where(at_paper, torch.quantile(paper_light, 0.95) / paper_light, 1).clamp(1, 4)
+    gain = torch.where(at_paper, linear_quantile(paper_light.numpy().ravel(), 0.95) / paper_light, 1).clamp(1, 4)
     # A shadow falls across the page from beyond the picture: a darker patch in the middle, all of it
     # inside the picture, is something dark photographed on the paper (a shirt, a shoe), not a shadow.
     shaded = (gain > 1.1).numpy()
@@ -137,12 +138,14 @@ def texture_floor(ink: torch.Tensor, pen: float, margin: int) -> float:
     is no writing). A texture is many marks fainter than the pen, spread over the paper far from any
     stroke; the soft edges of strokes and a camera's noise are faint too, but lie along the strokes
     or are fainter still."""
-    visible = ink > 0.1 * pen
-    if visible.sum() < 20:
+    values = ink.numpy()  # numpy picks pixels several times faster than torch
+    visible = values > 0.1 * pen
+    if np.count_nonzero(visible) < 20:
         return 0.0
-    level = otsu(ink[visible].numpy())
-    strong = ink > level
-    weak = visible & ~strong
+    level = otsu(values[visible])
+    strong = values > level
+    weak = torch.from_numpy(visible & ~strong)
+    strong = torch.from_numpy(strong)
     if spread(weak) < 0.5:  # faint marks in few places: the soft edges of the strokes, not a texture
         return 0.0
     # Spread far from the strokes (beyond a stroke's soft edge), in most cells of an 8 x 8 grid: a
@@ -169,9 +172,10 @@ def show_through(ink: torch.Tensor) -> torch.Tensor:
     # Seen through the paper, the writing behind is a faint, blurred, mirrored copy: marks 0.4 as strong
     # as the pen or less, on the open paper away from the strokes (their soft edges lie along them; what
     # they enclose may be the inside of a solid thing, a bag's), a tenth as many as the strokes' or more.
-    nothing, half = torch.zeros_like(ink, dtype=torch.bool), ink[::2, ::2]
-    if not (half > 0.5).any() or \
-            ((half > 0.1) & (half <= 0.5) & ~near_the_strokes(half > 0.5)).sum() < 0.02 * (half > 0.5).sum():
+    nothing, half = torch.zeros_like(ink, dtype=torch.bool), ink.numpy()[::2, ::2]
+    strong = half > 0.5
+    if not strong.any() or np.count_nonzero((half > 0.1) & (half <= 0.5) & ~near_the_strokes(
+            torch.from_numpy(strong)).numpy()) < 0.02 * np.count_nonzero(strong):
         return nothing  # a first, cheap look at every other pixel: a drawing's soft edges all lie near its strokes
     strong, faint = ink > 0.5, (ink > 0.1) & (ink <= 0.5)
     far = faint & torch.from_numpy(reaching_the_edge(label_parts((~near_the_strokes(strong)).numpy())[0]))
@@ -194,9 +198,12 @@ def show_through(ink: torch.Tensor) -> torch.Tensor:
 def typical(ink: torch.Tensor, lined: bool) -> torch.Tensor:
     """A stroke's typical brightness: the median of the pixels at least half as bright as the brightest. On
     `lined` paper, where a line darker than the pen adds to it at each crossing, the brightest 5% are left out."""
-    peak = ink[ink > ink.max() / 2].median() if ink.max() > 0 else torch.tensor(0.0)
-    pen = ink[ink > torch.quantile(ink[ink > peak / 4], 0.95) / 2].median() if lined and peak > 0 else peak
-    return pen if pen < 0.8 * peak else peak
+    # In numpy, which picks the pixels and their median several times faster than torch.
+    values, top = ink.numpy(), ink.max().item()
+    peak = quantile(values[values > top / 2], 0.5) if top > 0 else 0.0
+    pen = quantile(values[values > linear_quantile(values[values > peak / 4], 0.95) / 2], 0.5) \
+        if lined and peak > 0 else peak
+    return torch.tensor(pen if pen < 0.8 * peak else peak)
 
 
 def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -211,7 +218,7 @@ def ink_light(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
     # three: then the strokes tell, darker than the paper around them. A small page on a dark desk
     # leaves most of the photo dark, and its edge too: the writing it encloses tells.
     edge = torch.cat(edges(pixels))
-    light = pixels > otsu(pixels[::2, ::2].flatten().numpy())
+    light = torch.from_numpy(pixels.numpy() > otsu(pixels[::2, ::2].flatten().numpy()))  # numpy compares faster
     if pixels.median() > 0.65 or edge.median() > 0.5 or light.float().mean() >= 0.5 or darker_strokes(pixels) \
             or page_on_a_table(pixels, light, edge.median()):
         return 1 - pixels, ~light, True
@@ -251,25 +258,29 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     ink = remove_background(pixels, table, dark_ink)
     ink[table] = 0
     ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0
-    if (ink > 0.15).sum() < 4:  # a few stray pixels of contrast are not a digit
+    # Whole-picture comparisons in numpy from here on: on this many pixels, several times faster than torch.
+    values = ink.numpy()
+    if np.count_nonzero(values > 0.15) < 4:  # a few stray pixels of contrast are not a digit
         raise ImageError("no digit found: the image is blank or has almost no contrast")
     # Lines first: a faint grid would otherwise count as a texture, a dark one glue digits together.
-    values = ink.numpy()
     lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin, page)
-    ink = torch.where(torch.from_numpy(lines), 0, ink)
+    unlined = np.where(lines, 0, values)
+    ink = torch.from_numpy(unlined)
     peak = typical(ink, False)  # the print's texture is weighed against the brightest strokes, crossings too
     floor = texture_floor(ink, peak.item(), margin)
-    removed = torch.from_numpy(lines) | ((ink > 0.1 * peak) & (ink <= floor)) | table
+    removed = torch.from_numpy(lines | ((unlined > (0.1 * peak).item()) & (unlined <= floor)) | table.numpy())
     # What is brighter than the print stays as bright as it is: less the print's level, a thin stroke would
     # be fainter still, and broken where it is faintest.
-    ink = torch.where(ink > floor, ink, 0)
+    kept = np.where(unlined > floor, unlined, 0)
+    ink = torch.from_numpy(kept)
     # Writing is seldom much fainter than the print it was written on (a pencil may be a little):
     # what is left far fainter than the lines, or than the pattern, is the paper's own grain.
     faintest = max(0.15, 0.6 * float(np.median(values[lines])) if lines.any() else 0.0)
-    if (lines.any() or floor > 0) and (ink > faintest).sum() < least:
+    if (lines.any() or floor > 0) and np.count_nonzero(kept > faintest) < least:
         raise ImageError("no digit found: only paper, lines or a printed pattern")
     if floor > 0 or lines.any():  # the typical brightness of a stroke, without the texture or the lines
         peak = typical(ink, lines.any())
     ink = (ink / peak).clamp(max=1)
     behind = show_through(ink)
-    return torch.where((ink > 0.1) & ~behind, ink, 0), removed | behind  # faint noise becomes pure black
+    values = ink.numpy()  # faint noise becomes pure black
+    return torch.from_numpy(np.where((values > 0.1) & ~behind.numpy(), values, 0)), removed | behind

@@ -301,6 +301,16 @@ def darkest_ink(pixels: np.ndarray) -> float:
 
 
 def quantile(values: np.ndarray, q: float) -> float:
-    """The value that a share `q` of `values` lie below (np.partition: no full sort needed)."""
+    """The value that a share `q` of `values` lie below (np.partition: no full sort needed). With q = 0.5,
+    the median as torch gives it: of an even count, the lower of the two middle values."""
     k = int(q * (len(values) - 1))
     return float(np.partition(values, k)[k])
+
+
+def linear_quantile(values: np.ndarray, q: float) -> float:
+    """The quantile `q` of `values` as torch.quantile gives it (to a millionth): on the straight line
+    between the two values nearest it, but found by np.partition, several times faster than a sort."""
+    rank = q * (len(values) - 1)
+    below, above = int(rank), min(int(rank) + 1, len(values) - 1)
+    lower, upper = np.partition(values, [below, above])[[below, above]].astype(np.float64)
+    return float(lower + (rank - below) * (upper - lower))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from pixels import enclosed, stroke_width, turned
+from pixels import coordinates, enclosed, stroke_width, turned
 
 
 def is_slash(mask: torch.Tensor) -> bool:
@@ -28,14 +29,14 @@ def is_slash(mask: torch.Tensor) -> bool:
 
 def lean(mask: torch.Tensor) -> float:
     """How many degrees a mark leans from upright where it is one straight stroke; 0 where it is not."""
-    y, x = mask.nonzero().T.float()
+    y, x = coordinates(mask.numpy())
     if len(x) < 10:
         return 0.0
     # The direction in which the ink spreads most (the covariance's main axis), and how much more.
-    spread, axes = torch.linalg.eigh(torch.cov(torch.stack([x, y])))
-    if spread[1].item() <= 30 * max(spread[0].item(), 1e-6):
+    spread, axes = np.linalg.eigh(np.cov(np.stack([x, y])))
+    if spread[1] <= 30 * max(spread[0], 1e-6):
         return 0.0
-    return math.degrees(math.atan2(abs(axes[0, 1].item()), abs(axes[1, 1].item())))
+    return math.degrees(math.atan2(abs(axes[0, 1]), abs(axes[1, 1])))
 
 
 def is_equals(mask: torch.Tensor) -> bool:
@@ -160,21 +161,22 @@ def bar_ends(mask: torch.Tensor, pen: float) -> list[tuple[int, float, float]]:
     `pen`), the column of its middle there and 0; and how many hold two side by side (as much ink as
     two such strokes, within 5 pens and 0.75 of the mark's width, and a row or a few of one where one
     ends higher than the other), the column of their middle and how far each lies from it."""
-    columns = torch.arange(mask.shape[1])
-    left = torch.where(mask, columns, mask.shape[1]).min(1).values
-    right = torch.where(mask, columns, -1).max(1).values
-    crossed = runs(mask)
+    crossed, mask = runs(mask).numpy(), mask.numpy()
+    columns = np.arange(mask.shape[1])
+    left = np.where(mask, columns, mask.shape[1]).min(1)
+    right = np.where(mask, columns, -1).max(1)
     one = (crossed == 1) & (right - left + 1 <= 1.6 * pen)
     two = (crossed == 2) & (mask.sum(1) <= 3.2 * pen) & (right - left + 1 <= min(5 * pen, 0.75 * mask.shape[1]))
     ends = []
     for counted, measured in ((one, one), (one | two, two)):
-        count = int(counted.int().cumprod(0).sum())
+        count = len(counted) if counted.all() else int(np.argmin(counted))  # the rows before the first not counted
         kept = measured[:count]
         if kept.sum() < (1 if measured is one else 2):  # two bars: side by side in two rows at least
             ends.append((0, 0.0, 0.0))
             continue
-        middle = (left + right)[:count][kept].float().mean().item() / 2
-        apart = (right - left)[:count][kept].float().mean().item() / 2 - 0.5 * pen if measured is two else 0.0
+        middle = float((left + right)[:count][kept].astype(np.float32).mean()) / 2
+        apart = float((right - left)[:count][kept].astype(np.float32).mean()) / 2 - 0.5 * pen if measured is two \
+            else 0.0
         ends.append((count, middle, apart))
     return ends
 
@@ -277,18 +279,18 @@ def is_hash(mask: torch.Tensor) -> bool:
     height, width = mask.shape
     if height < 12 or not 0.5 * height <= width <= 1.5 * height:
         return False
-    columns = torch.arange(width)
-    spans = torch.where(mask, columns, -1).max(1).values - torch.where(mask, columns, width).min(1).values + 1
-    crossed = runs(mask)
-    flat = ((crossed == 1) & (spans >= 0.6 * width)).int()
-    edges = flat.diff(prepend=flat[:1] * 0, append=flat[:1] * 0)
-    starts, stops = (edges == 1).nonzero()[:, 0].tolist(), (edges == -1).nonzero()[:, 0].tolist()
+    crossed, mask = runs(mask).numpy(), mask.numpy()  # numpy: every picture of one digit is asked
+    columns = np.arange(width)
+    spans = np.where(mask, columns, -1).max(1) - np.where(mask, columns, width).min(1) + 1
+    flat = ((crossed == 1) & (spans >= 0.6 * width)).astype(int)
+    edges = np.diff(flat, prepend=0, append=0)
+    starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
     if len(starts) != 2 or (starts[0] + stops[0]) / 2 > 0.5 * height or (starts[1] + stops[1]) / 2 < 0.5 * height:
         return False  # one bar in each half
     above, between, below = crossed[:starts[0]], crossed[stops[0]:starts[1]], crossed[stops[1]:]
     if min(len(above), len(between), len(below)) < 0.08 * height:
         return False
-    two = [(rows == 2).float().mean().item() for rows in (above, between, below)]
+    two = [float((rows == 2).astype(np.float32).mean()) for rows in (above, between, below)]
     return min(two[0], two[2]) >= 0.7 and two[1] >= 0.5  # a leaning stroke meets a bar in a slant
 
 
@@ -333,14 +335,16 @@ def upright(mask: torch.Tensor) -> torch.Tensor:
 
 def runs(mask: torch.Tensor) -> torch.Tensor:
     """How many separate runs of ink each row of a mask holds (a pinhole a pixel wide parts none)."""
-    filled = mask.clone()
+    mask = mask.numpy()  # numpy: on masks this small, its steps take a fraction of torch's time
+    filled = mask.copy()
     filled[:, 1:-1] |= mask[:, :-2] & mask[:, 2:]
-    return filled[:, :1].sum(1) + (filled[:, 1:] & ~filled[:, :-1]).sum(1)
+    return torch.from_numpy(filled[:, :1].sum(1) + (filled[:, 1:] & ~filled[:, :-1]).sum(1))
 
 
 def cropped(mask: torch.Tensor) -> torch.Tensor:
     """A mask cut to the rows and columns that hold ink (a group's box reaches a little beyond it)."""
-    rows, columns = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
+    marked = mask.numpy()
+    rows, columns = np.flatnonzero(marked.any(1)), np.flatnonzero(marked.any(0))
     if len(rows) == 0:
         return mask
     return mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]

@@ -115,7 +115,7 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     # In numpy, since this runs for every candidate piece, and on arrays this small each numpy step
     # takes a fraction of a torch one's time.
     rows = np.arange(mask.shape[0])
-    left, right = np.broadcast_to(np.asarray(left), rows.shape), np.broadcast_to(np.asarray(right), rows.shape)
+    left, right = np.zeros_like(rows) + np.asarray(left), np.zeros_like(rows) + np.asarray(right)
     start, end = int(left.min()), int(right.max())  # only these columns are looked at, for speed
     columns = np.arange(start, end)
     piece = mask.numpy()[:, start:end] & (columns >= left[:, None]) & (columns < right[:, None])
@@ -130,7 +130,9 @@ def without_scraps(mask: torch.Tensor, left: int | torch.Tensor, right: int | to
     scraps = touching_cut & (size < size.sum() / 6)
     if scraps.any() and not scraps.all():
         piece &= ~np.isin(labels, 1 + np.nonzero(scraps)[0])
-    return torch.from_numpy(np.pad(piece, ((0, 0), (start, mask.shape[1] - end))))  # the columns outside: no ink
+    whole = np.zeros(mask.shape, dtype=bool)  # the columns outside: no ink
+    whole[:, start:end] = piece
+    return torch.from_numpy(whole)
 
 
 def sign_touching(mask: torch.Tensor, sign: Callable[[torch.Tensor], str | None],
