@@ -232,8 +232,12 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     quarter of its box or more, clear of the picture's `margin`. A digit's stroke inside that
     touches the frame is a pen away from the outside: only a sliver of it goes. Digits alone are
     their own outlines: nothing is left."""
-    outside = reaching_the_edge(label_parts(~mask)[0])
+    # The paper outside: beyond the ink's box all of it; within, what joins the row or column of paper
+    # just around the box (labelled in the box alone: a fraction of the picture, for the same answer).
     rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    box = slice(rows[0] - 1, rows[-1] + 2), slice(columns[0] - 1, columns[-1] + 2)  # the margin is paper
+    outside = np.ones_like(mask)
+    outside[box] = reaching_the_edge(label_parts(~mask[box])[0])
     if (~mask & ~outside).sum() < 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1):
         return np.zeros_like(mask)  # little paper enclosed: no ring, and no need to look further
     near = within_reach(outside, math.ceil(1.3 * pen))

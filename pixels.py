@@ -173,9 +173,10 @@ def touching_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width:
         smaller = np.minimum(root[a], root[b])
         np.minimum.at(root, root[a], smaller)
         np.minimum.at(root, root[b], smaller)
-        while not np.array_equal(root[root], root):
-            root = root[root]
-        if np.array_equal(root, before):
+        jumped = root[root]
+        while (jumped != root).any():  # until every run points straight at its root
+            root, jumped = jumped, jumped[jumped]
+        if (root == before).all():
             return root
 
 
