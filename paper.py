@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from images import ImageError
 from desk import darkness, holds_writing, page_on_a_table, table_around
-from pixels import (box_mean, edges, fill_in, grown, label_parts, linear_quantile, max_filter, min_filter, otsu,
-                    quantile, reaching_the_edge, resize, shrunk, stroke_width)
+from pixels import (box_mean, edges, fill_in, grown, ink_quantile, label_parts, linear_quantile, max_filter, min_filter,
+                    otsu, quantile, reaching_the_edge, resize, shrunk, stroke_width)
 from printed import lines_to_remove
 
 
@@ -263,7 +263,7 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     if np.count_nonzero(values > 0.15) < 4:  # a few stray pixels of contrast are not a digit
         raise ImageError("no digit found: the image is blank or has almost no contrast")
     # Lines first: a faint grid would otherwise count as a texture, a dark one glue digits together.
-    lines = lines_to_remove(values, values > 0.2 * np.quantile(values, 0.995), margin, page)
+    lines = lines_to_remove(values, values > 0.2 * ink_quantile(values, 0.995), margin, page)
     unlined = np.where(lines, 0, values)
     ink = torch.from_numpy(unlined)
     peak = typical(ink, False)  # the print's texture is weighed against the brightest strokes, crossings too

@@ -305,7 +305,8 @@ def quantile(values: np.ndarray, q: float) -> float:
     """The value that a share `q` of `values` lie below (np.partition: no full sort needed). With q = 0.5,
     the median as torch gives it: of an even count, the lower of the two middle values."""
     k = int(q * (len(values) - 1))
-    return float(np.partition(values, k)[k])
+    # Two places asked for, not one: numpy partitions for one place slowly where many values are equal.
+    return float(np.partition(values, [k, min(k + 1, len(values) - 1)])[k])
 
 
 def linear_quantile(values: np.ndarray, q: float) -> float:
@@ -315,3 +316,13 @@ def linear_quantile(values: np.ndarray, q: float) -> float:
     below, above = int(rank), min(int(rank) + 1, len(values) - 1)
     lower, upper = np.partition(values, [below, above])[[below, above]].astype(np.float64)
     return float(lower + (rank - below) * (upper - lower))
+
+
+def ink_quantile(ink: np.ndarray, q: float) -> float:
+    """linear_quantile of a picture's ink, most of it 0 (the paper), where q lies among the inked
+    pixels: ranked among those alone, several times faster, and the same (to a millionth)."""
+    inked = ink[ink > 0]
+    rank = q * (ink.size - 1) - (ink.size - len(inked))  # its rank among the inked pixels
+    if rank < 0 or len(inked) < 2:
+        return linear_quantile(ink.ravel(), q)
+    return linear_quantile(inked, rank / (len(inked) - 1))
