@@ -232,14 +232,17 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     quarter of its box or more, clear of the picture's `margin`. A digit's stroke inside that
     touches the frame is a pen away from the outside: only a sliver of it goes. Digits alone are
     their own outlines: nothing is left."""
-    # The paper outside: beyond the ink's box all of it; within, what joins the row or column of paper
-    # just around the box (labelled in the box alone: a fraction of the picture, for the same answer).
     rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
     box = slice(rows[0] - 1, rows[-1] + 2), slice(columns[0] - 1, columns[-1] + 2)  # the margin is paper
+    least = 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1)  # paper to enclose, at least
+    if hemmed_in(mask[box]).sum() < least:
+        return np.zeros_like(mask)  # little paper enclosed (most digits): no ring, and no need to look further
+    # The paper outside: beyond the ink's box all of it; within, what joins the row or column of paper
+    # just around the box (labelled in the box alone: a fraction of the picture, for the same answer).
     outside = np.ones_like(mask)
     outside[box] = reaching_the_edge(label_parts(~mask[box])[0])
-    if (~mask & ~outside).sum() < 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1):
-        return np.zeros_like(mask)  # little paper enclosed: no ring, and no need to look further
+    if (~mask & ~outside).sum() < least:
+        return np.zeros_like(mask)
     near = within_reach(outside, math.ceil(1.3 * pen))
     labels, boxes = label_parts(mask & near)
     if len(boxes) == 0:
@@ -255,6 +258,17 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     enclosed = (~mask & ~outside)[top:bottom, left:right].mean()
     return frame if within >= 0.95 and enclosed >= 0.25 and bottom - top >= 1.15 * (y.max() - y.min() + 1) \
         else np.zeros_like(mask)
+
+
+def hemmed_in(mask: np.ndarray) -> np.ndarray:
+    """The paper of a mask [H, W] with ink on all four sides of it, in its row and in its column: all
+    the paper that the ink encloses and more, found far faster (a bound, to say no quickly)."""
+    height, width = mask.shape
+    first = lambda m, axis: np.where(m.any(axis), m.argmax(axis), m.shape[axis])  # noqa: E731 (the first ink)
+    left, right = first(mask, 1), width - 1 - first(mask[:, ::-1], 1)
+    top, bottom = first(mask, 0), height - 1 - first(mask[::-1], 0)
+    rows, columns = np.arange(height)[:, None], np.arange(width)
+    return ~mask & (columns > left[:, None]) & (columns < right[:, None]) & (rows > top) & (rows < bottom)
 
 
 def within_reach(region: np.ndarray, reach: int) -> np.ndarray:
