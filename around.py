@@ -48,7 +48,7 @@ def drawn_around(ink: torch.Tensor, margin: int) -> torch.Tensor:
     """The pixels [H, W] of what was drawn around the writing with the pen, to be taken out of the
     ink: lines under it or a box around it (drawn_lines), then a ring around it (ring_around);
     `margin` is the blank paper added around the picture."""
-    mask = (ink > 0.3).numpy()
+    mask = ink.numpy() > 0.3  # numpy compares many pixels several times faster than torch
     if mask.sum() < 20:
         return torch.zeros(mask.shape, dtype=torch.bool)
     pen = stroke_width(torch.from_numpy(mask))

@@ -58,7 +58,7 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     # included; the max filter after it undoes the shrinking of bright areas ("opening").
     small = shrunk(pixels, 128)
     size = paper_window(small)
-    if table is not None and table.any():
+    if table is not None and table.numpy().any():
         small = fill_in(small, resize(table.float(), *small.shape) > 0.5 if small.shape != table.shape else table)
     background = max_filter(min_filter(small, size), size)
     # Smooth the estimate, so that no edge of the filter's squares shows up as a step in the result.
@@ -256,10 +256,10 @@ def find_ink(pixels: torch.Tensor, margin: int, least: int = 20) -> tuple[torch.
     pad = lambda p: F.pad(p[None, None], (margin, margin, margin, margin), mode="replicate")[0, 0]  # noqa: E731
     pixels, table = pad(pixels), pad(table.float()) > 0
     ink = remove_background(pixels, table, dark_ink)
-    ink[table] = 0
-    ink[:margin], ink[-margin:], ink[:, :margin], ink[:, -margin:] = 0, 0, 0, 0
-    # Whole-picture comparisons in numpy from here on: on this many pixels, several times faster than torch.
-    values = ink.numpy()
+    # Whole-picture steps in numpy from here on: on this many pixels, several times faster than torch's.
+    values = ink.numpy()  # the same pixels: what is set in one is set in the other
+    values[table.numpy()] = 0
+    values[:margin], values[-margin:], values[:, :margin], values[:, -margin:] = 0, 0, 0, 0
     if np.count_nonzero(values > 0.15) < 4:  # a few stray pixels of contrast are not a digit
         raise ImageError("no digit found: the image is blank or has almost no contrast")
     # Lines first: a faint grid would otherwise count as a texture, a dark one glue digits together.

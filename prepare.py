@@ -268,25 +268,24 @@ def surer(window: torch.Tensor, masks: list[torch.Tensor], mnist: Callable, judg
 
 
 def read_once(judge: Judge) -> Judge:
-    """`judge`, asking the network once about each input, however often the steps ask: a group read
-    whole while looking for cuts is read again to mend its gaps (broken.mended), to vouch for a
-    neighbour (vouched_groups) and to tell words from digits (words.py)."""
-    known: dict[bytes, tuple[float, bool, int]] = {}
+    """`judge`, asking the network once about each input however often the steps ask: a group read
+    whole in the search for cuts is read again to mend its gaps, to vouch for others, to tell words."""
+    known: dict[bytes, tuple[float, bool, int]] = {}  # each input's (confidence, is_digit, digit)
 
     def judge_once(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         keys = [digit.numpy().tobytes() for digit in pixels]
-        new = {key: digit for key, digit in zip(keys, pixels) if key not in known}  # each once
+        new = {key: digit for key, digit in zip(keys, pixels) if key not in known}
         if new:
             known.update(zip(new, zip(*(values.tolist() for values in judge(torch.stack(list(new.values())))))))
-        confidence, is_digit, digit = zip(*(known[key] for key in keys)) if keys else ((), (), ())
-        return torch.tensor(confidence), torch.tensor(is_digit, dtype=torch.bool), torch.tensor(digit)
+        confidence, is_digit, digit = zip(*(known[key] for key in keys))
+        return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(digit)
     return judge_once
 
 
 def prepare_digits(image: Image.Image, judge: Judge | None = None, zoom: bool = True) -> Found:
     """Any picture of a digit or a number -> one MNIST-like Item per digit, left to right, and the
     separators between them. With `judge`, digits that touch are cut apart where it reads them best."""
-    judge = read_once(judge) if judge and zoom else judge  # (zoom: not a second reading, already wrapped)
+    judge = read_once(judge) if judge and zoom else judge  # a second reading (zoom off) shares the first's
     image = upright(image)
     pixels = grey_at_working_size(image, tints=True)
     margin = max(2, round(0.1 * max(pixels.shape)))

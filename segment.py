@@ -58,7 +58,7 @@ class Group:
 
 def find_parts(ink: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The connected parts of the ink: labels [H, W] on ink pixels, boxes [n, 4] and mass [n] of each."""
-    mask = (ink > 0.3).numpy()
+    mask = ink.numpy() > 0.3  # numpy compares many pixels several times faster than torch
     # Close breaks of a pixel or two in a stroke, so that its pieces count as one part: grow the
     # mask by one pixel in every direction.
     labels, boxes = label_parts(grown(mask, 1))

@@ -78,7 +78,7 @@ def too_coarse(ink: torch.Tensor, margin: int) -> float:
     were missed by lines.py, which looks for lines no broader than a page photographed from further
     away shows them; read smaller, a close-up is read as well as such a page, since every measure of
     lines and strokes there is in pixels."""
-    inside = (ink > 0.3).numpy()[margin:-margin, margin:-margin]
+    inside = ink.numpy()[margin:-margin, margin:-margin] > 0.3
     broad = []
     for mask in (inside, inside.T.copy()):  # lines across, then lines down
         if mask[:, 0].any() and mask[:, -1].any():  # ink at both edges, as where a line crosses
