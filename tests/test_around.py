@@ -7,6 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import around
+from pixels import label_parts, reaching_the_edge
 
 PEN = 10  # pixels: the pen of every stroke drawn here, digits and lines alike
 
@@ -135,3 +136,17 @@ def test_within_reach_grows_a_region_by_an_octagon():
     single[20, 20] = True  # one pixel grown by 8: 8 along a row, 6 rows and 6 columns along a diagonal
     grown = around.within_reach(single, 8)
     assert grown[20, 28] and not grown[20, 29] and grown[26, 26] and not grown[27, 27]
+
+
+def test_hemmed_in_holds_all_the_paper_the_ink_encloses():
+    # The definition: the paper that does not reach the mask's edge (label_parts); hemmed_in, a bound
+    # for a quick no, holds all of it. A ring: its inside, and nothing outside it.
+    rng = np.random.default_rng(0)
+    for density in (0.1, 0.3, 0.6):
+        for _ in range(20):
+            mask = np.pad(rng.random((30, 40)) < density, 1)
+            enclosed = ~mask & ~reaching_the_edge(label_parts(~mask)[0])
+            assert not (enclosed & ~around.hemmed_in(mask)).any()
+    ring = ink_of(("ring", (60, 50, 300, 200))).numpy() > 0.3
+    inside = ~ring & ~reaching_the_edge(label_parts(~ring)[0])
+    assert inside.sum() > 500 and np.array_equal(around.hemmed_in(ring), inside)

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pixels import (bounds, box_mean, coordinates, fill_in, grown, label_parts, max_filter, min_filter, otsu,
-                    reaching_the_edge, stroke_width, turned)
+from pixels import (bounds, box_mean, coordinates, fill_in, grown, ink_quantile, label_parts, linear_quantile,
+                    max_filter, min_filter, otsu, quantile, reaching_the_edge, stroke_width, turned)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 3), (40, 90), (128, 128)])
@@ -115,6 +115,22 @@ def test_otsu_splits_two_groups_and_one_shade_not_at_all():
     level = otsu(values)
     assert (values[:900] < level).mean() > 0.99 and (values[900:] > level).all()
     assert otsu(np.full(100, 0.5) + rng.normal(0, 1e-6, 100)) < 0.5
+
+
+def test_quantiles_are_torch_s():
+    # torch.quantile and torch.median are the definitions; pictures' values are often equal (a drawing's
+    # pure black, the paper's 0), and the ink's quantile ranks the pixels above 0 alone.
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 7, 1000, 20001):
+        for share_equal in (0.0, 0.5, 0.95):
+            values = rng.random(size).astype(np.float32) ** 4
+            values[:int(share_equal * size)] = 0.0
+            rng.shuffle(values)
+            tensor = torch.from_numpy(values)
+            assert quantile(values, 0.5) == tensor.median().item()
+            for q in (0.0, 0.05, 0.5, 0.95, 0.995, 1.0):
+                for ours in (linear_quantile(values, q), ink_quantile(values.reshape(1, -1), q)):
+                    assert ours == pytest.approx(torch.quantile(tensor, q).item(), rel=1e-5, abs=1e-7)
 
 
 def test_a_hole_is_filled_from_what_lies_around_it():

@@ -251,3 +251,20 @@ def test_a_bending_cut_is_the_way_down_that_costs_least():
                 and all(0 <= start + d < 9 for d in offsets)]
         line, = touching.gap_lines(mask, [start], 8)
         assert line.tolist() in ways and cost(line.tolist()) == pytest.approx(min(map(cost, ways)))
+
+
+def test_the_network_is_asked_once_about_each_input():
+    # A group read whole in the search for cuts is read again later (prepare.read_once): the answers
+    # are the judge's own, each input asked about once.
+    asked = []
+
+    def judge(pixels):
+        asked.append(len(pixels))
+        total = pixels.sum((1, 2))
+        return total / 1000, total > 392, (total * 10).long() % 10
+    once = prepare.read_once(judge)
+    a, b = torch.rand(2, 28, 28, generator=torch.Generator().manual_seed(0))
+    first, second = once(torch.stack([a, b, a])), once(torch.stack([b, a]))
+    assert asked == [2]  # a and b, once each
+    for ours, theirs in zip(first + second, judge(torch.stack([a, b, a])) + judge(torch.stack([b, a]))):
+        assert torch.equal(ours, theirs)
