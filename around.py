@@ -49,7 +49,7 @@ def drawn_around(ink: torch.Tensor, margin: int) -> torch.Tensor:
     ink: lines under it or a box around it (drawn_lines), then a ring around it (ring_around);
     `margin` is the blank paper added around the picture."""
     mask = ink.numpy() > 0.3  # numpy compares many pixels several times faster than torch
-    if mask.sum() < 20:
+    if np.count_nonzero(mask) < 20:
         return torch.zeros(mask.shape, dtype=torch.bool)
     pen = stroke_width(torch.from_numpy(mask))
     lines = drawn_lines(ink.numpy(), mask, pen)
@@ -235,7 +235,7 @@ def ring_around(mask: np.ndarray, pen: float, margin: int) -> np.ndarray:
     rows, columns = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
     box = slice(rows[0] - 1, rows[-1] + 2), slice(columns[0] - 1, columns[-1] + 2)  # the margin is paper
     least = 0.25 * (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1)  # paper to enclose, at least
-    if hemmed_in(mask[box]).sum() < least:
+    if np.count_nonzero(hemmed_in(mask[box])) < least:
         return np.zeros_like(mask)  # little paper enclosed (most digits): no ring, and no need to look further
     # The paper outside: beyond the ink's box all of it; within, what joins the row or column of paper
     # just around the box (labelled in the box alone: a fraction of the picture, for the same answer).

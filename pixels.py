@@ -194,7 +194,7 @@ def stroke_width(mask: torch.Tensor) -> float:
     for dy in range(3):
         for dx in range(3):
             inside &= marked[dy:dy + height, dx:dx + width]
-    return 2 * int(ink.sum()) / max(int((ink & ~inside).sum()), 1)
+    return 2 * np.count_nonzero(ink) / max(np.count_nonzero(ink & ~inside), 1)  # counted: far faster than sum()
 
 
 def in_line(boxes: np.ndarray, parts: np.ndarray, others: np.ndarray) -> np.ndarray:
