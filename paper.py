@@ -70,8 +70,8 @@ def remove_background(pixels: torch.Tensor, table: torch.Tensor | None = None, d
     # strokes wider than the filter (a tightly cropped digit's), and is smoothed over the whole width,
     # which spreads them thin.
     smooth, short = box_mean(background, size), box_mean(background, size // 4 | 1)
-    paper_level, ink_level = (torch.tensor(linear_quantile(values.numpy().ravel(), q)) for values, q in
-                              ((smooth, 0.05), (small, 0.99)))
+    paper_level = torch.tensor(linear_quantile(smooth.numpy().ravel(), 0.05))
+    ink_level = torch.tensor(linear_quantile(small.numpy().ravel(), 0.99))
     # For dark ink on paper, levels are compared as ratios of the light the paper sends back (their
     # logarithms): a shadow takes a share of it (half, say), and ink leaves a fifth of it or less (no
     # darker ink counts as darker here), so that a shadow is far nearer the paper than the ink, even
