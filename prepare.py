@@ -99,17 +99,15 @@ def to_mnist(ink: torch.Tensor, mask: torch.Tensor, widen: bool = False) -> torc
     top, left, bottom, right = bounds(mask)
     wanted = 0.115 * max(bottom - top, right - left)  # MNIST's stroke width, for a digit this size
     room = 3 + round(wanted)
-    y, x = max(0, top - room), max(0, left - room)
-    window = slice(y, bottom + room), slice(x, right + room)
+    window = slice(max(0, top - room), bottom + room), slice(max(0, left - room), right + room)
     ink, mask = ink[window], mask[window]
-    # Only this digit's ink and its soft edges, not a neighbour's or a speck's (in numpy: this runs for
-    # every candidate piece of touching digits, and numpy's steps take a fraction of torch's time here).
+    # Only this digit's ink and its soft edges, not a neighbour's or a speck's (numpy: faster on a piece).
     ink = torch.from_numpy(ink.numpy() * grown(mask.numpy(), 2))
 
     # A thin pen on a large digit would shrink to faint lines a fraction of a pixel wide: thicken
     # strokes much thinner than MNIST's. A broad one (a marker, a finger) fills corners and loops,
     # and the network reads it unsurely: thin much broader strokes, within the box it drew.
-    top, left, bottom, right = top - y, left - x, bottom - y, right - x  # the box, in the window
+    top, left, bottom, right = bounds(mask)
     width = stroke_width(mask)
     if width < 0.7 * wanted:
         grow = round(wanted - width) | 1  # an odd filter size; a max filter of size s adds s - 1
@@ -274,8 +272,7 @@ def read_once(judge: Judge) -> Judge:
 
     def judge_once(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         keys = [digit.numpy().tobytes() for digit in pixels]
-        new = {key: digit for key, digit in zip(keys, pixels) if key not in known}
-        if new:
+        if new := {key: digit for key, digit in zip(keys, pixels) if key not in known}:
             known.update(zip(new, zip(*(values.tolist() for values in judge(torch.stack(list(new.values())))))))
         confidence, is_digit, digit = zip(*(known[key] for key in keys))
         return torch.tensor(confidence), torch.tensor(is_digit), torch.tensor(digit)
