@@ -241,6 +241,8 @@ def date_slashes(labels: np.ndarray, digits: list[Group], slashes: list[Group]) 
     two, two to four), the pair whose lesser lean is greatest where several could. (Three digits
     with two 1s between them are no date: 31415 stays a number; nor is a year written first, which
     would take more numbers of slanted 1s for dates.)"""
+    if len(digits) + len(slashes) < 6:  # too few for a date's four digits and two slashes: spare the leans
+        return []
     leaning = [(lean(mask_of(labels, g)), g) for g in digits]
     leaning = sorted([(angle, g) for angle, g in leaning if angle >= 20], key=lambda a: -a[0])[:6]  # bounded
     best, most = [], 0.0
