@@ -182,18 +182,15 @@ def touching_runs(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width:
 
 def stroke_width(mask: torch.Tensor) -> float:
     """The mean width of the strokes in a mask, in pixels: twice their area over their outline."""
-    # The outline is the ink with background among its 8 neighbours. In numpy, as nine shifted copies
-    # ANDed together: this runs for every candidate piece of touching digits, and on masks this small
-    # it takes a fraction of the time of min_filter's torch steps.
+    # The outline is the ink with background among its 8 neighbours. In numpy, as shifted copies ANDed
+    # together, three across and then three down (ink all around): this runs for every candidate piece
+    # of touching digits, and on masks this small it takes a fraction of the time of min_filter's torch steps.
     ink = mask.numpy()
-    height, width = ink.shape
     # Beyond the edge counts as ink, as for min_filter: a stroke cut off by the edge has no outline there.
-    marked = np.ones((height + 2, width + 2), dtype=bool)
+    marked = np.ones((ink.shape[0] + 2, ink.shape[1] + 2), dtype=bool)
     marked[1:-1, 1:-1] = ink
-    inside = ink.copy()
-    for dy in range(3):
-        for dx in range(3):
-            inside &= marked[dy:dy + height, dx:dx + width]
+    across = marked[:, :-2] & marked[:, 1:-1] & marked[:, 2:]  # ink here and on both sides
+    inside = across[:-2] & across[1:-1] & across[2:]
     return 2 * np.count_nonzero(ink) / max(np.count_nonzero(ink & ~inside), 1)  # counted: far faster than sum()
 
 
