@@ -226,19 +226,19 @@ def gap_lines(mask: torch.Tensor, columns: list[int], height: int) -> torch.Tens
     bend = np.float32(BEND) * np.abs(offsets).astype(np.float32)
     cost = mask.numpy()[:, at.clip(0, width - 1)].astype(np.float32) + bend  # [rows, cuts, offsets]
     cost = np.where((at >= 0) & (at < width), cost, np.float32(np.inf))
-    # The least cost of a way down to each place in each row, and from where in the row above it came.
-    total, came_from = cost[0], np.empty((rows - 1, *at.shape), dtype=np.int64)
-    beside = np.full((at.shape[0], at.shape[1] + 2), np.inf, dtype=np.float32)  # total, a place either side
+    # The least cost of a way down to each place in each row (with a place of no way either side of
+    # the reach): the least of the three places above it that it may come from, plus its own.
+    total = np.full((rows, len(columns), len(offsets) + 2), np.inf, dtype=np.float32)
+    total[0, :, 1:-1] = cost[0]
     for row in range(1, rows):
-        beside[:, 1:-1] = total
-        left, right = beside[:, :-2], beside[:, 2:]  # the way from the left, or the right, in the row above
-        least = np.minimum(np.minimum(left, total), right)
-        came_from[row - 1] = np.where(left == least, -1, np.where(total == least, 0, 1))  # the left first in a tie
-        total = least + cost[row]
-    place, cut = total.argmin(1), np.arange(len(columns))
+        above = total[row - 1]
+        least = np.minimum(np.minimum(above[:, :-2], above[:, 1:-1]), above[:, 2:])
+        np.add(least, cost[row], out=total[row, :, 1:-1])
+    # Back up from the bottom row, each time to the least of the three places above (the left first in a tie).
+    place, cut, three = total[-1, :, 1:-1].argmin(1), np.arange(len(columns)), np.arange(3)
     way = [place]
-    for step in came_from[::-1]:  # back up from the bottom row
-        place = place + step[cut, place]
+    for row in range(rows - 2, -1, -1):
+        place = place - 1 + total[row][cut[:, None], place[:, None] + three].argmin(1)
         way.append(place)
     return torch.from_numpy(at[cut[:, None], np.stack(way[::-1], 1)])
 
