@@ -199,12 +199,14 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
         if not mark.parts:
             mask[max(0, mark.top - top):max(0, mark.bottom - top),
                  max(0, mark.left - left):max(0, mark.right - left)] = False
-    # The whole group made MNIST-like once: the network judges it whole, and most groups are one digit.
-    whole = to_mnist(window, mask)
-    mnist = lambda piece: whole if piece is mask else to_mnist(window, piece)  # noqa: E731
+    made: dict[tuple, torch.Tensor] = {}  # each piece MNIST-like once: the search for cuts meets many again
+
+    def mnist(piece: torch.Tensor, widen: bool = False) -> torch.Tensor:  # as to_mnist makes it
+        key = (piece.shape, piece.numpy().tobytes(), widen)
+        return made[key] if key in made else made.setdefault(key, to_mnist(window, piece, widen))
     pieces, lines = [mask], []
     if judge and (group.width > WIDE * group.height or vouched):  # narrower, it hardly holds two digits but 1s
-        pieces, lines = touching.split_touching(mask, lambda masks: surer(window, masks, mnist, judge)[1], budget,
+        pieces, lines = touching.split_touching(mask, lambda masks: surer(masks, mnist, judge)[1], budget,
                                                 vouched, separators.dollar_or_hash if first else None)
     # A $ or a # that touched the first digit is cut off it (touching.sign_touching), and a mark.
     sign = separators.dollar_or_hash(pieces[0]) if first and len(pieces) > 1 else None
@@ -215,7 +217,7 @@ def group_items(ink: torch.Tensor, labels: np.ndarray, group: segment.Group, mar
     if all(leaning):  # slashes alone: let the network say what they are
         leaning = [False] * len(pieces)
     # Each piece as the network will read it: a narrow one widened where it reads surer so.
-    readable = surer(window, pieces, mnist, judge, always=False, alone=alone)[0]
+    readable = surer(pieces, mnist, judge, always=False, alone=alone)[0]
     placed = lambda piece: [a + b for a, b in zip((top, left, top, left), bounds(piece))]  # noqa: E731 (box in ink)
     items = [Item(pixels, box(*placed(piece))) for piece, slash, pixels in zip(pieces, leaning, readable) if not slash]
     off += [(piece, "/") for piece, slash in zip(pieces, leaning) if slash]
@@ -246,17 +248,17 @@ def vouched_groups(found: list[tuple[list[Item], list, list]], digits: list[segm
             and group.width > ONE_WIDE * group.height and group.height >= touching.TALL_ONE * tallest]
 
 
-def surer(window: torch.Tensor, masks: list[torch.Tensor], mnist: Callable, judge: Judge | None,
-          always: bool = True, alone: bool = False) -> tuple[list[torch.Tensor], tuple | None]:
-    """Each piece MNIST-like, a narrow one (is_narrow) widened where the network reads it surer so, and
-    what the network says of each: judged `always`, or only where a piece is narrow (else None).
+def surer(masks: list[torch.Tensor], mnist: Callable, judge: Judge | None, always: bool = True,
+          alone: bool = False) -> tuple[list[torch.Tensor], tuple | None]:
+    """Each piece MNIST-like (`mnist`, as to_mnist), a narrow one (is_narrow) widened where the network
+    reads it surer so, and what it says of each: judged `always`, or only where a piece is narrow (else None).
     A picture's one group of ink, `alone`, is widened only where it is a digit either way: alone, a
     narrow shape that the network refuses is more often a letter or a thing than a narrow digit."""
     pixels = [mnist(mask) for mask in masks]
     narrow = [i for i, mask in enumerate(masks) if is_narrow(mask)]
     if judge is None or not (always or narrow):
         return pixels, None
-    wide = [to_mnist(window, masks[i], widen=True) for i in narrow]
+    wide = [mnist(masks[i], widen=True) for i in narrow]
     confidence, is_digit, digit = (values.clone() for values in judge(torch.stack(pixels + wide)))
     for k, i in enumerate(narrow, len(masks)):
         if confidence[k] > confidence[i] and (is_digit[i] or not alone):

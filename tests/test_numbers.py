@@ -132,15 +132,15 @@ def test_a_narrow_shape_alone_is_widened_only_to_be_read_surer():
         return ink
 
     narrow = ring(18)  # 0.45 of its height: as narrow as prepare.is_narrow takes
-    mnist = lambda mask: prepare.to_mnist(narrow, mask)  # noqa: E731
-    (plain,), _ = prepare.surer(narrow, [narrow > 0], mnist, judge, always=False, alone=True)
-    (wide,), (surely, is_digit, _) = prepare.surer(narrow, [narrow > 0], mnist, judge, always=False)
+    mnist = lambda mask, widen=False: prepare.to_mnist(narrow, mask, widen)  # noqa: E731
+    (plain,), _ = prepare.surer([narrow > 0], mnist, judge, always=False, alone=True)
+    (wide,), (surely, is_digit, _) = prepare.surer([narrow > 0], mnist, judge, always=False)
     refused = not judge(plain[None])[1].item()
     assert refused and torch.equal(plain, mnist(narrow > 0))  # alone: not widened into a digit
     assert is_digit.item() and surely.item() > judge(plain[None])[0].item()  # among others: widened
     broad = ring(30)  # 0.75 of its height
-    (as_is,), judged = prepare.surer(broad, [broad > 0], lambda mask: prepare.to_mnist(broad, mask), judge,
-                                     always=False)
+    (as_is,), judged = prepare.surer([broad > 0], lambda mask, widen=False: prepare.to_mnist(broad, mask, widen),
+                                     judge, always=False)
     assert torch.equal(as_is, prepare.to_mnist(broad, broad > 0)) and judged is None
 
 
