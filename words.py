@@ -4,7 +4,7 @@ and which lines of a picture's writing are numbers to read (numbers_among).
 Read this after separators.py, which says what each mark is; prepare.py asks this file, for each
 line of writing, which of its digits to read and after which digit each mark goes. A gap as wide as
 a digit is tall, far wider than the others, parts a line into words (spaces): two groups of one
-number (12 345), or a number and a word beside it. A form prints its labels beside the fields that
+number (12 345), or a number and a word beside it, which type sets closer. A form prints its labels beside the fields that
 a person writes in (Date, No., Total:), a price tag its currency, a door its Room; photographed with
 the number, their letters are cut and read as digits like everything else on the line, and the
 number becomes "not a number", or grows digits that no one wrote (Total: 486 read as 12 486). So a
@@ -28,6 +28,10 @@ from separators import shown_after
 # likely, a tenth each: a part whose likeliest class is no likelier than twice that reads as no digit
 # at all, where a doubtful digit stands nearer the bar. One such part makes a group of them a word.
 NO_IDEA = 0.2
+# Writing sets a number's groups and the words beside it about a digit's height apart (SPACE); type
+# sets its words closer, about a third of it (TYPED_SPACE: a sign's Room 214, a form's Total: 12).
+SPACE = 0.8
+TYPED_SPACE = 0.3
 
 
 def without_words(items: list, judge: Callable | None, placed: list[tuple[int, str]]) -> list:
@@ -39,18 +43,23 @@ def without_words(items: list, judge: Callable | None, placed: list[tuple[int, s
     # A word's own full stop or colon (No. 5, Total: 12) stands in the space after it; a slash or a
     # dash joins what it stands between (a date, 12/5).
     joined = {after for after, mark in placed if mark not in " .,:'"}
-    starts = [0] + [after for after, _ in spaces([item.box for item in items], joined)] + [len(items)]
-    if judge is None or len(starts) == 2:  # one word, read whole
+    boxes = [item.box for item in items]
+    if judge is None or not spaces(boxes, joined, TYPED_SPACE):  # one word, read whole
         return items
-    runs = [range(start, end) for start, end in zip(starts, starts[1:])]
     confidence, is_digit, digit = judge(torch.stack([item.pixels for item in items]))
-    # A number: digits only, not all 1s (a word's upright strokes read as 1s, as numbers_among
-    # says of a line).
-    number = [k for k, run in enumerate(runs) if all(is_digit[i] for i in run) and any(digit[i] != 1 for i in run)]
-    beside = [run for k, run in enumerate(runs) if number and not number[0] <= k <= number[-1]]
-    if not beside or not all(any(confidence[i] < NO_IDEA for i in run) for run in beside):
-        return items
-    return [items[i] for run in runs[number[0]:number[-1] + 1] for i in run]
+    # Words apart by a full space first, then by type's. At type's, only a word of two parts or more
+    # goes: a single part that the network has no idea of may be two digits run together, set apart.
+    for least in (SPACE, TYPED_SPACE):
+        starts = [0] + [after for after, _ in spaces(boxes, joined, least)] + [len(items)]
+        runs = [range(start, end) for start, end in zip(starts, starts[1:])]
+        # A number: digits only, not all 1s (a word's upright strokes read as 1s, as numbers_among
+        # says of a line).
+        number = [k for k, run in enumerate(runs) if all(is_digit[i] for i in run) and any(digit[i] != 1 for i in run)]
+        beside = [run for k, run in enumerate(runs) if number and not number[0] <= k <= number[-1]]
+        if beside and all(any(confidence[i] < NO_IDEA for i in run) and (least == SPACE or len(run) > 1)
+                          for run in beside):
+            return [items[i] for run in runs[number[0]:number[-1] + 1] for i in run]
+    return items
 
 
 def without_print(items: list) -> list:
@@ -70,12 +79,12 @@ def without_print(items: list) -> list:
     return items[first:last + 1]
 
 
-def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tuple[int, str]]:
+def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int], least: float = SPACE) -> list[tuple[int, str]]:
     """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
-    (after how many digits: `marked`), stand as far apart as a digit is tall and far more than the
-    others do: a space, as in 12 345, or between two numbers on one line. Only among three digits or
-    more: two have no other gap to be measured against, and a form's cells set digits apart evenly,
-    however wide."""
+    (after how many digits: `marked`), stand `least` of a digit's height apart or more (a full SPACE
+    unless asked), and far more than the others do: a space, as in 12 345, or between two numbers on
+    one line. Only among three digits or more: two have no other gap to be measured against, and a
+    form's cells set digits apart evenly, however wide."""
     gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
     tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
     found = []
@@ -84,7 +93,7 @@ def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int]) -> list[tup
         if not others or after in marked:
             continue
         usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
-        if gap >= 0.8 * tall and gap >= 2.5 * usual:
+        if gap >= least * tall and gap >= 2.5 * usual:
             found.append((after, " "))
     return found
 

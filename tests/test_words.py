@@ -53,6 +53,13 @@ def test_a_word_is_left_out_only_beside_a_number_where_printed_small_or_surely_n
                 (400, 60, 0.9, 4)) == [0, 1, 2, 3, 4]
     assert kept((0, 55, 0.1, 0), (45, 50, 0.5, 6), (200, 60, 0.25, 1), (250, 60, 0.9, 2), (400, 60, 0.9, 4),
                 (450, 60, 0.9, 4)) == [0, 1, 2, 3, 4, 5]
+    # Type sets a word's space a third of a digit's height wide (Room 214): a word of two parts or
+    # more there goes, a single part that the network has no idea of stays (two digits run together,
+    # refused), unless a full space sets it apart.
+    close = [(110, 60, 0.9, 3), (160, 60, 0.9, 2), (210, 60, 0.9, 4)]
+    assert kept((0, 55, 0.1, 0), (45, 45, 0.5, 6), *close) == [2, 3, 4]
+    assert kept((45, 55, 0.1, 0), *close) == [0, 1, 2, 3]
+    assert kept((0, 55, 0.1, 0), *close) == [1, 2, 3]
 
 
 BEFORE = ["Date", "No.", "Total:", "Room", "Tel.", "Amount", "Price", "Nr.", "Page", "Order", "Flat", "Code"]
@@ -97,3 +104,27 @@ def test_a_number_with_a_word_printed_beside_it_is_read(test_digits, cnn_checkpo
         size = "small" if small else "as tall"
         print(f"\n60 numbers with a word printed beside them, {size}: {read:.1f}% read exactly")
         assert read >= (88 if small else 80)
+
+
+def test_a_number_typed_beside_a_word_is_read(cnn_checkpoint):
+    """A door's Room 214, a price's 12 kg: a word and a number typed in one font at type's own word
+    spacing, about a third of a digit's height (the test above sets its words one to two digits'
+    height apart)."""
+    rng = np.random.default_rng(90)
+    made = []
+    for k in range(60):
+        choices = fonts(int(rng.integers(30, 90)))
+        font = choices[k % len(choices)]
+        number = str(int(rng.integers(2, 99999)))
+        unit = rng.uniform() < 0.3  # three in ten after the number, the others before it
+        word = (AFTER if unit else BEFORE)[int(rng.integers(len(AFTER if unit else BEFORE)))]
+        text = f"{number} {word}" if unit else f"{word} {number}"
+        sign = Image.new("L", (int(font.getlength(text)) + 80, 2 * font.size), int(rng.integers(215, 256)))
+        ImageDraw.Draw(sign).text((40, font.size // 2), text, font=font, fill=int(rng.integers(0, 70)))
+        made.append((pictures.jpeg(sign, 85), number))
+    read = exact(read_all(cnn_checkpoint, [picture for picture, _ in made]), [number for _, number in made])
+    print(f"\n60 numbers typed beside a word: {read:.1f}% read exactly")
+    # Seeds 1-3 on the AMD EPYC Zen 4: 25.0/25.0/23.3% when a space had to be as wide as a digit is
+    # tall, now 88.3/86.7/85.0%. The rest: words whose letters the network reads as digits (mm as
+    # 177177, No. as 110.), and typed words that the network reads as a string of digits (Total).
+    assert read >= 75
