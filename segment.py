@@ -9,7 +9,7 @@ them, and specks of dirt and the table around the paper are no digit at all:
      ring or a line drawn around the writing (around.py);
   3. group_parts, lines_of: pieces of one digit grouped, specks set apart, the lines of writing
      found, each left to right (a line photographed turned is first levelled, by the angle tilt
-     finds: levelled).
+     finds: levelled); spaces: where a line's groups stand apart as words do.
 
 Which of the small groups are separators, not digits, shapes.py and separators.py say next (with
 mask_of, a group's ink, and merged and replaced, which join a mark drawn in strokes apart); a
@@ -229,6 +229,31 @@ def lines_of(groups: list[Group], specks: list[Group]) -> list[tuple[list[Group]
             marks, specks = [s for s in specks if on_line(s)], [s for s in specks if not on_line(s)]
             lines.append((sorted(line, key=lambda g: g.left + g.right), marks))
     return lines
+
+
+# Writing sets a number's groups and the words beside it about a digit's height apart (SPACE); type
+# sets its words closer, about a third of it (TYPED_SPACE: a sign's Room 214, a form's Total: 12).
+SPACE = 0.8
+TYPED_SPACE = 0.3
+
+
+def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int], least: float = SPACE) -> list[tuple[int, str]]:
+    """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
+    (after how many digits: `marked`), stand `least` of a digit's height apart or more (a full SPACE
+    unless asked), and far more than the others do: a space, as in 12 345, or between two numbers on
+    one line. Only among three digits or more: two have no other gap to be measured against, and a
+    form's cells set digits apart evenly, however wide."""
+    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
+    tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
+    found = []
+    for after, gap in enumerate(gaps, start=1):
+        others = gaps[:after - 1] + gaps[after:]
+        if not others or after in marked:
+            continue
+        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
+        if gap >= least * tall and gap >= 2.5 * usual:
+            found.append((after, " "))
+    return found
 
 
 TURNED = (16.0, 40.0)  # degrees: a line of writing turned by less reads as it is, by more is no line

@@ -32,7 +32,7 @@ import torch
 
 from percent import joined_percent, percent_alone, ring_apart
 from pixels import label_parts
-from segment import Group, mask_of, merged, replaced
+from segment import TYPED_SPACE, Group, mask_of, merged, replaced, spaces
 from shapes import (bow, is_dollar, is_equals, is_euro, is_hash, is_percent, is_plus, is_pound, is_slash, is_times,
                     lean)
 
@@ -118,9 +118,15 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     groups, specks, times = colons(groups, specks, top, bottom)
     digits, marks = [], [(colon, ":") for colon in times]
-    leftmost, rightmost = min(groups, key=lambda g: g.left), max(groups, key=lambda g: g.right)
+    # A sign before a number stands first in the line, or first after a space: a word before the
+    # number, which words.py leaves out (Price $12).
+    ordered = sorted(groups, key=lambda g: g.left)
+    boxes = [(g.left, g.top, g.right, g.bottom) for g in ordered]
+    starts = [ordered[0]] + [ordered[after] for after, _ in spaces(boxes, set(), TYPED_SPACE)]
+    rightmost = max(groups, key=lambda g: g.right)
     for group in groups:
-        mark = mark_of(labels, group, tallest, full, top, bottom, pen, group is leftmost, group is rightmost)
+        mark = mark_of(labels, group, tallest, full, top, bottom, pen, any(group is g for g in starts),
+                       group is rightmost)
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither

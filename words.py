@@ -3,15 +3,15 @@ and which lines of a picture's writing are numbers to read (numbers_among).
 
 Read this after separators.py, which says what each mark is; prepare.py asks this file, for each
 line of writing, which of its digits to read and after which digit each mark goes. A gap as wide as
-a digit is tall, far wider than the others, parts a line into words (spaces): two groups of one
-number (12 345), or a number and a word beside it, which type sets closer. A form prints its labels beside the fields that
-a person writes in (Date, No., Total:), a price tag its currency, a door its Room; photographed with
-the number, their letters are cut and read as digits like everything else on the line, and the
-number becomes "not a number", or grows digits that no one wrote (Total: 486 read as 12 486). So a
-word before or after the writing is left out where it is printed less than half as tall, as a line
-that small is (without_print), or, beside a group that reads wholly as digits, where the network
-has no idea what one of its parts is (NO_IDEA). A word that is neither stays, and the line is read
-whole: a number with one doubtful digit must not lose it and pass for a shorter one.
+a digit is tall, far wider than the others, parts a line into words (segment.spaces): two groups of one
+number (12 345), or a number and a word beside it, which type sets closer. A form prints its labels
+beside the fields that a person writes in (Date, No., Total:), a price tag its currency, a door its
+Room; photographed with the number, their letters are cut and read as digits like everything else on
+the line, and the number becomes "not a number", or grows digits that no one wrote (Total: 486 read
+as 12 486). So a word before or after the writing is left out where it is printed less than half as
+tall, as a line that small is (without_print), or, beside a group that reads wholly as digits, where
+the network has no idea what one of its parts is (NO_IDEA). A word that is neither stays, and the
+line is read whole: a number with one doubtful digit must not lose it and pass for a shorter one.
 """
 
 from __future__ import annotations
@@ -21,17 +21,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from segment import SMALLER, Group
+from segment import SMALLER, SPACE, TYPED_SPACE, Group, spaces
 from separators import shown_after
 
 # The network answers what it was taught is no digit (nondigits.py) with every class about equally
 # likely, a tenth each: a part whose likeliest class is no likelier than twice that reads as no digit
 # at all, where a doubtful digit stands nearer the bar. One such part makes a group of them a word.
 NO_IDEA = 0.2
-# Writing sets a number's groups and the words beside it about a digit's height apart (SPACE); type
-# sets its words closer, about a third of it (TYPED_SPACE: a sign's Room 214, a form's Total: 12).
-SPACE = 0.8
-TYPED_SPACE = 0.3
 
 
 def without_words(items: list, judge: Callable | None, placed: list[tuple[int, str]]) -> list:
@@ -40,9 +36,9 @@ def without_words(items: list, judge: Callable | None, placed: list[tuple[int, s
     network has no idea of a part of each (NO_IDEA). `judge` is the network's, `placed` the line's
     marks and spaces (placed_separators). Words between two numbers stay: such a line is no number
     beside a label."""
-    # A word's own full stop or colon (No. 5, Total: 12) stands in the space after it; a slash or a
-    # dash joins what it stands between (a date, 12/5).
-    joined = {after for after, mark in placed if mark not in " .,:'"}
+    # A word's own full stop or colon (No. 5, Total: 12) stands in the space after it, and so does a
+    # sign before the number (Price $12); a slash or a dash joins what it stands between (a date, 12/5).
+    joined = {after for after, mark in placed if mark not in " .,:'$€£#"}
     boxes = [item.box for item in items]
     if judge is None or not spaces(boxes, joined, TYPED_SPACE):  # one word, read whole
         return items
@@ -77,25 +73,6 @@ def without_print(items: list) -> list:
     if last < len(items) - 1 and items[last + 1].box[0] - items[last].box[2] < 0.8 * tall:
         last = len(items) - 1
     return items[first:last + 1]
-
-
-def spaces(boxes: list[tuple[int, int, int, int]], marked: set[int], least: float = SPACE) -> list[tuple[int, str]]:
-    """Where two neighbouring digits (their `boxes`: left, top, right, bottom), no mark between them
-    (after how many digits: `marked`), stand `least` of a digit's height apart or more (a full SPACE
-    unless asked), and far more than the others do: a space, as in 12 345, or between two numbers on
-    one line. Only among three digits or more: two have no other gap to be measured against, and a
-    form's cells set digits apart evenly, however wide."""
-    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
-    tall = float(np.median([bottom - top for _, top, _, bottom in boxes]))
-    found = []
-    for after, gap in enumerate(gaps, start=1):
-        others = gaps[:after - 1] + gaps[after:]
-        if not others or after in marked:
-            continue
-        usual = max(float(np.median(others)), 0.1 * tall)  # digits that touch stand 0 apart, or less
-        if gap >= least * tall and gap >= 2.5 * usual:
-            found.append((after, " "))
-    return found
 
 
 def placed_separators(items: list, marks: list[tuple[Group, str]], box: Callable) -> list[tuple[int, str]]:

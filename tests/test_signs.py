@@ -2,7 +2,7 @@
 phone number's (555) 123-4567, and a list's 1) alone, the signs of a sum or a product (12+5=17,
 6x7=42), a $ before a price and a # before a number (alone: no digit); and the space between groups
 of digits (12 345). Never read as digits, shown in `text` where they stood. First shapes.py and
-words.spaces on strokes and boxes made here and on MNIST's digits, then predict.py on whole
+segment.spaces on strokes and boxes made here and on MNIST's digits, then predict.py on whole
 numbers."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from PIL import Image, ImageDraw
 
 import pictures
 import prepare
+import segment
 import separators
 import shapes
-import words
 from conftest import run_predict
 from images import ImageError
 from test_reading import letter_crop
@@ -172,7 +172,7 @@ def test_a_sum_or_a_product_shows_its_signs(test_digits, cnn_checkpoint):
 
 def test_a_space_is_a_gap_far_wider_than_the_others():
     def spaces(*lefts: int, marked: set[int] = frozenset()) -> list[tuple[int, str]]:  # digits 40 wide, 60 tall
-        return words.spaces([(x, 0, x + 40, 60) for x in lefts], marked)
+        return segment.spaces([(x, 0, x + 40, 60) for x in lefts], marked)
     assert spaces(0, 50, 160, 210) == [(2, " ")]  # 12 34: a gap of 70 among gaps of 10
     assert spaces(0, 50, 160, 210, marked={2}) == []  # a mark stands there: a dash, a slash
     assert spaces(0, 100, 200, 300) == []  # evenly apart, as in a form's cells
@@ -194,7 +194,7 @@ def with_space(digits: list[np.ndarray], labels: list[int], rng: np.random.Gener
 
 def test_a_wide_gap_is_shown_as_a_space(test_digits, cnn_checkpoint):
     # Digits in two groups were shown as one number (12 345 as 12345). Now a gap as wide as a digit is
-    # tall and far wider than the others is shown as a space (words.spaces); `prediction` holds the digits.
+    # tall and far wider than the others is shown as a space (segment.spaces); `prediction` holds the digits.
     digits, written = read_with_separators(cnn_checkpoint, test_digits, 60, 3, 7, 44, with_space,
                                            "numbers in two groups (12 345)", "the space")
     assert digits >= 90
