@@ -145,9 +145,8 @@ def sign_touching(mask: torch.Tensor, sign: Callable[[torch.Tensor], str | None]
     # A $ is 0.3 to 0.9 times as wide as it is tall, and may stand taller than the digits: its cut lies
     # 0.3 to 1.1 of the group's height from its left. A bending cut from every tenth of that height.
     columns = list(range(left + round(0.3 * height), min(right, left + round(1.1 * height)), max(1, height // 10)))
-    for cut in gap_lines(mask, columns, height) if columns else []:
-        rest = without_scraps(mask, cut, mask.shape[1])
-        if rest.any() and sign(piece := without_scraps(mask, 0, cut)):  # a cut bending past all the ink parts nothing
+    for cut in gap_lines(mask, columns, height) if columns else []:  # (one bending past all the ink parts nothing)
+        if sign(piece := without_scraps(mask, 0, cut)) and (rest := without_scraps(mask, cut, mask.shape[1])).any():
             return piece, cut, rest
     return None
 
