@@ -1,31 +1,31 @@
 """The marks around a number's digits: which of the groups segment.py found are separators, no digits.
 
-Read this after segment.py, which groups the ink into digits and specks, shapes.py, which measures
-one mark's shape, and percent.py. People write more than digits in a number: thousands separators
-and decimal points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before
-it, a full stop after it, a % sign after it in one stroke or three, parentheses around it or a part
-of it, the signs of a sum or a product (12+5=17, 6x7=42), a $, a € or a £ before a price or after
-it, a # before a number, and on a cheque an ending that nothing can be added to (1200.- 1200/-
-1200=). None of them is a digit, and none may turn a number into "not a number"; predict.py prints
-them where they stood and gives the digits alone to JSON's `prediction`. Each is told by its size
-and place in the line (separator), a slash by leaning far over (is_slash) or, in a date or an
-amount's ending, by where it stands (date_slashes, ending_slash), a % by its two small rings
-(is_percent, percent.py), an = by its two flat bars (is_equals, joined_equals), a + and an x by
-their two crossed bars (is_plus, is_times), a $ by its S crossed by a bar or two, a € by its C
-crossed by two bars, a £ by its stem between a hook, a bar and a base, and a # by its two bars
-crossed by two strokes, first in the line, a currency sign last too, and a $ or a # alone
-(is_dollar, is_euro, is_pound, is_hash, sign_alone), a colon by its two dots (colons), parentheses
-by their bows, in pairs or a tall ) after the digits (brackets), a comma that touches a digit by
-hanging below the line (hanging_comma), an apostrophe by standing beside it (mark_beside);
-split_separators puts them together, and shown_after says which marks after the last digit are
-shown. A space between groups of digits (12 345) is told by the gap alone, in words.py, which also
-places the marks among the digits.
+Read this after segment.py, which groups the ink into digits and specks, shapes.py, which measures one
+mark's shape, and percent.py. People write more than digits in a number: thousands separators and decimal
+points (. , '), a date's dashes and slashes (- /), a time's colon, a minus sign before it, a full stop
+after it, a % sign after it in one stroke or three, parentheses around it or a part of it, the signs of a
+sum or a product (12+5=17, 6x7=42), a $, a € or a £ before a price or after it, a # before a number, and
+on a cheque an ending that nothing can be added to (1200.- 1200/- 1200=). None of them is a digit, and
+none may turn a number into "not a number"; predict.py prints them where they stood and gives the digits
+alone to JSON's `prediction`. Each is told by its size and place in the line (separator), a slash by
+leaning far over (is_slash) or, in a date or an amount's ending, by where it stands (date_slashes,
+ending_slash), a % by its two small rings (is_percent, percent.py), an = by its two flat bars (is_equals,
+joined_equals), a + and an x by their two crossed bars (is_plus, is_times), a $ by its S crossed by a bar
+or two, a € by its C crossed by two bars, a £ by its stem between a hook, a bar and a base, and a # by its
+two bars crossed by two strokes, first in the line (a $ or a # after a space too, a label before it), a
+currency sign last too, and a $ or a # alone (is_dollar, is_euro, is_pound, is_hash, sign_alone), a colon
+by its two dots (colons), parentheses by their bows, in pairs or a tall ) after the digits (brackets), a
+comma that touches a digit by hanging below the line (hanging_comma), an apostrophe by standing beside it
+(mark_beside); split_separators puts them together, and shown_after says which marks after the last digit
+are shown. A space (12 345) is told by the gap alone (segment.spaces); words.py places the marks among the
+digits.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -60,8 +60,9 @@ def separator(group: Group, top: float, bottom: float, pen: float) -> str | None
         long = group.height > 1.6 * group.width or group.height > 3 * pen
         if long and group.bottom > bottom + 0.1 * size:
             return ","
-        # A point is written on the baseline; a dot a quarter of a digit above it is a scrap of a stroke.
-        return "." if middle > 0.75 * size else ""
+        # A point is written on the baseline; a dot a quarter of a digit above it is a scrap of a stroke,
+        # and a flat bar there a dash as type sets it, a little below the digits' middle (555-0142).
+        return "." if middle > 0.75 * size else "-" if flat else ""
     if middle < 0.4 * size:  # high: an apostrophe is a short stroke down (or leaning), never a flat bar
         return "'" if not flat else ""
     return "-" if flat else None
@@ -118,15 +119,14 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     groups, specks, times = colons(groups, specks, top, bottom)
     digits, marks = [], [(colon, ":") for colon in times]
-    # A sign before a number stands first in the line, or first after a space: a word before the
-    # number, which words.py leaves out (Price $12).
+    # A sign before a number stands first in the line, or first after a space, after a word that
+    # words.py leaves out (Price $12): there a $ or a # only, as a typed t or f passes for a £.
     ordered = sorted(groups, key=lambda g: g.left)
-    boxes = [(g.left, g.top, g.right, g.bottom) for g in ordered]
-    starts = [ordered[0]] + [ordered[after] for after, _ in spaces(boxes, set(), TYPED_SPACE)]
+    spaced = [ordered[k] for k, _ in spaces([(g.left, g.top, g.right, g.bottom) for g in ordered], set(), TYPED_SPACE)]
     rightmost = max(groups, key=lambda g: g.right)
     for group in groups:
-        mark = mark_of(labels, group, tallest, full, top, bottom, pen, any(group is g for g in starts),
-                       group is rightmost)
+        before = before_a_number if group is ordered[0] else dollar_or_hash if any(group is g for g in spaced) else None
+        mark = mark_of(labels, group, tallest, full, top, bottom, pen, before, group is rightmost)
         if mark is None:
             digits.append(group)
         elif mark:  # and a scrap ('') is neither
@@ -161,11 +161,12 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
 
 
 def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], top: float, bottom: float,
-            pen: float, first: bool, last: bool) -> str | None:
+            pen: float, before: Callable[[torch.Tensor], str | None] | None, last: bool) -> str | None:
     """What one group of a line is: a mark's character, '' for a scrap, or None for a digit (or what the
     network is to say). Slashes, % signs, $, € and # are told by their shapes only beside other digits
-    (`full`), a currency sign only `first` or `last` in the line; alone, the network says what they
-    are, or sign_alone does."""
+    (`full`), a sign before the number only where `before` looks for one (first in the line, or after
+    a space), a currency sign after it only `last`; alone, the network says what they are, or
+    sign_alone does."""
     mark = separator(group, top, bottom, pen) if group.height < 0.8 * tallest else None
     mark = sign(labels, group, mark, full, top, bottom)
     if mark is not None or len(full) < 2:
@@ -175,8 +176,8 @@ def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], t
         return "/"
     if is_percent(mask, loose=ring_apart(labels, group)):
         return "%"
-    if first:  # a $, a € or a £ before a price, a # before a number
-        return before_a_number(mask)
+    if before and (mark := before(mask)):  # a $, a € or a £ before a price, a # before a number
+        return mark
     return after_a_number(mask) if last else None  # a € after a price (12,50 €)
 
 
