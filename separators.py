@@ -119,13 +119,8 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
     top, bottom = float(np.median([g.top for g in full])), float(np.median([g.bottom for g in full]))
     groups, specks, times = colons(groups, specks, top, bottom)
     digits, marks = [], [(colon, ":") for colon in times]
-    # A sign before a number stands first in the line, or first after a space, after a word that
-    # words.py leaves out (Price $12): there a $ or a # only, as a typed t or f passes for a £.
-    ordered = sorted(groups, key=lambda g: g.left)
-    spaced = [ordered[k] for k, _ in spaces([(g.left, g.top, g.right, g.bottom) for g in ordered], set(), TYPED_SPACE)]
     rightmost = max(groups, key=lambda g: g.right)
-    for group in groups:
-        before = before_a_number if group is ordered[0] else dollar_or_hash if any(group is g for g in spaced) else None
+    for group, before in zip(groups, signs_before(groups)):
         mark = mark_of(labels, group, tallest, full, top, bottom, pen, before, group is rightmost)
         if mark is None:
             digits.append(group)
@@ -158,6 +153,16 @@ def split_separators(labels: np.ndarray, groups: list[Group], specks: list[Group
         marks += [(comma, ",")] if comma and first < comma.left and comma.right < last else []
         marks += [(apostrophe, "'")] if apostrophe else []
     return digits, shown_marks(marks, first, last, tallest)
+
+
+def signs_before(groups: list[Group]) -> list[Callable[[torch.Tensor], str | None] | None]:
+    """For each of a line's groups, what tells it as a sign before a number, if anything: every such
+    sign first in the line (before_a_number); a $ or a # first after a space, where a word before the
+    number stands that words.py leaves out (Price $12), not a € or a £, for which a typed t or f passes."""
+    ordered = sorted(groups, key=lambda g: g.left)
+    spaced = [ordered[k] for k, _ in spaces([(g.left, g.top, g.right, g.bottom) for g in ordered], set(), TYPED_SPACE)]
+    return [before_a_number if g is ordered[0] else dollar_or_hash if any(g is s for s in spaced) else None
+            for g in groups]
 
 
 def mark_of(labels: np.ndarray, group: Group, tallest: int, full: list[Group], top: float, bottom: float,
